@@ -1,0 +1,16 @@
+//! firedrill: an incident simulation game engine for SRE training.
+//!
+//! A Bevy ECS simulates a fleet of services from a RON scenario; faults, SLOs, the
+//! incident process and the game window build on this simulation.
+
+pub mod cli;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+
+use bevy::prelude::*;
+
+/// The engine without a window: scenario assets and the fleet simulation.
+pub fn engine_plugin(app: &mut App) {
+    app.add_plugins((scenario::plugin, sim::plugin));
+}

@@ -1,0 +1,402 @@
+//! Scenario format v1: the types a `.ron` scenario file deserializes into.
+//!
+//! Every field is documented in `docs/scenario-format.md`; defaults are chosen so a
+//! small scenario is short to write.
+
+use serde::{Deserialize, Serialize};
+
+use super::duration::Seconds;
+
+/// The version of the format these types describe.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default = "defaults::format")]
+    pub format: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "defaults::seed")]
+    pub seed: u64,
+    #[serde(default = "defaults::tick")]
+    pub tick: Seconds,
+    #[serde(default = "defaults::duration")]
+    pub duration: Seconds,
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub traffic: Vec<TrafficSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    #[serde(default)]
+    pub kind: ServiceKind,
+    #[serde(default = "defaults::instances")]
+    pub instances: u32,
+    /// Requests one instance serves at once; defaults depend on the kind.
+    #[serde(default)]
+    pub workers: Option<u32>,
+    #[serde(default)]
+    pub service_time: ServiceTime,
+    /// Extra latency per request already in service on the instance (contention).
+    #[serde(default)]
+    pub slowdown_per_request: Seconds,
+    /// Fraction of requests that fail with a server error on their own.
+    #[serde(default)]
+    pub error_ratio: f64,
+    /// Requests waiting for a worker beyond which an instance rejects (503).
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    #[serde(default)]
+    pub cpu: CpuSpec,
+    #[serde(default)]
+    pub memory: MemorySpec,
+    /// How long a crashed or OOM-killed instance takes to come back.
+    #[serde(default = "defaults::restart_time")]
+    pub restart_time: Seconds,
+    #[serde(default)]
+    pub load_balancer: LoadBalancer,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    #[serde(default)]
+    pub calls: Vec<CallSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ServiceKind {
+    #[default]
+    Service,
+    /// A database whose connection pool bounds the queries it runs at once.
+    Database { pool: u32 },
+    /// A read-through cache: hits answer locally, misses take the `calls` (the fill path).
+    Cache {
+        hit_ratio: f64,
+        #[serde(default = "defaults::cache_keys")]
+        keys: u32,
+    },
+    /// A third-party dependency outside the fleet.
+    External,
+}
+
+impl ServiceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Service => "Service",
+            Self::Database { .. } => "Database",
+            Self::Cache { .. } => "Cache",
+            Self::External => "External",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ServiceTime {
+    Exponential { mean: Seconds },
+    LogNormal { median: Seconds, p99: Seconds },
+    Constant { value: Seconds },
+}
+
+impl Default for ServiceTime {
+    fn default() -> Self {
+        Self::Exponential {
+            mean: Seconds::millis(20.0),
+        }
+    }
+}
+
+impl ServiceTime {
+    pub fn mean(self) -> f64 {
+        match self {
+            Self::Exponential { mean } => mean.get(),
+            Self::Constant { value } => value.get(),
+            Self::LogNormal { median, p99 } => {
+                let sigma = lognormal_sigma(median.get(), p99.get());
+                median.get() * (sigma * sigma / 2.0).exp()
+            }
+        }
+    }
+}
+
+/// The z-score of the 99th percentile of a standard normal distribution.
+pub const Z_P99: f64 = 2.326_347_874_040_841;
+
+/// Sigma of a log-normal distribution with the given median and p99.
+pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
+    (p99 / median).ln() / Z_P99
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuSpec {
+    #[serde(default = "defaults::cores")]
+    pub cores: f64,
+    /// Share of a request's own service time spent on CPU (the rest waits on I/O).
+    #[serde(default = "defaults::cpu_share")]
+    pub cpu_share: f64,
+}
+
+impl Default for CpuSpec {
+    fn default() -> Self {
+        Self {
+            cores: defaults::cores(),
+            cpu_share: defaults::cpu_share(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    #[serde(default = "defaults::base_mb")]
+    pub base_mb: f64,
+    #[serde(default = "defaults::per_request_mb")]
+    pub per_request_mb: f64,
+    /// Above this the instance is OOM-killed and restarts cold.
+    #[serde(default)]
+    pub limit_mb: Option<f64>,
+}
+
+impl Default for MemorySpec {
+    fn default() -> Self {
+        Self {
+            base_mb: defaults::base_mb(),
+            per_request_mb: defaults::per_request_mb(),
+            limit_mb: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum LoadBalancer {
+    #[default]
+    RoundRobin,
+    LeastConnections,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    #[serde(default = "defaults::hc_interval")]
+    pub interval: Seconds,
+    /// A probe fails when the instance is down or its oldest queued request has waited longer.
+    #[serde(default = "defaults::hc_timeout")]
+    pub timeout: Seconds,
+    #[serde(default = "defaults::unhealthy_threshold")]
+    pub unhealthy_threshold: u32,
+    #[serde(default = "defaults::healthy_threshold")]
+    pub healthy_threshold: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            interval: defaults::hc_interval(),
+            timeout: defaults::hc_timeout(),
+            unhealthy_threshold: defaults::unhealthy_threshold(),
+            healthy_threshold: defaults::healthy_threshold(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub to: String,
+    /// Calls made per request served (fractions are drawn at random: 0.5 = every other request).
+    #[serde(default = "defaults::per_request")]
+    pub per_request: f64,
+    /// When true a failed call is skipped (graceful degradation) instead of failing the request.
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default = "defaults::call_timeout")]
+    pub timeout: Seconds,
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub backoff: Backoff,
+    #[serde(default)]
+    pub retry_budget: Option<RetryBudget>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Backoff {
+    /// Retry at once: the retry-storm setting.
+    Immediate,
+    /// `min(cap, base * 2^n)` shaped by the jitter rule.
+    Exponential {
+        base: Seconds,
+        cap: Seconds,
+        #[serde(default)]
+        jitter: Jitter,
+    },
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::Exponential {
+            base: Seconds::millis(100.0),
+            cap: Seconds::new(2.0),
+            jitter: Jitter::Full,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    #[default]
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+/// A token bucket: each success deposits `ratio` tokens, each retry spends one.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBudget {
+    #[serde(default = "defaults::budget_ratio")]
+    pub ratio: f64,
+    #[serde(default = "defaults::budget_tokens")]
+    pub max_tokens: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub to: String,
+    /// Requests per second before the diurnal curve, spikes and noise.
+    pub rate: f64,
+    #[serde(default)]
+    pub diurnal: Option<Diurnal>,
+    #[serde(default)]
+    pub spikes: Vec<Spike>,
+    /// Standard deviation of a slow multiplicative wobble on the rate (0.1 = ±10%).
+    #[serde(default)]
+    pub noise: f64,
+    #[serde(default = "defaults::client_timeout")]
+    pub timeout: Seconds,
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub backoff: Backoff,
+    #[serde(default)]
+    pub retry_budget: Option<RetryBudget>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diurnal {
+    /// Relative swing around the base rate: 0.3 gives 70%..130%.
+    pub amplitude: f64,
+    #[serde(default = "defaults::day")]
+    pub period: Seconds,
+    /// Time of day of the peak.
+    #[serde(default = "defaults::peak")]
+    pub peak: Seconds,
+    /// Time of day at the start of the run.
+    #[serde(default = "defaults::start_of_day")]
+    pub start: Seconds,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spike {
+    pub at: Seconds,
+    pub duration: Seconds,
+    pub multiplier: f64,
+}
+
+mod defaults {
+    use super::Seconds;
+
+    pub fn format() -> u32 {
+        super::FORMAT_VERSION
+    }
+    pub fn seed() -> u64 {
+        1
+    }
+    pub fn tick() -> Seconds {
+        Seconds::millis(100.0)
+    }
+    pub fn duration() -> Seconds {
+        Seconds::new(600.0)
+    }
+    pub fn instances() -> u32 {
+        1
+    }
+    pub fn restart_time() -> Seconds {
+        Seconds::new(30.0)
+    }
+    pub fn cache_keys() -> u32 {
+        10_000
+    }
+    pub fn cores() -> f64 {
+        2.0
+    }
+    pub fn cpu_share() -> f64 {
+        0.25
+    }
+    pub fn base_mb() -> f64 {
+        256.0
+    }
+    pub fn per_request_mb() -> f64 {
+        0.5
+    }
+    pub fn hc_interval() -> Seconds {
+        Seconds::new(5.0)
+    }
+    pub fn hc_timeout() -> Seconds {
+        Seconds::new(1.0)
+    }
+    pub fn unhealthy_threshold() -> u32 {
+        3
+    }
+    pub fn healthy_threshold() -> u32 {
+        2
+    }
+    pub fn per_request() -> f64 {
+        1.0
+    }
+    pub fn call_timeout() -> Seconds {
+        Seconds::new(1.0)
+    }
+    pub fn client_timeout() -> Seconds {
+        Seconds::new(10.0)
+    }
+    pub fn budget_ratio() -> f64 {
+        0.1
+    }
+    pub fn budget_tokens() -> f64 {
+        10.0
+    }
+    pub fn day() -> Seconds {
+        Seconds::new(86_400.0)
+    }
+    pub fn peak() -> Seconds {
+        Seconds::new(14.0 * 3600.0)
+    }
+    pub fn start_of_day() -> Seconds {
+        Seconds::new(10.0 * 3600.0)
+    }
+}
+
+impl ServiceSpec {
+    /// Concurrency of one instance: the pool for a database, else `workers` or the kind's default.
+    pub fn effective_workers(&self) -> u32 {
+        match self.kind {
+            ServiceKind::Database { pool } => pool,
+            ServiceKind::Cache { .. } => self.workers.unwrap_or(64),
+            ServiceKind::External => self.workers.unwrap_or(10_000),
+            ServiceKind::Service => self.workers.unwrap_or(8),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Loading a scenario from text or a file: parse, validate, and report every problem at once.
+
+use std::fmt;
+use std::path::Path;
+
+use ron::extensions::Extensions;
+
+use super::format::Scenario;
+use super::locate::{Locator, Position};
+use super::validate::{self, Severity};
+
+/// One problem, located in its file: `path:line:col: field: message`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub position: Option<Position>,
+    /// The field path, for semantic problems.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.col)?;
+        }
+        write!(f, ": ")?;
+        if self.severity == Severity::Warning {
+            write!(f, "warning: ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Why a scenario could not be loaded: every error found, never only the first.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A scenario that parsed and passed validation, with any warnings.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The RON options scenario files are read with: `Some(..)` may be left out.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+/// Parses and validates scenario `text`; `file` names it in diagnostics.
+pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
+    let scenario: Scenario = match ron_options().from_str(text) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            return Err(LoadError {
+                diagnostics: vec![Diagnostic {
+                    severity: Severity::Error,
+                    file: file.to_string(),
+                    position: Some(Position {
+                        line: error.span.start.line,
+                        col: error.span.start.col,
+                    }),
+                    field: None,
+                    message: syntax_message(&error.code),
+                }],
+            });
+        }
+    };
+    let problems = validate::check(&scenario);
+    let locator = Locator::new(text);
+    let mut diagnostics: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| Diagnostic {
+            severity: p.severity,
+            file: file.to_string(),
+            position: locator.find(&p.path),
+            field: Some(p.path),
+            message: p.message,
+        })
+        .collect();
+    diagnostics.sort_by_key(|d| {
+        (
+            d.severity,
+            d.position.map(|p| (p.line, p.col)).unwrap_or((0, 0)),
+        )
+    });
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(LoadError { diagnostics });
+    }
+    Ok(Loaded {
+        scenario,
+        warnings: diagnostics,
+    })
+}
+
+/// Reads and loads the scenario at `path`.
+pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
+    let file = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => load_str(&file, &text),
+            Err(_) => Err(single(&file, "the file is not valid UTF-8 text")),
+        },
+        Err(error) => Err(single(&file, &format!("cannot read the file: {error}"))),
+    }
+}
+
+fn single(file: &str, message: &str) -> LoadError {
+    LoadError {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            position: None,
+            field: None,
+            message: message.to_string(),
+        }],
+    }
+}
+
+/// RON's messages, with a hint where the usual fix is obvious.
+fn syntax_message(code: &ron::Error) -> String {
+    let text = code.to_string();
+    match code {
+        ron::Error::NoSuchStructField { .. } | ron::Error::NoSuchEnumVariant { .. } => {
+            format!("{text} (check the spelling against docs/scenario-format.md)")
+        }
+        ron::Error::MissingStructField { .. } => {
+            format!("{text}: this field has no default and must be given")
+        }
+        _ => text,
+    }
+}

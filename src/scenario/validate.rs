@@ -1,0 +1,498 @@
+//! Semantic checks on a parsed scenario: every problem is collected, none stops the others.
+
+use std::collections::HashMap;
+
+use super::format::{Backoff, RetryBudget, Scenario, ServiceKind, ServiceSpec, ServiceTime};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding, addressed by field path (`services[3].calls[0].to`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub path: String,
+    pub message: String,
+}
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            severity: Severity::Error,
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            severity: Severity::Warning,
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn positive(&mut self, path: String, what: &str, value: f64) {
+        if !value.is_finite() || value <= 0.0 {
+            self.error(path, format!("{what} must be greater than zero (got {value})"));
+        }
+    }
+
+    fn non_negative(&mut self, path: String, what: &str, value: f64) {
+        if !value.is_finite() || value < 0.0 {
+            self.error(path, format!("{what} cannot be negative (got {value})"));
+        }
+    }
+
+    fn ratio(&mut self, path: String, what: &str, value: f64) {
+        if !(0.0..=1.0).contains(&value) {
+            self.error(
+                path,
+                format!("{what} is a ratio between 0 and 1 (got {value}); write 0.1 for 10%"),
+            );
+        }
+    }
+}
+
+/// Every error and warning in `scenario`, in file order.
+pub fn check(scenario: &Scenario) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    if scenario.format != super::format::FORMAT_VERSION {
+        c.error(
+            "format",
+            format!(
+                "unsupported scenario format {} (this firedrill reads format {})",
+                scenario.format,
+                super::format::FORMAT_VERSION
+            ),
+        );
+    }
+    if scenario.name.trim().is_empty() {
+        c.error("name", "the scenario needs a name");
+    }
+    let tick = scenario.tick.get();
+    if !(tick > 0.0 && tick <= 1.0) {
+        c.error(
+            "tick",
+            format!(
+                "tick must be above 0 and at most 1s (got {}); 100ms is the usual choice",
+                scenario.tick
+            ),
+        );
+    } else if scenario.duration.get() < tick {
+        c.error(
+            "duration",
+            format!("duration {} is shorter than one tick", scenario.duration),
+        );
+    }
+    if scenario.services.is_empty() {
+        c.error("services", "the fleet needs at least one service");
+    }
+
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    for (i, service) in scenario.services.iter().enumerate() {
+        let path = format!("services[{i}].name");
+        if service.name.trim().is_empty() {
+            c.error(path, "a service needs a name");
+        } else if let Some(first) = index_of.insert(service.name.as_str(), i) {
+            c.error(
+                path,
+                format!(
+                    "duplicate service name \"{}\" (also services[{first}]); names must be unique",
+                    service.name
+                ),
+            );
+            index_of.insert(service.name.as_str(), first);
+        }
+    }
+    let names: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+
+    for (i, service) in scenario.services.iter().enumerate() {
+        check_service(&mut c, i, service, &index_of, &names);
+    }
+    for (i, traffic) in scenario.traffic.iter().enumerate() {
+        let path = format!("traffic[{i}]");
+        resolve(&mut c, format!("{path}.to"), &traffic.to, &index_of, &names);
+        c.non_negative(format!("{path}.rate"), "rate", traffic.rate);
+        c.non_negative(format!("{path}.noise"), "noise", traffic.noise);
+        c.positive(format!("{path}.timeout"), "timeout", traffic.timeout.get());
+        check_backoff(&mut c, &format!("{path}.backoff"), traffic.backoff);
+        check_budget(&mut c, &format!("{path}.retry_budget"), traffic.retry_budget);
+        if let Some(diurnal) = traffic.diurnal {
+            let d = format!("{path}.diurnal");
+            c.ratio(format!("{d}.amplitude"), "amplitude", diurnal.amplitude);
+            c.positive(format!("{d}.period"), "period", diurnal.period.get());
+        }
+        for (k, spike) in traffic.spikes.iter().enumerate() {
+            let s = format!("{path}.spikes[{k}]");
+            c.non_negative(format!("{s}.at"), "spike start", spike.at.get());
+            c.positive(format!("{s}.duration"), "spike duration", spike.duration.get());
+            c.non_negative(format!("{s}.multiplier"), "spike multiplier", spike.multiplier);
+            if spike.at.get() >= scenario.duration.get() {
+                c.warn(
+                    format!("{s}.at"),
+                    format!(
+                        "spike at {} starts after the run ends ({})",
+                        spike.at, scenario.duration
+                    ),
+                );
+            }
+        }
+    }
+    if scenario.traffic.is_empty() {
+        c.warn(
+            "traffic",
+            "no traffic: nothing will reach the fleet; add (to: \"<entry service>\", rate: 50.0)",
+        );
+    }
+
+    check_cycles(&mut c, scenario, &index_of);
+    check_reachability(&mut c, scenario, &index_of);
+    c.problems
+}
+
+fn check_service(
+    c: &mut Checker,
+    i: usize,
+    service: &ServiceSpec,
+    index_of: &HashMap<&str, usize>,
+    names: &[&str],
+) {
+    let path = format!("services[{i}]");
+    if service.instances == 0 {
+        c.error(
+            format!("{path}.instances"),
+            "zero instances gives zero capacity; use at least 1",
+        );
+    }
+    match service.kind {
+        ServiceKind::Database { pool } => {
+            if pool == 0 {
+                c.error(
+                    format!("{path}.kind.pool"),
+                    "a connection pool of 0 gives zero capacity; use at least 1",
+                );
+            }
+            if service.workers.is_some() {
+                c.error(
+                    format!("{path}.workers"),
+                    "a Database's concurrency is its pool: remove `workers` and set kind: Database(pool: N)",
+                );
+            }
+        }
+        ServiceKind::Cache { hit_ratio, keys } => {
+            c.ratio(format!("{path}.kind.hit_ratio"), "hit_ratio", hit_ratio);
+            if keys == 0 {
+                c.error(format!("{path}.kind.keys"), "a cache needs at least one key");
+            }
+            if service.calls.is_empty() {
+                c.error(
+                    format!("{path}.calls"),
+                    "a Cache needs a fill path for misses: add calls: [(to: \"<backing store>\")]",
+                );
+            }
+        }
+        ServiceKind::External => {
+            if !service.calls.is_empty() {
+                c.error(
+                    format!("{path}.calls"),
+                    "an External dependency is outside the fleet and cannot call services; remove its calls",
+                );
+            }
+        }
+        ServiceKind::Service => {}
+    }
+    if service.workers == Some(0) {
+        c.error(
+            format!("{path}.workers"),
+            "zero workers gives zero capacity; use at least 1",
+        );
+    }
+    check_service_time(c, &format!("{path}.service_time"), service.service_time);
+    c.non_negative(
+        format!("{path}.slowdown_per_request"),
+        "slowdown_per_request",
+        service.slowdown_per_request.get(),
+    );
+    c.ratio(format!("{path}.error_ratio"), "error_ratio", service.error_ratio);
+    c.positive(format!("{path}.cpu.cores"), "cores", service.cpu.cores);
+    c.ratio(format!("{path}.cpu.cpu_share"), "cpu_share", service.cpu.cpu_share);
+    c.non_negative(
+        format!("{path}.memory.base_mb"),
+        "base_mb",
+        service.memory.base_mb,
+    );
+    c.non_negative(
+        format!("{path}.memory.per_request_mb"),
+        "per_request_mb",
+        service.memory.per_request_mb,
+    );
+    if let Some(limit) = service.memory.limit_mb
+        && limit <= service.memory.base_mb
+    {
+        c.error(
+            format!("{path}.memory.limit_mb"),
+            format!(
+                "limit_mb {limit} is not above base_mb {}: every instance would be OOM-killed at start",
+                service.memory.base_mb
+            ),
+        );
+    }
+    c.non_negative(
+        format!("{path}.restart_time"),
+        "restart_time",
+        service.restart_time.get(),
+    );
+    let hc = service.health_check;
+    c.positive(
+        format!("{path}.health_check.interval"),
+        "interval",
+        hc.interval.get(),
+    );
+    c.positive(
+        format!("{path}.health_check.timeout"),
+        "timeout",
+        hc.timeout.get(),
+    );
+    for (field, value) in [
+        ("unhealthy_threshold", hc.unhealthy_threshold),
+        ("healthy_threshold", hc.healthy_threshold),
+    ] {
+        if value == 0 {
+            c.error(
+                format!("{path}.health_check.{field}"),
+                format!("{field} must be at least 1"),
+            );
+        }
+    }
+    for (k, call) in service.calls.iter().enumerate() {
+        let cp = format!("{path}.calls[{k}]");
+        if let Some(target) = resolve(c, format!("{cp}.to"), &call.to, index_of, names)
+            && target == i
+        {
+            c.error(
+                format!("{cp}.to"),
+                format!("service \"{}\" calls itself", service.name),
+            );
+        }
+        c.non_negative(format!("{cp}.per_request"), "per_request", call.per_request);
+        c.positive(format!("{cp}.timeout"), "timeout", call.timeout.get());
+        check_backoff(c, &format!("{cp}.backoff"), call.backoff);
+        check_budget(c, &format!("{cp}.retry_budget"), call.retry_budget);
+    }
+}
+
+fn check_service_time(c: &mut Checker, path: &str, time: ServiceTime) {
+    match time {
+        ServiceTime::Exponential { mean } => c.positive(format!("{path}.mean"), "mean", mean.get()),
+        ServiceTime::Constant { value } => {
+            c.positive(format!("{path}.value"), "value", value.get())
+        }
+        ServiceTime::LogNormal { median, p99 } => {
+            c.positive(format!("{path}.median"), "median", median.get());
+            if p99.get() <= median.get() {
+                c.error(
+                    format!("{path}.p99"),
+                    format!("p99 ({p99}) must be above the median ({median})"),
+                );
+            }
+        }
+    }
+}
+
+fn check_backoff(c: &mut Checker, path: &str, backoff: Backoff) {
+    if let Backoff::Exponential { base, cap, .. } = backoff {
+        c.positive(format!("{path}.base"), "backoff base", base.get());
+        if cap.get() < base.get() {
+            c.error(
+                format!("{path}.cap"),
+                format!("backoff cap ({cap}) is below its base ({base})"),
+            );
+        }
+    }
+}
+
+fn check_budget(c: &mut Checker, path: &str, budget: Option<RetryBudget>) {
+    if let Some(budget) = budget {
+        if !(budget.ratio > 0.0 && budget.ratio <= 1.0) {
+            c.error(
+                format!("{path}.ratio"),
+                format!(
+                    "retry budget ratio must be in (0, 1] (got {}); 0.1 allows one retry per ten successes",
+                    budget.ratio
+                ),
+            );
+        }
+        if !(budget.max_tokens >= 1.0) {
+            c.error(
+                format!("{path}.max_tokens"),
+                "max_tokens must be at least 1 so that one retry can ever be paid for",
+            );
+        }
+    }
+}
+
+fn resolve(
+    c: &mut Checker,
+    path: String,
+    name: &str,
+    index_of: &HashMap<&str, usize>,
+    names: &[&str],
+) -> Option<usize> {
+    if let Some(&i) = index_of.get(name) {
+        return Some(i);
+    }
+    let hint = match closest(name, names) {
+        Some(close) => format!(" (did you mean \"{close}\"?)"),
+        None => format!(" (known services: {})", names.join(", ")),
+    };
+    c.error(path, format!("unknown service \"{name}\"{hint}"));
+    None
+}
+
+/// The known name nearest to `name`, if it is plausibly a typo of it.
+pub fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(name.len()) / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+fn edges<'a>(
+    scenario: &'a Scenario,
+    index_of: &'a HashMap<&str, usize>,
+) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+    scenario.services.iter().enumerate().flat_map(move |(i, s)| {
+        s.calls
+            .iter()
+            .enumerate()
+            .filter_map(move |(k, call)| index_of.get(call.to.as_str()).map(|&to| (i, k, to)))
+    })
+}
+
+fn check_cycles(c: &mut Checker, scenario: &Scenario, index_of: &HashMap<&str, usize>) {
+    let n = scenario.services.len();
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (from, k, to) in edges(scenario, index_of) {
+        if from != to {
+            out[from].push((k, to));
+        }
+    }
+    // Iterative DFS with colours; report each cycle once, at the call that closes it.
+    let mut colour = vec![0u8; n];
+    for root in 0..n {
+        if colour[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        colour[root] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&(k, to)) = out[node].get(*next) {
+                *next += 1;
+                match colour[to] {
+                    0 => {
+                        colour[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let start = stack.iter().position(|&(s, _)| s == to).unwrap_or(0);
+                        let mut cycle: Vec<&str> = stack[start..]
+                            .iter()
+                            .map(|&(s, _)| scenario.services[s].name.as_str())
+                            .collect();
+                        cycle.push(scenario.services[to].name.as_str());
+                        c.error(
+                            format!("services[{node}].calls[{k}].to"),
+                            format!(
+                                "call cycle {}: the call graph must be acyclic",
+                                cycle.join(" -> ")
+                            ),
+                        );
+                    }
+                    _ => {}
+                }
+            } else {
+                colour[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+fn check_reachability(c: &mut Checker, scenario: &Scenario, index_of: &HashMap<&str, usize>) {
+    let n = scenario.services.len();
+    let mut reached = vec![false; n];
+    let mut frontier: Vec<usize> = scenario
+        .traffic
+        .iter()
+        .filter_map(|t| index_of.get(t.to.as_str()).copied())
+        .collect();
+    if frontier.is_empty() {
+        return;
+    }
+    let all_edges: Vec<(usize, usize, usize)> = edges(scenario, index_of).collect();
+    while let Some(node) = frontier.pop() {
+        if std::mem::replace(&mut reached[node], true) {
+            continue;
+        }
+        frontier.extend(
+            all_edges
+                .iter()
+                .filter(|(from, _, _)| *from == node)
+                .map(|&(_, _, to)| to),
+        );
+    }
+    for (i, service) in scenario.services.iter().enumerate() {
+        if !reached[i] {
+            c.warn(
+                format!("services[{i}]"),
+                format!(
+                    "service \"{}\" is unreachable: no traffic or call leads to it",
+                    service.name
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        let names = ["payment", "frontend", "db"];
+        assert_eq!(closest("paymnt", &names), Some("payment"));
+        assert_eq!(closest("frontnd", &names), Some("frontend"));
+        assert_eq!(closest("zzzzzzzz", &names), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

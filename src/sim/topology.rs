@@ -1,0 +1,222 @@
+//! The fleet compiled from a validated scenario: names resolved to indices, services in
+//! the order one tick must process them (callers before callees).
+
+use crate::scenario::{
+    Backoff, Diurnal, LoadBalancer, RetryBudget, Scenario, ServiceKind, Spike, TrafficSpec,
+};
+
+use super::random::Sampler;
+
+/// How a client (a traffic source or a calling service) waits, gives up and retries.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub timeout: f64,
+    pub retries: u32,
+    pub backoff: Backoff,
+    pub budget: Option<RetryBudget>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub to: usize,
+    pub per_request: f64,
+    pub optional: bool,
+    pub policy: RetryPolicy,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceModel {
+    pub name: String,
+    pub kind: ServiceKind,
+    pub instances: u32,
+    /// Global index of this service's first instance.
+    pub first_instance: u32,
+    pub workers: u32,
+    pub service_time: Sampler,
+    pub mean_service_time: f64,
+    pub slowdown_per_request: f64,
+    pub error_ratio: f64,
+    pub queue_limit: usize,
+    pub cores: f64,
+    pub cpu_share: f64,
+    pub base_mb: f64,
+    pub per_request_mb: f64,
+    pub limit_mb: Option<f64>,
+    pub restart_time: f64,
+    pub load_balancer: LoadBalancer,
+    pub hc_interval_ticks: u64,
+    pub hc_timeout: f64,
+    pub unhealthy_threshold: u32,
+    pub healthy_threshold: u32,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceModel {
+    pub name: String,
+    pub to: usize,
+    pub rate: f64,
+    pub diurnal: Option<Diurnal>,
+    pub spikes: Vec<Spike>,
+    pub noise: f64,
+    pub policy: RetryPolicy,
+}
+
+impl SourceModel {
+    /// Offered first-try rate at time `t`, before noise.
+    pub fn rate_at(&self, t: f64) -> f64 {
+        let mut rate = self.rate;
+        if let Some(d) = self.diurnal {
+            let phase = (d.start.get() + t - d.peak.get()) / d.period.get();
+            rate *= 1.0 + d.amplitude * (std::f64::consts::TAU * phase).cos();
+        }
+        for spike in &self.spikes {
+            if t >= spike.at.get() && t < spike.at.get() + spike.duration.get() {
+                rate *= spike.multiplier;
+            }
+        }
+        rate.max(0.0)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub name: String,
+    pub seed: u64,
+    pub tick: f64,
+    pub duration: f64,
+    pub services: Vec<ServiceModel>,
+    /// Services in processing order: every caller before its callees.
+    pub order: Vec<usize>,
+    pub sources: Vec<SourceModel>,
+    pub total_instances: u32,
+}
+
+impl Topology {
+    /// Compiles a scenario that passed validation (names resolve, the graph is acyclic).
+    pub fn compile(scenario: &Scenario) -> Self {
+        let index = |name: &str| {
+            scenario
+                .services
+                .iter()
+                .position(|s| s.name == name)
+                .expect("validated scenarios only name known services")
+        };
+        let tick = scenario.tick.get();
+        let mut first_instance = 0;
+        let services: Vec<ServiceModel> = scenario
+            .services
+            .iter()
+            .map(|s| {
+                let model = ServiceModel {
+                    name: s.name.clone(),
+                    kind: s.kind,
+                    instances: s.instances,
+                    first_instance,
+                    workers: s.effective_workers(),
+                    service_time: Sampler::new(s.service_time),
+                    mean_service_time: s.service_time.mean(),
+                    slowdown_per_request: s.slowdown_per_request.get(),
+                    error_ratio: s.error_ratio,
+                    queue_limit: s.queue_limit.map_or(usize::MAX, |q| q as usize),
+                    cores: s.cpu.cores,
+                    cpu_share: s.cpu.cpu_share,
+                    base_mb: s.memory.base_mb,
+                    per_request_mb: s.memory.per_request_mb,
+                    limit_mb: s.memory.limit_mb,
+                    restart_time: s.restart_time.get(),
+                    load_balancer: s.load_balancer,
+                    hc_interval_ticks: ((s.health_check.interval.get() / tick).round() as u64)
+                        .max(1),
+                    hc_timeout: s.health_check.timeout.get(),
+                    unhealthy_threshold: s.health_check.unhealthy_threshold,
+                    healthy_threshold: s.health_check.healthy_threshold,
+                    edges: s
+                        .calls
+                        .iter()
+                        .map(|c| Edge {
+                            to: index(&c.to),
+                            per_request: c.per_request,
+                            optional: c.optional,
+                            policy: RetryPolicy {
+                                timeout: c.timeout.get(),
+                                retries: c.retries,
+                                backoff: c.backoff,
+                                budget: c.retry_budget,
+                            },
+                        })
+                        .collect(),
+                };
+                first_instance += s.instances;
+                model
+            })
+            .collect();
+        let order = topological_order(&services);
+        let sources = scenario
+            .traffic
+            .iter()
+            .enumerate()
+            .map(|(i, t)| source_model(i, t, index(&t.to)))
+            .collect();
+        Self {
+            name: scenario.name.clone(),
+            seed: scenario.seed,
+            tick,
+            duration: scenario.duration.get(),
+            services,
+            order,
+            sources,
+            total_instances: first_instance,
+        }
+    }
+
+    pub fn ticks(&self) -> u64 {
+        (self.duration / self.tick).round() as u64
+    }
+
+    /// The service an instance (by global index) belongs to.
+    pub fn service_of(&self, instance: u32) -> usize {
+        self.services
+            .partition_point(|s| s.first_instance + s.instances <= instance)
+    }
+}
+
+fn source_model(i: usize, t: &TrafficSpec, to: usize) -> SourceModel {
+    SourceModel {
+        name: t.name.clone().unwrap_or_else(|| format!("{}#{i}", t.to)),
+        to,
+        rate: t.rate,
+        diurnal: t.diurnal,
+        spikes: t.spikes.clone(),
+        noise: t.noise,
+        policy: RetryPolicy {
+            timeout: t.timeout.get(),
+            retries: t.retries,
+            backoff: t.backoff,
+            budget: t.retry_budget,
+        },
+    }
+}
+
+/// Kahn's algorithm, taking the lowest index first so the order is stable.
+fn topological_order(services: &[ServiceModel]) -> Vec<usize> {
+    let n = services.len();
+    let mut incoming = vec![0usize; n];
+    for s in services {
+        for e in &s.edges {
+            incoming[e.to] += 1;
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| incoming[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for e in &services[i].edges {
+            incoming[e.to] -= 1;
+            if incoming[e.to] == 0 {
+                ready.insert(e.to);
+            }
+        }
+    }
+    order
+}
