@@ -234,7 +234,9 @@ pub struct ServiceTotals {
     pub cpu_peak: f64,
     pub memory_peak_mb: f64,
     pub queue_peak: f64,
+    /// Sums over ticks of the end-of-tick gauges, for time averages.
     pub in_flight_sum: f64,
+    pub queue_sum: f64,
     pub healthy_min: Option<u32>,
     pub ticks: u64,
 }
@@ -274,6 +276,7 @@ impl ServiceMetrics {
         t.memory_peak_mb = t.memory_peak_mb.max(gauges.memory_mb);
         t.queue_peak = t.queue_peak.max(gauges.queue);
         t.in_flight_sum += gauges.in_flight;
+        t.queue_sum += gauges.queue;
         t.healthy_min = Some(t.healthy_min.map_or(gauges.healthy, |h| h.min(gauges.healthy)));
 
         let capacity = self.cores_per_instance * f64::from(self.instances);
