@@ -1,1 +1,284 @@
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `firedrill` command line: run scenarios headless and validate scenario files.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::report::{self, Report};
+use crate::scenario::{Loaded, Seconds, Severity, load_file, parse_duration};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "firedrill",
+    version,
+    about = "An incident simulation game engine for SRE training",
+    long_about = "firedrill simulates a fleet of services from a RON scenario file: queues, \
+                  timeouts, retries, health checks, caches and databases, deterministic for a seed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario headless, as fast as the machine allows, and print a summary.
+    Run {
+        /// The scenario file (.ron).
+        scenario: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override the scenario's duration: "90s", "10m", "2h" or seconds.
+        #[arg(long, value_parser = duration_arg)]
+        duration: Option<f64>,
+        /// Write the JSON report (summaries and per-minute series) to this file.
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<PathBuf>,
+    },
+    /// Check scenario files or folders of them; exit 1 if any is invalid.
+    Validate {
+        /// Files or folders (folders are searched for .ron files).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn duration_arg(text: &str) -> Result<f64, String> {
+    let seconds = parse_duration(text)?;
+    if seconds > 0.0 && seconds.is_finite() {
+        Ok(seconds)
+    } else {
+        Err(format!("the duration must be positive (got {text})"))
+    }
+}
+
+/// Exit codes: 0 success, 1 an invalid scenario, 2 a usage error.
+const INVALID: u8 = 1;
+const USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            duration,
+            report,
+        } => run(&scenario, seed, duration, report.as_deref()),
+        Command::Validate { paths } => validate(&paths),
+    }
+}
+
+fn run(path: &Path, seed: Option<u64>, duration: Option<f64>, report_path: Option<&Path>) -> ExitCode {
+    if !path.is_file() {
+        eprintln!("firedrill: {}: no such scenario file", path.display());
+        return ExitCode::from(USAGE);
+    }
+    let Loaded {
+        mut scenario,
+        warnings,
+    } = match load_file(path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    if let Some(duration) = duration {
+        if duration < scenario.tick.get() {
+            eprintln!(
+                "firedrill: --duration {} is shorter than one tick ({})",
+                Seconds(duration),
+                scenario.tick
+            );
+            return ExitCode::from(USAGE);
+        }
+        scenario.duration = Seconds(duration);
+    }
+
+    let show_progress = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let total = scenario.duration.get();
+    let report = report::run(&scenario, |now| {
+        if show_progress {
+            eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
+            let _ = std::io::stderr().flush();
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+
+    print!("{}", summary_table(&report));
+    if let Some(out) = report_path {
+        if let Err(error) = write_atomically(out, &report.to_json()) {
+            eprintln!("firedrill: cannot write {}: {error}", out.display());
+            return ExitCode::from(INVALID);
+        }
+        println!("report written to {}", out.display());
+    }
+    // Wall-clock figures belong to this terminal, never to the report.
+    eprintln!(
+        "simulated {} in {:.2}s wall clock ({:.0}x real time)",
+        Seconds(report.duration_s),
+        wall,
+        report.duration_s / wall.max(1e-9)
+    );
+    ExitCode::SUCCESS
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves half a report.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The per-service and per-source summary printed after a run.
+pub fn summary_table(report: &Report) -> String {
+    let mut out = String::new();
+    let width = report
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .chain(report.traffic.iter().map(|t| t.name.len()))
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    out.push_str(&format!(
+        "{} (seed {}, {} simulated)\n\n",
+        report.scenario,
+        report.seed,
+        Seconds(report.duration_s)
+    ));
+    out.push_str(&format!(
+        "{:<width$}  {:<8} {:>4} {:>9} {:>7} {:>9} {:>9} {:>5} {:>7} {:>7}\n",
+        "service", "kind", "inst", "rps", "err%", "p50", "p99", "cpu", "queue^", "healthy"
+    ));
+    for s in &report.services {
+        let m = &s.summary;
+        out.push_str(&format!(
+            "{:<width$}  {:<8} {:>4} {:>9.1} {:>6.2}% {:>9} {:>9} {:>4.0}% {:>7.0} {:>7}\n",
+            s.name,
+            s.kind,
+            s.instances,
+            m.rps,
+            m.error_ratio * 100.0,
+            latency(m.p50_s),
+            latency(m.p99_s),
+            m.cpu_mean * 100.0,
+            m.queue_peak,
+            format!("{}/{}", m.healthy_min, s.instances),
+        ));
+    }
+    if !report.traffic.is_empty() {
+        out.push_str(&format!(
+            "\n{:<width$}  {:<12} {:>9} {:>8} {:>9} {:>9} {:>8}\n",
+            "traffic", "to", "offered", "goodput", "p50", "p99", "retries"
+        ));
+        for t in &report.traffic {
+            let m = &t.summary;
+            out.push_str(&format!(
+                "{:<width$}  {:<12} {:>9.1} {:>7.2}% {:>9} {:>9} {:>8}\n",
+                t.name,
+                t.to,
+                m.offered_rps,
+                m.goodput * 100.0,
+                latency(m.p50_s),
+                latency(m.p99_s),
+                m.retries,
+            ));
+        }
+    }
+    out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores; queue^ is the peak queue; healthy is the fewest instances in rotation.\n");
+    out
+}
+
+fn latency(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "-".to_string(),
+        Some(s) if s < 1.0 => format!("{:.1}ms", s * 1000.0),
+        Some(s) => format!("{s:.2}s"),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> ExitCode {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            collect_ron_files(path, &mut files);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            eprintln!("firedrill: {}: no such file or directory", path.display());
+            return ExitCode::from(USAGE);
+        }
+    }
+    if files.is_empty() {
+        eprintln!("firedrill: no .ron files found");
+        return ExitCode::from(USAGE);
+    }
+    let mut invalid = 0;
+    for file in &files {
+        match load_file(file) {
+            Ok(loaded) => {
+                let warnings = loaded
+                    .warnings
+                    .iter()
+                    .filter(|w| w.severity == Severity::Warning)
+                    .count();
+                for warning in &loaded.warnings {
+                    println!("{warning}");
+                }
+                let note = if warnings > 0 {
+                    format!(", {warnings} warning(s)")
+                } else {
+                    String::new()
+                };
+                println!(
+                    "ok: {} ({} services{note})",
+                    file.display(),
+                    loaded.scenario.services.len()
+                );
+            }
+            Err(error) => {
+                invalid += 1;
+                println!("{error}");
+            }
+        }
+    }
+    if invalid > 0 {
+        println!("{invalid} of {} scenario file(s) invalid", files.len());
+        ExitCode::from(INVALID)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn collect_ron_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_ron_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "ron") {
+            files.push(path);
+        }
+    }
+}

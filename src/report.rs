@@ -1,1 +1,224 @@
+//! The JSON report of a headless run: per-service and per-source summaries and per-minute
+//! series. It holds simulated figures only, so the same scenario and seed give the same
+//! bytes (the format is documented in `docs/report-format.md`).
 
+use serde::Serialize;
+
+use crate::scenario::Scenario;
+use crate::sim::Simulation;
+use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
+
+/// Version of the report layout.
+pub const REPORT_FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub report_format: u32,
+    pub scenario: String,
+    pub seed: u64,
+    pub tick_s: f64,
+    pub duration_s: f64,
+    pub services: Vec<ServiceReport>,
+    pub traffic: Vec<TrafficReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceReport {
+    pub name: String,
+    pub kind: String,
+    pub instances: u32,
+    pub workers: u32,
+    pub summary: ServiceSummary,
+    pub minutes: Vec<ServiceRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceSummary {
+    pub requests: u64,
+    pub rps: f64,
+    pub ok: u64,
+    pub server_errors: u64,
+    pub rejected: u64,
+    pub timeouts: u64,
+    /// (server errors + rejected + timeouts) / requests.
+    pub error_ratio: f64,
+    pub retries: u64,
+    pub mean_s: Option<f64>,
+    pub p50_s: Option<f64>,
+    pub p90_s: Option<f64>,
+    pub p99_s: Option<f64>,
+    pub cpu_mean: f64,
+    pub cpu_peak: f64,
+    pub memory_peak_mb: f64,
+    pub queue_mean: f64,
+    pub queue_peak: f64,
+    pub in_flight_mean: f64,
+    pub healthy_min: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrafficReport {
+    pub name: String,
+    pub to: String,
+    pub summary: TrafficSummary,
+    pub minutes: Vec<SourceRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrafficSummary {
+    pub first_tries: u64,
+    pub offered_rps: f64,
+    pub retries: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub timeouts: u64,
+    pub server_errors: u64,
+    pub rejected: u64,
+    /// Successes per first try: the share of users' requests that eventually worked.
+    pub goodput: f64,
+    pub p50_s: Option<f64>,
+    pub p99_s: Option<f64>,
+}
+
+/// Runs `scenario` to its end headless, calling `progress` with the simulated time after
+/// each simulated minute, and returns the report.
+pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Report {
+    let mut sim = Simulation::new(scenario);
+    let topology = sim.topology().clone();
+    let mut service_minutes: Vec<Vec<ServiceRow>> = vec![Vec::new(); topology.services.len()];
+    let mut source_minutes: Vec<Vec<SourceRow>> = vec![Vec::new(); topology.sources.len()];
+    let mut collect = |sim: &Simulation| {
+        for (s, rows) in service_minutes.iter_mut().enumerate() {
+            let ring = &sim.service_metrics(s).minutes;
+            take_new(rows, ring.rows().iter(), ring.produced());
+        }
+        for (i, rows) in source_minutes.iter_mut().enumerate() {
+            let ring = &sim.source_metrics(i).minutes;
+            take_new(rows, ring.rows().iter(), ring.produced());
+        }
+    };
+    // Chunks of one simulated minute keep every minute row even when the run outlasts
+    // the metric rings.
+    let end = topology.duration;
+    let mut now = 0.0;
+    while now < end {
+        now = (now + 60.0).min(end);
+        sim.run_until(now);
+        collect(&sim);
+        progress(now);
+    }
+    sim.flush_metrics();
+    collect(&sim);
+
+    let seconds = sim.clock().now();
+    let services = topology
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, model)| ServiceReport {
+            name: model.name.clone(),
+            kind: model.kind.label().to_string(),
+            instances: model.instances,
+            workers: model.workers,
+            summary: service_summary(
+                &sim.service_metrics(s).totals,
+                seconds,
+                model.cores * f64::from(model.instances),
+            ),
+            minutes: std::mem::take(&mut service_minutes[s]),
+        })
+        .collect();
+    let traffic = topology
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, model)| TrafficReport {
+            name: model.name.clone(),
+            to: topology.services[model.to].name.clone(),
+            summary: traffic_summary(&sim.source_metrics(i).totals, seconds),
+            minutes: std::mem::take(&mut source_minutes[i]),
+        })
+        .collect();
+    Report {
+        report_format: REPORT_FORMAT,
+        scenario: topology.name.clone(),
+        seed: topology.seed,
+        tick_s: topology.tick,
+        duration_s: seconds,
+        services,
+        traffic,
+    }
+}
+
+/// Appends the rows of a ring that `rows` has not seen yet (the ring holds the newest).
+fn take_new<'a, T: Clone + 'a>(
+    rows: &mut Vec<T>,
+    ring: impl DoubleEndedIterator<Item = &'a T> + ExactSizeIterator,
+    produced: u64,
+) {
+    let missing = (produced as usize).saturating_sub(rows.len()).min(ring.len());
+    let new: Vec<T> = ring.rev().take(missing).cloned().collect();
+    rows.extend(new.into_iter().rev());
+}
+
+fn service_summary(t: &ServiceTotals, seconds: f64, cores: f64) -> ServiceSummary {
+    let c = &t.counts;
+    let ticks = t.ticks.max(1) as f64;
+    ServiceSummary {
+        requests: c.arrivals,
+        rps: c.arrivals as f64 / seconds.max(f64::MIN_POSITIVE),
+        ok: c.ok,
+        server_errors: c.server_errors,
+        rejected: c.rejected,
+        timeouts: c.timeouts,
+        error_ratio: ratio(c.errors(), c.arrivals),
+        retries: c.retries,
+        mean_s: c.latency.mean(),
+        p50_s: c.latency.quantile(0.5),
+        p90_s: c.latency.quantile(0.9),
+        p99_s: c.latency.quantile(0.99),
+        cpu_mean: if seconds > 0.0 {
+            c.cpu_seconds / (cores * seconds)
+        } else {
+            0.0
+        },
+        cpu_peak: t.cpu_peak,
+        memory_peak_mb: t.memory_peak_mb,
+        queue_mean: t.queue_sum / ticks,
+        queue_peak: t.queue_peak,
+        in_flight_mean: t.in_flight_sum / ticks,
+        healthy_min: t.healthy_min.unwrap_or(0),
+    }
+}
+
+fn traffic_summary(t: &SourceTally, seconds: f64) -> TrafficSummary {
+    TrafficSummary {
+        first_tries: t.first_tries,
+        offered_rps: t.first_tries as f64 / seconds.max(f64::MIN_POSITIVE),
+        retries: t.retries,
+        ok: t.ok,
+        failed: t.failed(),
+        timeouts: t.timeouts,
+        server_errors: t.server_errors,
+        rejected: t.rejected,
+        goodput: ratio(t.ok, t.first_tries),
+        p50_s: t.latency.quantile(0.5),
+        p99_s: t.latency.quantile(0.99),
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("reports serialize");
+        json.push('\n');
+        json
+    }
+}

@@ -22,30 +22,51 @@ impl Seconds {
     }
 }
 
-/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"1d"`; a bare number is seconds.
+/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"1d"` and sums like `"1h30m"`;
+/// a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| {
-        format!("invalid duration \"{text}\": expected a number and a unit such as \"250ms\", \"3s\", \"2m\", \"1h\" or \"28d\"")
-    })?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit \"{other}\" in \"{text}\": use ms, s, m, h or d"
-            ));
-        }
+    let invalid = || {
+        format!(
+            "invalid duration \"{text}\": expected a number and a unit such as \"250ms\", \"3s\", \"2m\", \"1h30m\" or \"28d\""
+        )
     };
-    Ok(value * scale)
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Ok(seconds);
+    }
+    let mut rest = text;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit.trim() {
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "" => return Err(invalid()),
+            other => {
+                return Err(format!(
+                    "unknown duration unit \"{other}\" in \"{text}\": use ms, s, m, h or d"
+                ));
+            }
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    Ok(total)
 }
 
 impl fmt::Display for Seconds {
@@ -112,6 +133,10 @@ mod tests {
         assert_eq!(parse_duration("1h").unwrap(), 3600.0);
         assert_eq!(parse_duration("28d").unwrap(), 28.0 * 86_400.0);
         assert_eq!(parse_duration("1.5").unwrap(), 1.5);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("800us").unwrap(), 0.0008);
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5 5").is_err());
         assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown duration unit"));
         assert!(parse_duration("fast").is_err());
     }
