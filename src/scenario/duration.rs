@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(parse_duration("28d").unwrap(), 28.0 * 86_400.0);
         assert_eq!(parse_duration("1.5").unwrap(), 1.5);
         assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
-        assert_eq!(parse_duration("800us").unwrap(), 0.0008);
+        assert!((parse_duration("800us").unwrap() - 0.0008).abs() < 1e-15);
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 5").is_err());
         assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown duration unit"));

@@ -11,54 +11,38 @@ pub struct Backend {
     pub load: usize,
 }
 
-/// Picks an instance for each of `calls` calls, pushing indices into `out`.
+/// Picks the instance, of `n`, that gets the next call; `backend(k)` describes instance `k`.
 ///
 /// Only instances in rotation are candidates; when none is, the balancer fails open and
 /// uses them all (as Envoy does below its panic threshold) rather than dropping traffic.
-pub fn assign(
+pub fn pick(
     policy: LoadBalancer,
     cursor: &mut usize,
-    backends: &mut [Backend],
-    calls: usize,
-    out: &mut Vec<u32>,
-) {
-    out.clear();
-    let n = backends.len();
-    if n == 0 {
-        return;
-    }
-    let fail_open = !backends.iter().any(|b| b.in_rotation);
-    let candidate = |b: &Backend| fail_open || b.in_rotation;
-    for _ in 0..calls {
-        let pick = match policy {
-            LoadBalancer::RoundRobin => {
-                let mut k = *cursor % n;
-                while !candidate(&backends[k]) {
-                    k = (k + 1) % n;
+    n: usize,
+    mut backend: impl FnMut(usize) -> Backend,
+) -> usize {
+    let fail_open = !(0..n).any(|k| backend(k).in_rotation);
+    let start = *cursor % n;
+    let chosen = match policy {
+        LoadBalancer::RoundRobin => (0..n)
+            .map(|offset| (start + offset) % n)
+            .find(|&k| fail_open || backend(k).in_rotation)
+            .unwrap_or(start),
+        LoadBalancer::LeastConnections => {
+            // Ties go round-robin from the cursor so equal backends share the load.
+            let mut best: Option<(usize, usize)> = None;
+            for offset in 0..n {
+                let k = (start + offset) % n;
+                let b = backend(k);
+                if (fail_open || b.in_rotation) && best.is_none_or(|(_, load)| b.load < load) {
+                    best = Some((k, b.load));
                 }
-                *cursor = k + 1;
-                k
             }
-            LoadBalancer::LeastConnections => {
-                // Ties go round-robin from the cursor so equal backends share the load.
-                let start = *cursor % n;
-                let mut best: Option<usize> = None;
-                for offset in 0..n {
-                    let k = (start + offset) % n;
-                    if candidate(&backends[k])
-                        && best.is_none_or(|b| backends[k].load < backends[b].load)
-                    {
-                        best = Some(k);
-                    }
-                }
-                let k = best.expect("at least one candidate");
-                *cursor = k + 1;
-                k
-            }
-        };
-        backends[pick].load += 1;
-        out.push(pick as u32);
-    }
+            best.map_or(start, |(k, _)| k)
+        }
+    };
+    *cursor = chosen + 1;
+    chosen
 }
 
 /// Health-check state change from one probe: out of rotation after `unhealthy` failures in a
@@ -96,28 +80,33 @@ mod tests {
             .collect()
     }
 
+    fn picks(policy: LoadBalancer, backends: &mut [Backend], calls: usize) -> Vec<usize> {
+        let mut cursor = 0;
+        (0..calls)
+            .map(|_| {
+                let k = pick(policy, &mut cursor, backends.len(), |k| backends[k]);
+                backends[k].load += 1;
+                k
+            })
+            .collect()
+    }
+
     #[test]
     fn round_robin_skips_instances_out_of_rotation() {
         let mut b = backends(&[(true, 0), (false, 0), (true, 0)]);
-        let (mut cursor, mut out) = (0, Vec::new());
-        assign(LoadBalancer::RoundRobin, &mut cursor, &mut b, 4, &mut out);
-        assert_eq!(out, vec![0, 2, 0, 2]);
+        assert_eq!(picks(LoadBalancer::RoundRobin, &mut b, 4), vec![0, 2, 0, 2]);
     }
 
     #[test]
     fn fails_open_when_nothing_is_healthy() {
         let mut b = backends(&[(false, 0), (false, 0)]);
-        let (mut cursor, mut out) = (0, Vec::new());
-        assign(LoadBalancer::RoundRobin, &mut cursor, &mut b, 3, &mut out);
-        assert_eq!(out, vec![0, 1, 0]);
+        assert_eq!(picks(LoadBalancer::RoundRobin, &mut b, 3), vec![0, 1, 0]);
     }
 
     #[test]
     fn least_connections_fills_the_idle_instance_first() {
         let mut b = backends(&[(true, 3), (true, 0), (true, 1)]);
-        let (mut cursor, mut out) = (0, Vec::new());
-        assign(LoadBalancer::LeastConnections, &mut cursor, &mut b, 4, &mut out);
-        assert_eq!(out, vec![1, 2, 1, 2]);
+        assert_eq!(picks(LoadBalancer::LeastConnections, &mut b, 4), vec![1, 2, 1, 2]);
         assert_eq!(b.iter().map(|b| b.load).collect::<Vec<_>>(), vec![3, 2, 3]);
     }
 

@@ -1,51 +1,24 @@
-//! One service instance: a FIFO queue in front of `c` workers, jobs that wait on downstream
-//! calls, health, memory and CPU. Plain data and functions, driven by the ECS systems and by
-//! the plain-loop benchmark alike.
+//! One service instance: a FIFO queue in front of `c` workers, jobs that hold a worker while
+//! they wait on downstream calls, health, memory and CPU. Plain data and event handlers,
+//! driven by the ECS systems and by the plain-loop benchmark alike.
 //!
-//! Service is exact at any tick: each request's start is `max(arrival, earliest free
-//! worker)` and it holds its worker for a sampled service time, so a worker freed mid-tick
-//! takes the next request at that instant (the multi-server Lindley recursion). The tick only
-//! decides when messages are processed.
+//! A request starts the instant a worker is free, runs for a sampled service time (so the
+//! mean service time is exact at any tick length), then answers, fails, or calls its
+//! dependencies one after another. The caller holds its worker for the whole exchange,
+//! which is how latency and errors of dependencies add up in their callers.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use bevy::prelude::Component;
 use rand::rngs::ChaCha8Rng;
 
 use crate::scenario::ServiceKind;
 
-use super::messages::{Call, Failure, Mailboxes, Outcome, ReplyTo, Response, Slab};
+use super::events::{Call, Completion, Event, Events, Failure, Outcome, ReplyTo, Slab};
 use super::metrics::ServiceTally;
 use super::random::uniform;
 use super::retry::{RetryState, backoff_delay};
 use super::topology::{ServiceModel, Topology};
-
-/// A simulated instant with a total order, for the worker heap.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Instant(f64);
-
-impl Eq for Instant {}
-
-impl PartialOrd for Instant {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Instant {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// Workers are idle (free since before this tick), busy until a known time, or held by a
-/// job that waits on a downstream call (free time not yet known).
-#[derive(Clone, Debug, Default)]
-struct Workers {
-    idle: u32,
-    busy_until: BinaryHeap<Reverse<Instant>>,
-}
 
 /// A request that holds a worker while it waits on a downstream call.
 #[derive(Clone, Debug)]
@@ -55,10 +28,8 @@ struct Job {
     edge: usize,
     calls_left: u32,
     attempt: u32,
-    /// Sequence number of the outstanding call; replies to older calls are stale.
+    /// Sequence number of the outstanding call; answers to older calls are ignored.
     seq: u32,
-    deadline: f64,
-    sent_tick: u64,
     previous_backoff: f64,
     /// A cache miss stores the value once its fill succeeds.
     fills_cache: bool,
@@ -73,31 +44,41 @@ pub struct InstanceState {
     pub failed_probes: u32,
     pub passed_probes: u32,
     pub restarts: u32,
+    /// Bumped on every crash, so work the dead process had scheduled is dropped.
+    incarnation: u32,
     queue: VecDeque<Call>,
-    workers: Workers,
+    idle_workers: u32,
     jobs: Slab<Job>,
     next_seq: u32,
     retry: Vec<RetryState>,
     /// Keys this cache instance holds.
     pub cached_keys: u32,
+    /// CPU-seconds of work started in the current tick.
+    cpu_seconds: f64,
     /// Smoothed CPU demand in cores' worth of time (1.0 = all cores busy).
     pub cpu_demand: f64,
     pub memory_mb: f64,
     pub rng: ChaCha8Rng,
 }
 
-/// The tick being processed.
-#[derive(Clone, Copy, Debug)]
-pub struct Tick {
-    pub index: u64,
-    pub t0: f64,
-    pub t1: f64,
+/// Everything an instance's handlers may write besides its own state.
+pub struct Effects<'a> {
+    pub events: &'a mut Events,
+    pub tallies: &'a mut [ServiceTally],
 }
 
-/// Everything one instance's turn may write besides its own state.
-pub struct Effects<'a> {
-    pub mail: &'a mut Mailboxes,
-    pub tallies: &'a mut [ServiceTally],
+/// Which instance is acting, and in which fleet.
+#[derive(Clone, Copy)]
+pub struct Me<'a> {
+    pub topology: &'a Topology,
+    pub service: usize,
+    pub global: u32,
+}
+
+impl Me<'_> {
+    fn model(&self) -> &ServiceModel {
+        &self.topology.services[self.service]
+    }
 }
 
 impl InstanceState {
@@ -109,11 +90,9 @@ impl InstanceState {
             failed_probes: 0,
             passed_probes: 0,
             restarts: 0,
+            incarnation: 0,
             queue: VecDeque::new(),
-            workers: Workers {
-                idle: service.workers,
-                busy_until: BinaryHeap::new(),
-            },
+            idle_workers: service.workers,
             jobs: Slab::default(),
             next_seq: 0,
             retry: service
@@ -122,6 +101,7 @@ impl InstanceState {
                 .map(|e| RetryState::new(&e.policy))
                 .collect(),
             cached_keys: cache_keys_per_instance(service),
+            cpu_seconds: 0.0,
             cpu_demand: 0.0,
             memory_mb: service.base_mb,
             rng,
@@ -133,9 +113,9 @@ impl InstanceState {
         self.queue.len()
     }
 
-    /// Requests holding a worker (after the tick's turn: busy past the tick's end).
-    pub fn busy(&self) -> usize {
-        self.workers.busy_until.len() + self.jobs.len()
+    /// Requests holding a worker.
+    pub fn busy(&self, service: &ServiceModel) -> usize {
+        (service.workers - self.idle_workers) as usize
     }
 
     /// How long the oldest queued request has waited at `now`.
@@ -154,154 +134,145 @@ impl InstanceState {
         }
     }
 
-    /// Accepts the calls the load balancer assigned this tick: refuses them when the
-    /// instance is down or its queue is full.
-    pub fn accept(
-        &mut self,
-        service: &ServiceModel,
-        service_index: usize,
-        calls: &[Call],
-        fx: &mut Effects,
-    ) {
-        let tally = &mut fx.tallies[service_index];
-        for call in calls {
-            tally.arrivals += 1;
-            if !self.up || self.queue.len() >= service.queue_limit {
-                tally.rejected += 1;
-                fx.mail.reply(call.reply, call.arrival, Outcome::Rejected);
-            } else {
-                self.queue.push_back(*call);
-            }
+    /// A call reaches this instance: refused when down or when the queue is full.
+    pub fn on_arrival(&mut self, me: Me, call: Call, now: f64, fx: &mut Effects) {
+        let service = me.model();
+        let tally = &mut fx.tallies[me.service];
+        tally.arrivals += 1;
+        if !self.up || self.queue.len() >= service.queue_limit {
+            tally.rejected += 1;
+            fx.events.reply(call.reply, now, Outcome::Rejected);
+            return;
+        }
+        self.queue.push_back(call);
+        self.serve(me, now, fx);
+    }
+
+    /// A request's own work is done: answer and take the next one.
+    pub fn on_complete(&mut self, me: Me, work: Completion, now: f64, fx: &mut Effects) {
+        if work.incarnation != self.incarnation {
+            return; // the process that did this work has died
+        }
+        self.respond(me.service, work.reply, work.arrival, now, work.outcome, fx);
+        self.idle_workers += 1;
+        self.serve(me, now, fx);
+    }
+
+    /// An answer to one of this instance's downstream calls.
+    pub fn on_reply(&mut self, me: Me, slot: u32, seq: u32, outcome: Outcome, now: f64, fx: &mut Effects) {
+        if !self.is_waiting(slot, seq) {
+            return; // the call timed out already: the callee's work was abandoned
+        }
+        match outcome {
+            Outcome::Ok => self.call_succeeded(me, slot, now, fx),
+            failed => self.call_failed(me, slot, failed.into(), now, fx),
         }
     }
 
-    /// The instance's turn in a tick: read replies, time out calls, serve the queue,
-    /// then account CPU and memory (an instance over its memory limit is OOM-killed).
-    pub fn step(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        tick: Tick,
-        replies: &mut Vec<Response>,
-        fx: &mut Effects,
-    ) {
-        let service = &topology.services[service_index];
-        if !self.up && tick.t0 >= self.down_until {
-            self.up = true;
+    /// The deadline of one of this instance's downstream calls has passed.
+    pub fn on_timeout(&mut self, me: Me, slot: u32, seq: u32, now: f64, fx: &mut Effects) {
+        if self.is_waiting(slot, seq) {
+            self.call_failed(me, slot, Failure::Timeout, now, fx);
         }
-        replies.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.seq.cmp(&b.seq)));
-        for response in replies.drain(..) {
-            let Some(job) = self.jobs.get_mut(response.slot) else {
-                continue;
-            };
-            if job.seq != response.seq {
-                continue; // the caller gave up on this call already: abandoned work
-            }
-            let deadline = job.deadline;
-            if response.time > deadline {
-                self.call_failed(topology, service_index, global, response.slot, Failure::Timeout, deadline, tick, fx);
-            } else if response.outcome == Outcome::Ok {
-                self.call_succeeded(topology, service_index, global, response.slot, response.time, tick, fx);
-            } else {
-                let failure = match response.outcome {
-                    Outcome::Rejected => Failure::Rejected,
-                    _ => Failure::ServerError,
-                };
-                self.call_failed(topology, service_index, global, response.slot, failure, response.time, tick, fx);
-            }
-        }
-        // Calls whose deadline passed before this tick and that no reply answered.
-        let expired: Vec<(u32, f64)> = self
-            .jobs
-            .slots()
-            .filter(|(_, job)| job.deadline < tick.t0 && job.sent_tick < tick.index)
-            .map(|(slot, job)| (slot, job.deadline))
-            .collect();
-        for (slot, deadline) in expired {
-            self.call_failed(topology, service_index, global, slot, Failure::Timeout, deadline, tick, fx);
-        }
+    }
 
-        let mut cpu_seconds = 0.0;
-        let slowdown = self.cpu_demand.max(1.0);
-        while let Some(head) = self.queue.front() {
-            let free = if self.workers.idle > 0 {
-                f64::NEG_INFINITY
-            } else if let Some(Reverse(Instant(t))) = self.workers.busy_until.peek() {
-                *t
-            } else {
-                break; // every worker waits on a downstream call
-            };
-            let start = head.arrival.max(free);
-            if start >= tick.t1 {
-                break;
-            }
-            let call = self.queue.pop_front().expect("peeked");
-            if self.workers.idle > 0 {
-                self.workers.idle -= 1;
-            } else {
-                self.workers.busy_until.pop();
-            }
-            let in_service = self.busy() as f64;
-            let work = service.service_time.sample(&mut self.rng);
-            cpu_seconds += work * service.cpu_share;
-            let end = start + work * slowdown + service.slowdown_per_request * in_service;
-            self.begin(topology, service_index, global, call, end, tick, fx);
-        }
-        // Workers free before the tick's end are simply idle from here on.
-        while let Some(Reverse(Instant(t))) = self.workers.busy_until.peek() {
-            if *t > tick.t1 {
-                break;
-            }
-            self.workers.busy_until.pop();
-            self.workers.idle += 1;
-        }
-
-        let dt = tick.t1 - tick.t0;
-        let demand = cpu_seconds / (service.cores * dt);
+    /// End of a tick: smooth CPU demand, account memory, and OOM-kill above the limit.
+    pub fn end_tick(&mut self, me: Me, t0: f64, t1: f64, fx: &mut Effects) {
+        let service = me.model();
+        let dt = t1 - t0;
+        let demand = self.cpu_seconds / (service.cores * dt);
+        fx.tallies[me.service].cpu_seconds += self.cpu_seconds;
+        self.cpu_seconds = 0.0;
         self.cpu_demand += (demand - self.cpu_demand) * (dt / CPU_SMOOTHING_SECONDS).min(1.0);
-        fx.tallies[service_index].cpu_seconds += cpu_seconds;
-        let held = (self.queue.len() + self.busy()) as f64;
+        let held = (self.queue.len() + self.busy(service)) as f64;
         self.memory_mb = service.base_mb + service.per_request_mb * held;
         if let Some(limit) = service.limit_mb
             && self.up
             && self.memory_mb > limit
         {
-            self.kill(service, service_index, tick.t1, fx);
+            self.kill(me, t1, fx);
         }
     }
 
-    /// Takes a request off the queue: its own work ends at `end`, then it fails, answers,
-    /// or starts its downstream calls.
-    #[allow(clippy::too_many_arguments)]
-    fn begin(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        call: Call,
-        end: f64,
-        tick: Tick,
-        fx: &mut Effects,
-    ) {
-        let service = &topology.services[service_index];
-        if service.error_ratio > 0.0 && uniform(&mut self.rng) < service.error_ratio {
-            self.respond(service_index, call.reply, call.arrival, end, Outcome::ServerError, fx);
-            self.release_worker(end);
-            return;
+    /// Starts the instance again once its restart time has passed.
+    pub fn start_if_due(&mut self, now: f64) {
+        if !self.up && now >= self.down_until {
+            self.up = true;
         }
-        let mut fills_cache = false;
-        if let ServiceKind::Cache { .. } = service.kind {
-            if uniform(&mut self.rng) < self.hit_probability(service) {
-                self.respond(service_index, call.reply, call.arrival, end, Outcome::Ok, fx);
-                self.release_worker(end);
-                return;
-            }
-            fills_cache = true;
+    }
+
+    /// Kills the instance at `now` (OOM or crash): every request it holds fails, and it
+    /// comes back cold after the service's restart time.
+    pub fn kill(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        let service = me.model();
+        let queued: Vec<Call> = self.queue.drain(..).collect();
+        for call in queued {
+            self.respond(me.service, call.reply, call.arrival, now, Outcome::ServerError, fx);
         }
-        if service.edges.is_empty() {
-            self.respond(service_index, call.reply, call.arrival, end, Outcome::Ok, fx);
-            self.release_worker(end);
+        let jobs: Vec<(ReplyTo, f64)> = self.jobs.values().map(|j| (j.reply, j.arrival)).collect();
+        for (reply, arrival) in jobs {
+            self.respond(me.service, reply, arrival, now, Outcome::ServerError, fx);
+        }
+        // Requests in their own work end with the process; their completions are void.
+        // Their callers find out by timing out, as with a real crash.
+        self.incarnation += 1;
+        self.jobs.clear();
+        self.idle_workers = service.workers;
+        self.up = false;
+        self.down_until = now + service.restart_time;
+        self.restarts += 1;
+        self.cached_keys = 0;
+        self.cpu_demand = 0.0;
+        self.memory_mb = service.base_mb;
+    }
+
+    fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
+        self.jobs.get_mut(slot).is_some_and(|job| job.seq == seq)
+    }
+
+    /// Hands free workers to queued requests, oldest first.
+    fn serve(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        while self.idle_workers > 0 {
+            let Some(call) = self.queue.pop_front() else {
+                break;
+            };
+            self.idle_workers -= 1;
+            self.begin(me, call, now, fx);
+        }
+    }
+
+    /// A request gets a worker at `now`: its own work ends at `end`, then it fails,
+    /// answers, or starts its downstream calls.
+    fn begin(&mut self, me: Me, call: Call, now: f64, fx: &mut Effects) {
+        let service = me.model();
+        let work = service.service_time.sample(&mut self.rng);
+        self.cpu_seconds += work * service.cpu_share;
+        let in_service = self.busy(service) as f64;
+        let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
+        let finished = if service.error_ratio > 0.0 && uniform(&mut self.rng) < service.error_ratio {
+            Some(Outcome::ServerError)
+        } else if matches!(service.kind, ServiceKind::Cache { .. })
+            && uniform(&mut self.rng) < self.hit_probability(service)
+        {
+            Some(Outcome::Ok)
+        } else if service.edges.is_empty() {
+            Some(Outcome::Ok)
+        } else {
+            None
+        };
+        if let Some(outcome) = finished {
+            fx.events.schedule(
+                end,
+                Event::Complete {
+                    instance: me.global,
+                    work: Completion {
+                        incarnation: self.incarnation,
+                        arrival: call.arrival,
+                        reply: call.reply,
+                        outcome,
+                    },
+                },
+            );
             return;
         }
         let calls_left = draw_calls(service.edges[0].per_request, &mut self.rng);
@@ -312,82 +283,45 @@ impl InstanceState {
             calls_left,
             attempt: 0,
             seq: 0,
-            deadline: f64::INFINITY,
-            sent_tick: tick.index,
             previous_backoff: 0.0,
-            fills_cache,
+            fills_cache: matches!(service.kind, ServiceKind::Cache { .. }),
         });
-        self.proceed(topology, service_index, global, slot, end, tick, fx);
+        self.proceed(me, slot, end, fx);
     }
 
-    /// Moves a job on at `now`: the next call, or its answer when no call is left.
-    #[allow(clippy::too_many_arguments)]
-    fn proceed(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        slot: u32,
-        now: f64,
-        tick: Tick,
-        fx: &mut Effects,
-    ) {
-        let edges = &topology.services[service_index].edges;
+    /// Moves a job on at `at`: its next call, or its answer when no call is left.
+    fn proceed(&mut self, me: Me, slot: u32, at: f64, fx: &mut Effects) {
+        let edges = &me.model().edges;
         let job = self.jobs.get_mut(slot).expect("live job");
         while job.calls_left == 0 {
             job.edge += 1;
             if job.edge == edges.len() {
-                self.finish(service_index, slot, now, Outcome::Ok, fx);
+                self.finish(me, slot, at, Outcome::Ok, fx);
                 return;
             }
             job.calls_left = draw_calls(edges[job.edge].per_request, &mut self.rng);
         }
-        self.send(topology, service_index, global, slot, now, tick, fx);
+        self.send(me, slot, at, fx);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        slot: u32,
-        at: f64,
-        tick: Tick,
-        fx: &mut Effects,
-    ) {
+    fn send(&mut self, me: Me, slot: u32, at: f64, fx: &mut Effects) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let job = self.jobs.get_mut(slot).expect("live job");
-        let edge = &topology.services[service_index].edges[job.edge];
+        let edge = &me.model().edges[job.edge];
         job.seq = seq;
-        job.deadline = at + edge.policy.timeout;
-        job.sent_tick = tick.index;
-        fx.mail.send(
-            edge.to,
-            Call {
-                arrival: at,
-                reply: ReplyTo::Instance {
-                    instance: global,
-                    slot,
-                    seq,
-                },
-            },
-        );
+        let reply = ReplyTo::Instance {
+            instance: me.global,
+            slot,
+            seq,
+        };
+        fx.events.send(edge.to, Call { arrival: at, reply });
+        fx.events
+            .schedule(at + edge.policy.timeout, Event::Timeout { to: reply });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn call_succeeded(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        slot: u32,
-        now: f64,
-        tick: Tick,
-        fx: &mut Effects,
-    ) {
-        let service = &topology.services[service_index];
+    fn call_succeeded(&mut self, me: Me, slot: u32, now: f64, fx: &mut Effects) {
+        let service = me.model();
         let job = self.jobs.get_mut(slot).expect("live job");
         self.retry[job.edge].on_success(&service.edges[job.edge].policy);
         job.calls_left -= 1;
@@ -396,22 +330,11 @@ impl InstanceState {
             self.cached_keys += 1;
         }
         job.fills_cache = false;
-        self.proceed(topology, service_index, global, slot, now, tick, fx);
+        self.proceed(me, slot, now, fx);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn call_failed(
-        &mut self,
-        topology: &Topology,
-        service_index: usize,
-        global: u32,
-        slot: u32,
-        failure: Failure,
-        now: f64,
-        tick: Tick,
-        fx: &mut Effects,
-    ) {
-        let service = &topology.services[service_index];
+    fn call_failed(&mut self, me: Me, slot: u32, failure: Failure, now: f64, fx: &mut Effects) {
+        let service = me.model();
         let job = self.jobs.get_mut(slot).expect("live job");
         let edge = &service.edges[job.edge];
         if failure == Failure::Timeout {
@@ -423,67 +346,41 @@ impl InstanceState {
             job.attempt = attempt;
             job.previous_backoff = delay;
             fx.tallies[edge.to].retries += 1;
-            self.send(topology, service_index, global, slot, now + delay, tick, fx);
+            self.send(me, slot, now + delay, fx);
         } else if edge.optional {
             job.calls_left = 0;
             job.attempt = 0;
-            self.proceed(topology, service_index, global, slot, now, tick, fx);
+            self.proceed(me, slot, now, fx);
         } else {
-            self.finish(service_index, slot, now, Outcome::ServerError, fx);
+            self.finish(me, slot, now, Outcome::ServerError, fx);
         }
     }
 
-    fn finish(&mut self, service_index: usize, slot: u32, now: f64, outcome: Outcome, fx: &mut Effects) {
+    /// A job is over: answer its caller and free its worker.
+    fn finish(&mut self, me: Me, slot: u32, now: f64, outcome: Outcome, fx: &mut Effects) {
         let job = self.jobs.remove(slot).expect("live job");
-        self.respond(service_index, job.reply, job.arrival, now, outcome, fx);
-        self.release_worker(now);
+        self.respond(me.service, job.reply, job.arrival, now, outcome, fx);
+        self.idle_workers += 1;
+        self.serve(me, now, fx);
     }
 
     fn respond(
         &mut self,
-        service_index: usize,
+        service: usize,
         reply: ReplyTo,
         arrival: f64,
         now: f64,
         outcome: Outcome,
         fx: &mut Effects,
     ) {
-        let tally = &mut fx.tallies[service_index];
+        let tally = &mut fx.tallies[service];
         tally.latency.observe(now - arrival);
         match outcome {
             Outcome::Ok => tally.ok += 1,
             Outcome::ServerError => tally.server_errors += 1,
             Outcome::Rejected => tally.rejected += 1,
         }
-        fx.mail.reply(reply, now, outcome);
-    }
-
-    fn release_worker(&mut self, at: f64) {
-        self.workers.busy_until.push(Reverse(Instant(at)));
-    }
-
-    /// Kills the instance at `now` (OOM or crash): every request it holds fails, and it
-    /// comes back cold after the service's restart time.
-    pub fn kill(&mut self, service: &ServiceModel, service_index: usize, now: f64, fx: &mut Effects) {
-        let queued: Vec<Call> = self.queue.drain(..).collect();
-        for call in queued {
-            self.respond(service_index, call.reply, call.arrival, now, Outcome::ServerError, fx);
-        }
-        let jobs: Vec<(ReplyTo, f64)> = self.jobs.slots().map(|(_, j)| (j.reply, j.arrival)).collect();
-        for (reply, arrival) in jobs {
-            self.respond(service_index, reply, arrival, now, Outcome::ServerError, fx);
-        }
-        self.jobs.clear();
-        self.workers = Workers {
-            idle: service.workers,
-            busy_until: BinaryHeap::new(),
-        };
-        self.up = false;
-        self.down_until = now + service.restart_time;
-        self.restarts += 1;
-        self.cached_keys = 0;
-        self.cpu_demand = 0.0;
-        self.memory_mb = service.base_mb;
+        fx.events.reply(reply, now, outcome);
     }
 }
 

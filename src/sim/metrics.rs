@@ -50,6 +50,16 @@ impl ServiceTally {
     pub fn errors(&self) -> u64 {
         self.server_errors + self.rejected + self.timeouts
     }
+
+    /// Zeroes the counts, keeping the histogram's allocation.
+    pub fn reset(&mut self) {
+        let mut latency = std::mem::take(&mut self.latency);
+        latency.clear();
+        *self = Self {
+            latency,
+            ..Default::default()
+        };
+    }
 }
 
 /// What a traffic source's users experienced during one tick.
@@ -216,12 +226,7 @@ impl ServiceWindow {
     fn reset(&mut self, start: f64) {
         self.start = start;
         self.ticks = 0;
-        self.counts.latency.clear();
-        let latency = std::mem::take(&mut self.counts.latency);
-        self.counts = ServiceTally {
-            latency,
-            ..Default::default()
-        };
+        self.counts.reset();
         self.gauges = Gauges::default();
         self.healthy_min = None;
     }
@@ -341,12 +346,7 @@ impl SourceWindow {
     fn reset(&mut self, start: f64) {
         self.start = start;
         self.ticks = 0;
-        let mut latency = std::mem::take(&mut self.counts.latency);
-        latency.clear();
-        self.counts = SourceTally {
-            latency,
-            ..Default::default()
-        };
+        self.counts.reset();
     }
 }
 
@@ -425,6 +425,16 @@ impl SourceTally {
 
     pub fn failed(&self) -> u64 {
         self.timeouts + self.server_errors + self.rejected
+    }
+
+    /// Zeroes the counts, keeping the histogram's allocation.
+    pub fn reset(&mut self) {
+        let mut latency = std::mem::take(&mut self.latency);
+        latency.clear();
+        *self = Self {
+            latency,
+            ..Default::default()
+        };
     }
 }
 

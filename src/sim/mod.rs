@@ -2,13 +2,14 @@
 //! one fixed tick at a time by a chain of systems.
 
 pub mod balancer;
+pub mod events;
 pub mod histogram;
 pub mod instance;
-pub mod messages;
 pub mod metrics;
 pub mod random;
 pub mod retry;
 pub mod source;
+pub mod step;
 pub mod topology;
 
 use std::sync::Arc;
@@ -18,21 +19,22 @@ use bevy::prelude::*;
 
 use crate::scenario::Scenario;
 
-use balancer::Backend;
-use instance::{Effects, InstanceState, Tick};
-use messages::{Call, Mailboxes};
-use metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
+use events::Events;
+use instance::InstanceState;
+use metrics::{ServiceMetrics, SourceMetrics, Tallies};
 use source::SourceState;
+use step::{InstanceStore, SourceStore, Tick};
 use topology::Topology;
 
 /// The order of one tick. Later issues slot faults and remediations in before `Serve`.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSet {
-    /// Traffic sources read replies and send this tick's requests.
+    /// Traffic sources send this tick's first tries.
     Traffic,
-    /// Health checks move instances in and out of rotation.
+    /// Restarts are due and health checks move instances in and out of rotation.
     Health,
-    /// Services, callers before callees, balance and serve their calls.
+    /// The tick's events, in time order: arrivals, completions, replies, timeouts; then
+    /// CPU, memory and OOM kills.
     Serve,
     /// Tallies and gauges become metric rows.
     Metrics,
@@ -56,8 +58,8 @@ pub(super) fn plugin(app: &mut App) {
     .add_systems(
         FixedUpdate,
         (
-            drive_traffic.in_set(SimSet::Traffic),
-            run_health_checks.in_set(SimSet::Health),
+            generate_traffic.in_set(SimSet::Traffic),
+            health_checks.in_set(SimSet::Health),
             serve.in_set(SimSet::Serve),
             record_metrics.in_set(SimSet::Metrics),
             advance_clock.in_set(SimSet::Clock),
@@ -103,8 +105,9 @@ impl SimClock {
     }
 }
 
-#[derive(Resource, Default)]
-pub struct Mail(pub Mailboxes);
+/// The balancers' positions, by service, for round-robin and least-connections ties.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Balancers(pub Vec<usize>);
 
 #[derive(Component, Clone, Copy, Debug)]
 pub struct ServiceId(pub usize);
@@ -121,10 +124,6 @@ pub struct InstanceOf {
 #[derive(Component, Clone, Copy, Debug)]
 pub struct SourceId(pub usize);
 
-/// The balancer's position for round-robin and least-connections tie-breaking.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct BalancerCursor(pub usize);
-
 /// Spawns the fleet of `topology` into `world`, replacing any fleet already there.
 pub fn spawn_fleet(world: &mut World, topology: Topology) {
     despawn_fleet(world);
@@ -137,7 +136,6 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
                 .spawn((
                     Name::new(service.name.clone()),
                     ServiceId(i),
-                    BalancerCursor::default(),
                     ServiceMetrics::new(service.cores, service.instances),
                 ))
                 .id(),
@@ -176,11 +174,8 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
                 .id()
         })
         .collect();
-    world.insert_resource(Mail(Mailboxes::new(
-        topology.services.len(),
-        topology.total_instances as usize,
-        topology.sources.len(),
-    )));
+    world.insert_resource(Events::default());
+    world.insert_resource(Balancers(vec![0; topology.services.len()]));
     world.insert_resource(Tallies {
         services: vec![Default::default(); topology.services.len()],
         sources: vec![Default::default(); topology.sources.len()],
@@ -211,170 +206,125 @@ pub fn despawn_fleet(world: &mut World) {
     }
 }
 
-fn drive_traffic(
+/// Instance state reached through the ECS, by global instance index.
+struct InstanceQuery<'a, 'w, 's, 'q> {
+    entities: &'a [Entity],
+    query: &'a mut Query<'w, 's, &'q mut InstanceState>,
+}
+
+impl InstanceStore for InstanceQuery<'_, '_, '_, '_> {
+    fn instance(&mut self, global: u32) -> &mut InstanceState {
+        self.query
+            .get_mut(self.entities[global as usize])
+            .expect("instance entity")
+            .into_inner()
+    }
+}
+
+struct SourceQuery<'a, 'w, 's, 'q> {
+    entities: &'a [Entity],
+    query: &'a mut Query<'w, 's, &'q mut SourceState>,
+}
+
+impl SourceStore for SourceQuery<'_, '_, '_, '_> {
+    fn source(&mut self, index: usize) -> &mut SourceState {
+        self.query
+            .get_mut(self.entities[index])
+            .expect("source entity")
+            .into_inner()
+    }
+}
+
+fn generate_traffic(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
-    mut mail: ResMut<Mail>,
+    mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut sources: Query<&mut SourceState>,
 ) {
-    let tick = clock.current();
-    let mail = &mut mail.0;
-    for (i, &entity) in fleet.sources.iter().enumerate() {
-        let Ok(mut source) = sources.get_mut(entity) else {
-            continue;
-        };
-        let mut replies = std::mem::take(&mut mail.source_replies[i]);
-        source.step(
-            &fleet.topology.sources[i],
-            i as u32,
-            tick,
-            &mut replies,
-            mail,
-            &mut tallies.sources[i],
-        );
-        mail.source_replies[i] = replies;
-    }
+    let mut store = SourceQuery {
+        entities: &fleet.sources,
+        query: &mut sources,
+    };
+    step::generate_traffic(
+        &fleet.topology,
+        &mut store,
+        &mut events,
+        &mut tallies,
+        clock.current(),
+    );
 }
 
-fn run_health_checks(
+fn health_checks(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
-    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+    mut instances: Query<&mut InstanceState>,
 ) {
-    let tick = clock.current();
-    for &entity in &fleet.instances {
-        let Ok((of, mut state)) = instances.get_mut(entity) else {
-            continue;
-        };
-        let service = &fleet.topology.services[of.service];
-        // Probes are spread over the interval so instances are not checked in lockstep.
-        if (tick.index + u64::from(of.global)) % service.hc_interval_ticks != 0 {
-            continue;
-        }
-        let passed = state.up && state.queue_age(tick.t0) <= service.hc_timeout;
-        let state = &mut *state;
-        balancer::probe(
-            &mut state.in_rotation,
-            &mut state.failed_probes,
-            &mut state.passed_probes,
-            passed,
-            service.unhealthy_threshold,
-            service.healthy_threshold,
-        );
-    }
-}
-
-/// Reused buffers, so a tick allocates nothing in steady state.
-#[derive(Default)]
-struct ServeScratch {
-    arrivals: Vec<Call>,
-    backends: Vec<Backend>,
-    picks: Vec<u32>,
-    per_instance: Vec<Vec<Call>>,
+    let mut store = InstanceQuery {
+        entities: &fleet.instances,
+        query: &mut instances,
+    };
+    step::run_health_checks(&fleet.topology, &mut store, clock.current());
 }
 
 fn serve(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
-    mut mail: ResMut<Mail>,
+    mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    mut cursors: Query<&mut BalancerCursor>,
+    mut balancers: ResMut<Balancers>,
     mut instances: Query<&mut InstanceState>,
-    mut scratch: Local<ServeScratch>,
+    mut sources: Query<&mut SourceState>,
 ) {
     let tick = clock.current();
-    let topology = &*fleet.topology;
-    let scratch = &mut *scratch;
-    let mut fx = Effects {
-        mail: &mut mail.0,
-        tallies: &mut tallies.services,
+    let mut instance_store = InstanceQuery {
+        entities: &fleet.instances,
+        query: &mut instances,
     };
-    for &s in &topology.order {
-        let service = &topology.services[s];
-        let first = service.first_instance as usize;
-        let members = &fleet.instances[first..first + service.instances as usize];
-        fx.mail.take_arrivals(s, tick.t1, &mut scratch.arrivals);
-
-        scratch.backends.clear();
-        for &entity in members {
-            let state = instances.get(entity).expect("instance entity");
-            scratch.backends.push(Backend {
-                in_rotation: state.in_rotation,
-                load: state.queue_len() + state.busy(),
-            });
-        }
-        let mut cursor = cursors.get_mut(fleet.services[s]).expect("service entity");
-        balancer::assign(
-            service.load_balancer,
-            &mut cursor.0,
-            &mut scratch.backends,
-            scratch.arrivals.len(),
-            &mut scratch.picks,
-        );
-        scratch.per_instance.resize_with(members.len(), Vec::new);
-        for (call, &pick) in scratch.arrivals.iter().zip(&scratch.picks) {
-            scratch.per_instance[pick as usize].push(*call);
-        }
-
-        for (k, &entity) in members.iter().enumerate() {
-            let mut state = instances.get_mut(entity).expect("instance entity");
-            let global = (first + k) as u32;
-            state.accept(service, s, &scratch.per_instance[k], &mut fx);
-            scratch.per_instance[k].clear();
-            let mut replies = std::mem::take(&mut fx.mail.instance_replies[global as usize]);
-            state.step(topology, s, global, tick, &mut replies, &mut fx);
-            fx.mail.instance_replies[global as usize] = replies;
-        }
-    }
+    let mut source_store = SourceQuery {
+        entities: &fleet.sources,
+        query: &mut sources,
+    };
+    step::run_events(
+        &fleet.topology,
+        &mut instance_store,
+        &mut source_store,
+        &mut balancers.0,
+        &mut events,
+        &mut tallies,
+        tick,
+    );
+    step::end_tick(
+        &fleet.topology,
+        &mut instance_store,
+        &mut events,
+        &mut tallies,
+        tick,
+    );
 }
 
 fn record_metrics(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
     mut tallies: ResMut<Tallies>,
-    instances: Query<&InstanceState>,
+    mut instances: Query<&mut InstanceState>,
     mut services: Query<&mut ServiceMetrics>,
     mut sources: Query<&mut SourceMetrics>,
 ) {
     let tick = clock.current();
-    let topology = &*fleet.topology;
-    for (s, service) in topology.services.iter().enumerate() {
-        let first = service.first_instance as usize;
-        let mut gauges = Gauges::default();
-        for &entity in &fleet.instances[first..first + service.instances as usize] {
-            let state = instances.get(entity).expect("instance entity");
-            gauges.memory_mb += state.memory_mb;
-            gauges.queue += state.queue_len() as f64;
-            gauges.in_flight += state.busy() as f64;
-            gauges.healthy += u32::from(state.up && state.in_rotation);
-        }
-        gauges.memory_mb /= f64::from(service.instances.max(1));
-        let mut metrics = services.get_mut(fleet.services[s]).expect("service entity");
-        let tally = &mut tallies.services[s];
-        metrics.record(tally, gauges, tick.t1, clock.dt);
-        reset_tally(tally);
+    let mut store = InstanceQuery {
+        entities: &fleet.instances,
+        query: &mut instances,
+    };
+    for (s, &entity) in fleet.services.iter().enumerate() {
+        let gauges = step::gauges(&fleet.topology, s, &mut store);
+        let mut metrics = services.get_mut(entity).expect("service entity");
+        step::record_service(&mut metrics, &mut tallies, s, gauges, tick);
     }
     for (i, &entity) in fleet.sources.iter().enumerate() {
         let mut metrics = sources.get_mut(entity).expect("source entity");
-        let tally = &mut tallies.sources[i];
-        metrics.record(tally, tick.t1, clock.dt);
-        let mut latency = std::mem::take(&mut tally.latency);
-        latency.clear();
-        *tally = metrics::SourceTally {
-            latency,
-            ..Default::default()
-        };
+        step::record_source(&mut metrics, &mut tallies, i, tick);
     }
-}
-
-fn reset_tally(tally: &mut metrics::ServiceTally) {
-    let mut latency = std::mem::take(&mut tally.latency);
-    latency.clear();
-    *tally = metrics::ServiceTally {
-        latency,
-        ..Default::default()
-    };
 }
 
 fn advance_clock(mut clock: ResMut<SimClock>) {

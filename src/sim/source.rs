@@ -4,8 +4,7 @@
 use bevy::prelude::Component;
 use rand::rngs::ChaCha8Rng;
 
-use super::instance::Tick;
-use super::messages::{Call, Failure, Mailboxes, Outcome, ReplyTo, Response, Slab};
+use super::events::{Call, Event, Events, Failure, Outcome, ReplyTo, Slab};
 use super::metrics::SourceTally;
 use super::random::{exponential, standard_normal};
 use super::retry::{RetryState, backoff_delay};
@@ -19,9 +18,20 @@ struct Request {
     first_sent: f64,
     attempt: u32,
     seq: u32,
-    deadline: f64,
-    sent_tick: u64,
     previous_backoff: f64,
+}
+
+/// Which source is acting.
+#[derive(Clone, Copy)]
+pub struct Me<'a> {
+    pub model: &'a SourceModel,
+    pub index: u32,
+}
+
+/// What a source's handlers may write besides its own state.
+pub struct Effects<'a> {
+    pub events: &'a mut Events,
+    pub tally: &'a mut SourceTally,
 }
 
 #[derive(Component, Debug)]
@@ -53,125 +63,94 @@ impl SourceState {
         self.requests.len()
     }
 
-    /// The source's turn: read replies, time out requests, then send this tick's first tries.
-    pub fn step(
-        &mut self,
-        model: &SourceModel,
-        index: u32,
-        tick: Tick,
-        replies: &mut Vec<Response>,
-        mail: &mut Mailboxes,
-        tally: &mut SourceTally,
-    ) {
-        replies.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.seq.cmp(&b.seq)));
-        for response in replies.drain(..) {
-            let Some(request) = self.requests.get_mut(response.slot) else {
-                continue;
-            };
-            if request.seq != response.seq {
-                continue;
-            }
-            let deadline = request.deadline;
-            if response.time > deadline {
-                self.failed(model, index, response.slot, Failure::Timeout, deadline, tick, mail, tally);
-            } else if response.outcome == Outcome::Ok {
-                let request = self.requests.remove(response.slot).expect("live request");
-                self.retry.on_success(&model.policy);
-                tally.ok += 1;
-                tally.latency.observe(response.time - request.first_sent);
-            } else {
-                let failure = if response.outcome == Outcome::Rejected {
-                    Failure::Rejected
-                } else {
-                    Failure::ServerError
-                };
-                self.failed(model, index, response.slot, failure, response.time, tick, mail, tally);
-            }
-        }
-        let expired: Vec<(u32, f64)> = self
-            .requests
-            .slots()
-            .filter(|(_, r)| r.deadline < tick.t0 && r.sent_tick < tick.index)
-            .map(|(slot, r)| (slot, r.deadline))
-            .collect();
-        for (slot, deadline) in expired {
-            self.failed(model, index, slot, Failure::Timeout, deadline, tick, mail, tally);
-        }
-
-        let dt = tick.t1 - tick.t0;
+    /// Sends the first tries of the tick `[t0, t1)`.
+    pub fn generate(&mut self, me: Me, t0: f64, t1: f64, fx: &mut Effects) {
+        let model = me.model;
+        let dt = t1 - t0;
         if model.noise > 0.0 {
             let keep = (-dt / NOISE_SECONDS).exp();
-            self.noise = self.noise * keep + (1.0 - keep * keep).sqrt() * standard_normal(&mut self.rng);
+            self.noise =
+                self.noise * keep + (1.0 - keep * keep).sqrt() * standard_normal(&mut self.rng);
         }
-        self.rate = model.rate_at(tick.t0) * (1.0 + model.noise * self.noise).max(0.0);
+        self.rate = model.rate_at(t0) * (1.0 + model.noise * self.noise).max(0.0);
         if self.rate <= 0.0 {
             return;
         }
         // A Poisson process with the rate held over the tick; memorylessness lets each tick
         // start afresh, so rate changes take effect exactly at tick boundaries.
         let mean_gap = 1.0 / self.rate;
-        let mut t = tick.t0 + exponential(&mut self.rng, mean_gap);
-        while t < tick.t1 {
-            tally.first_tries += 1;
+        let mut t = t0 + exponential(&mut self.rng, mean_gap);
+        while t < t1 {
+            fx.tally.first_tries += 1;
             let slot = self.requests.insert(Request {
                 first_sent: t,
                 attempt: 0,
                 seq: 0,
-                deadline: f64::INFINITY,
-                sent_tick: tick.index,
                 previous_backoff: 0.0,
             });
-            self.send(model, index, slot, t, tick, mail);
+            self.send(me, slot, t, fx.events);
             t += exponential(&mut self.rng, mean_gap);
         }
     }
 
-    fn send(&mut self, model: &SourceModel, index: u32, slot: u32, at: f64, tick: Tick, mail: &mut Mailboxes) {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
-        let request = self.requests.get_mut(slot).expect("live request");
-        request.seq = seq;
-        request.deadline = at + model.policy.timeout;
-        request.sent_tick = tick.index;
-        mail.send(
-            model.to,
-            Call {
-                arrival: at,
-                reply: ReplyTo::Source {
-                    source: index,
-                    slot,
-                    seq,
-                },
-            },
-        );
+    pub fn on_reply(&mut self, me: Me, slot: u32, seq: u32, outcome: Outcome, now: f64, fx: &mut Effects) {
+        if !self.is_waiting(slot, seq) {
+            return;
+        }
+        if outcome == Outcome::Ok {
+            let request = self.requests.remove(slot).expect("live request");
+            self.retry.on_success(&me.model.policy);
+            fx.tally.ok += 1;
+            fx.tally.latency.observe(now - request.first_sent);
+        } else {
+            self.failed(me, slot, outcome.into(), now, fx);
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn failed(
-        &mut self,
-        model: &SourceModel,
-        index: u32,
-        slot: u32,
-        failure: Failure,
-        now: f64,
-        tick: Tick,
-        mail: &mut Mailboxes,
-        tally: &mut SourceTally,
-    ) {
+    pub fn on_timeout(&mut self, me: Me, slot: u32, seq: u32, now: f64, fx: &mut Effects) {
+        if self.is_waiting(slot, seq) {
+            self.failed(me, slot, Failure::Timeout, now, fx);
+        }
+    }
+
+    fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
+        self.requests.get_mut(slot).is_some_and(|r| r.seq == seq)
+    }
+
+    fn send(&mut self, me: Me, slot: u32, at: f64, events: &mut Events) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.requests.get_mut(slot).expect("live request").seq = seq;
+        let reply = ReplyTo::Source {
+            source: me.index,
+            slot,
+            seq,
+        };
+        events.send(me.model.to, Call { arrival: at, reply });
+        events.schedule(at + me.model.policy.timeout, Event::Timeout { to: reply });
+    }
+
+    fn failed(&mut self, me: Me, slot: u32, failure: Failure, now: f64, fx: &mut Effects) {
+        let policy = &me.model.policy;
         let request = self.requests.get_mut(slot).expect("live request");
         let attempt = request.attempt + 1;
-        if self.retry.allow(&model.policy, attempt) {
-            let delay = backoff_delay(model.policy.backoff, attempt, request.previous_backoff, &mut self.rng);
+        if self.retry.allow(policy, attempt) {
+            let delay = backoff_delay(
+                policy.backoff,
+                attempt,
+                request.previous_backoff,
+                &mut self.rng,
+            );
             request.attempt = attempt;
             request.previous_backoff = delay;
-            tally.retries += 1;
-            self.send(model, index, slot, now + delay, tick, mail);
+            fx.tally.retries += 1;
+            self.send(me, slot, now + delay, fx.events);
         } else {
             self.requests.remove(slot);
             match failure {
-                Failure::Timeout => tally.timeouts += 1,
-                Failure::ServerError => tally.server_errors += 1,
-                Failure::Rejected => tally.rejected += 1,
+                Failure::Timeout => fx.tally.timeouts += 1,
+                Failure::ServerError => fx.tally.server_errors += 1,
+                Failure::Rejected => fx.tally.rejected += 1,
             }
         }
     }

@@ -90,6 +90,8 @@ pub struct Topology {
     pub order: Vec<usize>,
     pub sources: Vec<SourceModel>,
     pub total_instances: u32,
+    /// The service of each instance, by global instance index.
+    pub instance_service: Vec<u32>,
 }
 
 impl Topology {
@@ -158,7 +160,13 @@ impl Topology {
             .enumerate()
             .map(|(i, t)| source_model(i, t, index(&t.to)))
             .collect();
+        let instance_service = services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| std::iter::repeat_n(i as u32, s.instances as usize))
+            .collect();
         Self {
+            instance_service,
             name: scenario.name.clone(),
             seed: scenario.seed,
             tick,
@@ -176,8 +184,7 @@ impl Topology {
 
     /// The service an instance (by global index) belongs to.
     pub fn service_of(&self, instance: u32) -> usize {
-        self.services
-            .partition_point(|s| s.first_instance + s.instances <= instance)
+        self.instance_service[instance as usize] as usize
     }
 }
 

@@ -1,0 +1,254 @@
+//! One tick of the fleet, written once over storage traits: the ECS systems run it on
+//! queries, the plain-loop benchmark on vectors, so the two differ only in storage.
+
+use super::balancer::{self, Backend};
+use super::events::{Event, Events, ReplyTo};
+use super::instance::{self, InstanceState, Me};
+use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
+use super::source::{self, SourceState};
+use super::topology::Topology;
+
+/// Where instance state lives.
+pub trait InstanceStore {
+    fn instance(&mut self, global: u32) -> &mut InstanceState;
+}
+
+/// Where traffic-source state lives.
+pub trait SourceStore {
+    fn source(&mut self, index: usize) -> &mut SourceState;
+}
+
+impl InstanceStore for Vec<InstanceState> {
+    fn instance(&mut self, global: u32) -> &mut InstanceState {
+        &mut self[global as usize]
+    }
+}
+
+impl SourceStore for Vec<SourceState> {
+    fn source(&mut self, index: usize) -> &mut SourceState {
+        &mut self[index]
+    }
+}
+
+/// The tick `[t0, t1)` with its index.
+#[derive(Clone, Copy, Debug)]
+pub struct Tick {
+    pub index: u64,
+    pub t0: f64,
+    pub t1: f64,
+}
+
+/// Every source sends its first tries for the tick.
+pub fn generate_traffic(
+    topology: &Topology,
+    sources: &mut impl SourceStore,
+    events: &mut Events,
+    tallies: &mut Tallies,
+    tick: Tick,
+) {
+    for (i, model) in topology.sources.iter().enumerate() {
+        let me = source::Me {
+            model,
+            index: i as u32,
+        };
+        let mut fx = source::Effects {
+            events,
+            tally: &mut tallies.sources[i],
+        };
+        sources.source(i).generate(me, tick.t0, tick.t1, &mut fx);
+    }
+}
+
+/// Restarts instances whose restart time is over, and probes those due a health check
+/// (spread over the interval so instances are not checked in lockstep).
+pub fn run_health_checks(topology: &Topology, instances: &mut impl InstanceStore, tick: Tick) {
+    for (global, &s) in topology.instance_service.iter().enumerate() {
+        let service = &topology.services[s as usize];
+        let state = instances.instance(global as u32);
+        state.start_if_due(tick.t0);
+        if (tick.index + global as u64) % service.hc_interval_ticks != 0 {
+            continue;
+        }
+        let passed = state.up && state.queue_age(tick.t0) <= service.hc_timeout;
+        balancer::probe(
+            &mut state.in_rotation,
+            &mut state.failed_probes,
+            &mut state.passed_probes,
+            passed,
+            service.unhealthy_threshold,
+            service.healthy_threshold,
+        );
+    }
+}
+
+/// Handles every event before the tick's end, in time order across the fleet.
+pub fn run_events(
+    topology: &Topology,
+    instances: &mut impl InstanceStore,
+    sources: &mut impl SourceStore,
+    cursors: &mut [usize],
+    events: &mut Events,
+    tallies: &mut Tallies,
+    tick: Tick,
+) {
+    while let Some((now, event)) = events.pop_before(tick.t1) {
+        match event {
+            Event::Arrive { service, call } => {
+                let s = service as usize;
+                let model = &topology.services[s];
+                let first = model.first_instance;
+                let k = balancer::pick(
+                    model.load_balancer,
+                    &mut cursors[s],
+                    model.instances as usize,
+                    |k| {
+                        let state = instances.instance(first + k as u32);
+                        Backend {
+                            in_rotation: state.up && state.in_rotation,
+                            load: state.queue_len() + state.busy(model),
+                        }
+                    },
+                );
+                let global = first + k as u32;
+                let me = Me {
+                    topology,
+                    service: s,
+                    global,
+                };
+                let mut fx = instance::Effects {
+                    events,
+                    tallies: &mut tallies.services,
+                };
+                instances.instance(global).on_arrival(me, call, now, &mut fx);
+            }
+            Event::Complete { instance, work } => {
+                let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                instances.instance(instance).on_complete(me, work, now, &mut fx);
+            }
+            Event::Reply { to, outcome } => match to {
+                ReplyTo::Instance {
+                    instance,
+                    slot,
+                    seq,
+                } => {
+                    let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                    instances
+                        .instance(instance)
+                        .on_reply(me, slot, seq, outcome, now, &mut fx);
+                }
+                ReplyTo::Source { source, slot, seq } => {
+                    let (me, mut fx) = source_context(topology, source, events, tallies);
+                    sources
+                        .source(source as usize)
+                        .on_reply(me, slot, seq, outcome, now, &mut fx);
+                }
+            },
+            Event::Timeout { to } => match to {
+                ReplyTo::Instance {
+                    instance,
+                    slot,
+                    seq,
+                } => {
+                    let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                    instances
+                        .instance(instance)
+                        .on_timeout(me, slot, seq, now, &mut fx);
+                }
+                ReplyTo::Source { source, slot, seq } => {
+                    let (me, mut fx) = source_context(topology, source, events, tallies);
+                    sources
+                        .source(source as usize)
+                        .on_timeout(me, slot, seq, now, &mut fx);
+                }
+            },
+        }
+    }
+}
+
+fn instance_context<'a>(
+    topology: &'a Topology,
+    instance: u32,
+    events: &'a mut Events,
+    tallies: &'a mut Tallies,
+) -> (Me<'a>, instance::Effects<'a>) {
+    (
+        Me {
+            topology,
+            service: topology.service_of(instance),
+            global: instance,
+        },
+        instance::Effects {
+            events,
+            tallies: &mut tallies.services,
+        },
+    )
+}
+
+fn source_context<'a>(
+    topology: &'a Topology,
+    source: u32,
+    events: &'a mut Events,
+    tallies: &'a mut Tallies,
+) -> (source::Me<'a>, source::Effects<'a>) {
+    (
+        source::Me {
+            model: &topology.sources[source as usize],
+            index: source,
+        },
+        source::Effects {
+            events,
+            tally: &mut tallies.sources[source as usize],
+        },
+    )
+}
+
+/// CPU, memory and OOM kills at the end of the tick.
+pub fn end_tick(
+    topology: &Topology,
+    instances: &mut impl InstanceStore,
+    events: &mut Events,
+    tallies: &mut Tallies,
+    tick: Tick,
+) {
+    for global in 0..topology.total_instances {
+        let (me, mut fx) = instance_context(topology, global, events, tallies);
+        instances
+            .instance(global)
+            .end_tick(me, tick.t0, tick.t1, &mut fx);
+    }
+}
+
+/// Folds service `s`'s tick tally and gauges into its metrics, and clears the tally.
+pub fn record_service(
+    metrics: &mut ServiceMetrics,
+    tallies: &mut Tallies,
+    s: usize,
+    gauges: Gauges,
+    tick: Tick,
+) {
+    let tally = &mut tallies.services[s];
+    metrics.record(tally, gauges, tick.t1, tick.t1 - tick.t0);
+    tally.reset();
+}
+
+/// Folds source `i`'s tick tally into its metrics, and clears the tally.
+pub fn record_source(metrics: &mut SourceMetrics, tallies: &mut Tallies, i: usize, tick: Tick) {
+    let tally = &mut tallies.sources[i];
+    metrics.record(tally, tick.t1, tick.t1 - tick.t0);
+    tally.reset();
+}
+
+/// End-of-tick gauges of one service.
+pub fn gauges(topology: &Topology, service: usize, instances: &mut impl InstanceStore) -> Gauges {
+    let model = &topology.services[service];
+    let mut gauges = Gauges::default();
+    for k in 0..model.instances {
+        let state = instances.instance(model.first_instance + k);
+        gauges.memory_mb += state.memory_mb;
+        gauges.queue += state.queue_len() as f64;
+        gauges.in_flight += state.busy(model) as f64;
+        gauges.healthy += u32::from(state.up && state.in_rotation);
+    }
+    gauges.memory_mb /= f64::from(model.instances.max(1));
+    gauges
+}
