@@ -5,7 +5,7 @@
 //! tick only paces the world around the events: traffic generation, health checks, metrics.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use bevy::prelude::Resource;
 
@@ -106,17 +106,61 @@ impl Ord for Scheduled {
 }
 
 /// The fleet's pending events, earliest first.
-#[derive(Resource, Debug, Default)]
+///
+/// Only events due in the open tick sit in the heap; later ones (timeouts, delayed retries,
+/// long requests) wait in per-tick buckets and join the heap when their tick opens. The heap
+/// stays small, and the order of events is the same as with one big heap.
+#[derive(Resource, Debug)]
 pub struct Events {
     heap: BinaryHeap<Scheduled>,
+    /// `later[k]` holds the events of tick `open_tick + 1 + k`.
+    later: VecDeque<Vec<Scheduled>>,
+    open_tick: u64,
+    dt: f64,
     next_order: u64,
 }
 
 impl Events {
+    pub fn new(dt: f64) -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            later: VecDeque::new(),
+            open_tick: 0,
+            dt,
+            next_order: 0,
+        }
+    }
+
+    /// Opens tick `tick`: its bucketed events join the heap, except timeouts for which
+    /// `still_waiting` says the call was answered already (most calls are, long before their
+    /// deadline; dropping them here keeps them out of the heap).
+    pub fn open(&mut self, tick: u64, mut still_waiting: impl FnMut(ReplyTo) -> bool) {
+        while self.open_tick < tick {
+            self.open_tick += 1;
+            if let Some(bucket) = self.later.pop_front() {
+                self.heap.extend(bucket.into_iter().filter(|s| match s.event {
+                    Event::Timeout { to } => still_waiting(to),
+                    _ => true,
+                }));
+            }
+        }
+    }
+
     pub fn schedule(&mut self, time: f64, event: Event) {
         let order = self.next_order;
         self.next_order += 1;
-        self.heap.push(Scheduled { time, order, event });
+        let scheduled = Scheduled { time, order, event };
+        // Simulated times are never negative, so truncation is the floor.
+        let tick = (time / self.dt) as u64;
+        if tick <= self.open_tick {
+            self.heap.push(scheduled);
+        } else {
+            let k = (tick - self.open_tick - 1) as usize;
+            if self.later.len() <= k {
+                self.later.resize_with(k + 1, Vec::new);
+            }
+            self.later[k].push(scheduled);
+        }
     }
 
     /// The earliest event strictly before `until`, if any.
@@ -128,12 +172,13 @@ impl Events {
         }
     }
 
+    /// Pending events, in the open tick and later.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.later.iter().map(Vec::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     pub fn send(&mut self, service: usize, call: Call) {
@@ -218,7 +263,7 @@ mod tests {
 
     #[test]
     fn earliest_first_and_ties_in_scheduling_order() {
-        let mut events = Events::default();
+        let mut events = Events::new(10.0);
         let reply = |slot| Event::Timeout {
             to: ReplyTo::Source {
                 source: 0,
@@ -236,5 +281,31 @@ mod tests {
         }
         assert_eq!(popped, vec![(1.0, reply(1)), (1.0, reply(2)), (2.0, reply(0))]);
         assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn later_ticks_wait_in_buckets_and_keep_their_order() {
+        let mut events = Events::new(0.1);
+        let timeout = |slot| Event::Timeout {
+            to: ReplyTo::Source {
+                source: 0,
+                slot,
+                seq: 0,
+            },
+        };
+        events.schedule(0.35, timeout(0));
+        events.schedule(0.05, timeout(1));
+        events.schedule(0.31, timeout(2));
+        events.schedule(0.31, timeout(3));
+        assert_eq!(events.len(), 4);
+        assert_eq!(events.pop_before(0.1), Some((0.05, timeout(1))));
+        assert_eq!(events.pop_before(0.3), None, "tick 3 is not open yet");
+        events.open(3, |_| true);
+        let mut popped = Vec::new();
+        while let Some(e) = events.pop_before(0.4) {
+            popped.push(e);
+        }
+        assert_eq!(popped, vec![(0.31, timeout(2)), (0.31, timeout(3)), (0.35, timeout(0))]);
+        assert!(events.is_empty());
     }
 }

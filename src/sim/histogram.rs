@@ -1,6 +1,8 @@
 //! Latency histograms with cumulative `le` buckets, read the way Prometheus'
 //! `histogram_quantile` reads them.
 
+use std::sync::LazyLock;
+
 /// Buckets per doubling: bounds grow by 2^(1/6) ≈ 12%, so interpolation error stays small.
 const PER_OCTAVE: f64 = 6.0;
 /// The first bucket's upper bound, in seconds.
@@ -10,8 +12,11 @@ pub const FINITE_BUCKETS: usize = 110;
 
 /// Upper bound (`le`) of finite bucket `k`, in seconds.
 pub fn bucket_bound(k: usize) -> f64 {
-    FIRST_BOUND * (k as f64 / PER_OCTAVE).exp2()
+    BOUNDS[k]
 }
+
+static BOUNDS: LazyLock<[f64; FINITE_BUCKETS]> =
+    LazyLock::new(|| std::array::from_fn(|k| FIRST_BOUND * (k as f64 / PER_OCTAVE).exp2()));
 
 /// Counts of observations per bucket; the last slot is `+Inf`.
 #[derive(Clone, Debug, PartialEq)]

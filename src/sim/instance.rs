@@ -226,7 +226,8 @@ impl InstanceState {
         self.memory_mb = service.base_mb;
     }
 
-    fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
+    /// Whether call `seq` from `slot` is still waiting for its answer.
+    pub fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
         self.jobs.get_mut(slot).is_some_and(|job| job.seq == seq)
     }
 

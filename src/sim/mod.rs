@@ -174,7 +174,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
                 .id()
         })
         .collect();
-    world.insert_resource(Events::default());
+    world.insert_resource(Events::new(topology.tick));
     world.insert_resource(Balancers(vec![0; topology.services.len()]));
     world.insert_resource(Tallies {
         services: vec![Default::default(); topology.services.len()],
@@ -206,32 +206,50 @@ pub fn despawn_fleet(world: &mut World) {
     }
 }
 
-/// Instance state reached through the ECS, by global instance index.
-struct InstanceQuery<'a, 'w, 's, 'q> {
-    entities: &'a [Entity],
-    query: &'a mut Query<'w, 's, &'q mut InstanceState>,
-}
+/// Instance state borrowed from the ECS for one system run, by global instance index
+/// (gathered once, so the per-event lookups are plain indexing).
+struct InstanceQuery<'a>(Vec<Option<&'a mut InstanceState>>);
 
-impl InstanceStore for InstanceQuery<'_, '_, '_, '_> {
-    fn instance(&mut self, global: u32) -> &mut InstanceState {
-        self.query
-            .get_mut(self.entities[global as usize])
-            .expect("instance entity")
-            .into_inner()
+impl<'a> InstanceQuery<'a> {
+    fn gather(
+        total: u32,
+        query: &'a mut Query<(&InstanceOf, &mut InstanceState)>,
+    ) -> Self {
+        let mut by_global: Vec<Option<&'a mut InstanceState>> =
+            (0..total).map(|_| None).collect();
+        for (of, state) in query.iter_mut() {
+            by_global[of.global as usize] = Some(state.into_inner());
+        }
+        Self(by_global)
     }
 }
 
-struct SourceQuery<'a, 'w, 's, 'q> {
-    entities: &'a [Entity],
-    query: &'a mut Query<'w, 's, &'q mut SourceState>,
+impl InstanceStore for InstanceQuery<'_> {
+    fn instance(&mut self, global: u32) -> &mut InstanceState {
+        self.0[global as usize]
+            .as_deref_mut()
+            .expect("every instance has an entity")
+    }
 }
 
-impl SourceStore for SourceQuery<'_, '_, '_, '_> {
+/// Source state borrowed from the ECS for one system run, by source index.
+struct SourceQuery<'a>(Vec<Option<&'a mut SourceState>>);
+
+impl<'a> SourceQuery<'a> {
+    fn gather(total: usize, query: &'a mut Query<(&SourceId, &mut SourceState)>) -> Self {
+        let mut by_index: Vec<Option<&'a mut SourceState>> = (0..total).map(|_| None).collect();
+        for (id, state) in query.iter_mut() {
+            by_index[id.0] = Some(state.into_inner());
+        }
+        Self(by_index)
+    }
+}
+
+impl SourceStore for SourceQuery<'_> {
     fn source(&mut self, index: usize) -> &mut SourceState {
-        self.query
-            .get_mut(self.entities[index])
-            .expect("source entity")
-            .into_inner()
+        self.0[index]
+            .as_deref_mut()
+            .expect("every source has an entity")
     }
 }
 
@@ -240,12 +258,9 @@ fn generate_traffic(
     clock: Res<SimClock>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    mut sources: Query<&mut SourceState>,
+    mut sources: Query<(&SourceId, &mut SourceState)>,
 ) {
-    let mut store = SourceQuery {
-        entities: &fleet.sources,
-        query: &mut sources,
-    };
+    let mut store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::generate_traffic(
         &fleet.topology,
         &mut store,
@@ -258,12 +273,9 @@ fn generate_traffic(
 fn health_checks(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
-    mut instances: Query<&mut InstanceState>,
+    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
 ) {
-    let mut store = InstanceQuery {
-        entities: &fleet.instances,
-        query: &mut instances,
-    };
+    let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     step::run_health_checks(&fleet.topology, &mut store, clock.current());
 }
 
@@ -273,18 +285,12 @@ fn serve(
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut balancers: ResMut<Balancers>,
-    mut instances: Query<&mut InstanceState>,
-    mut sources: Query<&mut SourceState>,
+    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+    mut sources: Query<(&SourceId, &mut SourceState)>,
 ) {
     let tick = clock.current();
-    let mut instance_store = InstanceQuery {
-        entities: &fleet.instances,
-        query: &mut instances,
-    };
-    let mut source_store = SourceQuery {
-        entities: &fleet.sources,
-        query: &mut sources,
-    };
+    let mut instance_store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::run_events(
         &fleet.topology,
         &mut instance_store,
@@ -307,15 +313,12 @@ fn record_metrics(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
     mut tallies: ResMut<Tallies>,
-    mut instances: Query<&mut InstanceState>,
+    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
     mut services: Query<&mut ServiceMetrics>,
     mut sources: Query<&mut SourceMetrics>,
 ) {
     let tick = clock.current();
-    let mut store = InstanceQuery {
-        entities: &fleet.instances,
-        query: &mut instances,
-    };
+    let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     for (s, &entity) in fleet.services.iter().enumerate() {
         let gauges = step::gauges(&fleet.topology, s, &mut store);
         let mut metrics = services.get_mut(entity).expect("service entity");

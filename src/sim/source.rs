@@ -113,7 +113,8 @@ impl SourceState {
         }
     }
 
-    fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
+    /// Whether call `seq` from `slot` is still waiting for its answer.
+    pub fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
         self.requests.get_mut(slot).is_some_and(|r| r.seq == seq)
     }
 

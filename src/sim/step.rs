@@ -91,6 +91,16 @@ pub fn run_events(
     tallies: &mut Tallies,
     tick: Tick,
 ) {
+    events.open(tick.index, |to| match to {
+        ReplyTo::Instance {
+            instance,
+            slot,
+            seq,
+        } => instances.instance(instance).is_waiting(slot, seq),
+        ReplyTo::Source { source, slot, seq } => {
+            sources.source(source as usize).is_waiting(slot, seq)
+        }
+    });
     while let Some((now, event)) = events.pop_before(tick.t1) {
         match event {
             Event::Arrive { service, call } => {
