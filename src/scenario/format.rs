@@ -117,7 +117,7 @@ impl ServiceTime {
             Self::Constant { value } => value.get(),
             Self::LogNormal { median, p99 } => {
                 let sigma = lognormal_sigma(median.get(), p99.get());
-                median.get() * (sigma * sigma / 2.0).exp()
+                median.get() * libm::exp(sigma * sigma / 2.0)
             }
         }
     }
@@ -128,7 +128,7 @@ pub const Z_P99: f64 = 2.326_347_874_040_841;
 
 /// Sigma of a log-normal distribution with the given median and p99.
 pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
-    (p99 / median).ln() / Z_P99
+    libm::log(p99 / median) / Z_P99
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize)]

@@ -112,6 +112,10 @@ impl Ord for Scheduled {
 /// stays small, and the order of events is the same as with one big heap.
 #[derive(Resource, Debug)]
 pub struct Events {
+    /// Events at the very instant being handled (a reply, the call it sets off): they are
+    /// next in time order, so they skip the heap.
+    now_queue: VecDeque<Event>,
+    now: f64,
     heap: BinaryHeap<Scheduled>,
     /// `later[k]` holds the events of tick `open_tick + 1 + k`.
     later: VecDeque<Vec<Scheduled>>,
@@ -123,6 +127,8 @@ pub struct Events {
 impl Events {
     pub fn new(dt: f64) -> Self {
         Self {
+            now_queue: VecDeque::new(),
+            now: f64::NEG_INFINITY,
             heap: BinaryHeap::new(),
             later: VecDeque::new(),
             open_tick: 0,
@@ -147,6 +153,10 @@ impl Events {
     }
 
     pub fn schedule(&mut self, time: f64, event: Event) {
+        if time == self.now {
+            self.now_queue.push_back(event);
+            return;
+        }
         let order = self.next_order;
         self.next_order += 1;
         let scheduled = Scheduled { time, order, event };
@@ -165,8 +175,13 @@ impl Events {
 
     /// The earliest event strictly before `until`, if any.
     pub fn pop_before(&mut self, until: f64) -> Option<(f64, Event)> {
+        if let Some(event) = self.now_queue.pop_front() {
+            return Some((self.now, event));
+        }
         if self.heap.peek()?.time < until {
-            self.heap.pop().map(|s| (s.time, s.event))
+            let next = self.heap.pop()?;
+            self.now = next.time;
+            Some((next.time, next.event))
         } else {
             None
         }
@@ -174,7 +189,7 @@ impl Events {
 
     /// Pending events, in the open tick and later.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.later.iter().map(Vec::len).sum::<usize>()
+        self.now_queue.len() + self.heap.len() + self.later.iter().map(Vec::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {

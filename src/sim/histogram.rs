@@ -16,7 +16,7 @@ pub fn bucket_bound(k: usize) -> f64 {
 }
 
 static BOUNDS: LazyLock<[f64; FINITE_BUCKETS]> =
-    LazyLock::new(|| std::array::from_fn(|k| FIRST_BOUND * (k as f64 / PER_OCTAVE).exp2()));
+    LazyLock::new(|| std::array::from_fn(|k| FIRST_BOUND * libm::exp2(k as f64 / PER_OCTAVE)));
 
 /// Counts of observations per bucket; the last slot is `+Inf`.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +41,7 @@ impl Histogram {
         let slot = if seconds <= FIRST_BOUND {
             0
         } else {
-            let k = (PER_OCTAVE * (seconds / FIRST_BOUND).log2()).ceil() as usize;
+            let k = libm::ceil(PER_OCTAVE * libm::log2(seconds / FIRST_BOUND)) as usize;
             // Guard against the rounding of log2 placing a value one bucket off.
             let k = if k < FINITE_BUCKETS && seconds > bucket_bound(k) {
                 k + 1

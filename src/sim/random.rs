@@ -1,4 +1,5 @@
-//! Seeded, portable randomness: ChaCha8 streams per entity and the distributions the model draws.
+//! Seeded, portable randomness: ChaCha8 streams per entity and the distributions the model
+//! draws, computed with `libm` so every platform draws the same bits.
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -23,14 +24,14 @@ pub fn uniform(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Exponential with the given mean.
 pub fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
-    -mean * (1.0 - uniform(rng)).ln()
+    -mean * libm::log(1.0 - uniform(rng))
 }
 
 /// Standard normal, by Box-Muller (portable: no platform-specific float paths).
 pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1 = 1.0 - uniform(rng);
     let u2 = uniform(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
 }
 
 /// A service-time distribution with its parameters precomputed.
@@ -47,7 +48,7 @@ impl Sampler {
             ServiceTime::Exponential { mean } => Self::Exponential { mean: mean.get() },
             ServiceTime::Constant { value } => Self::Constant { value: value.get() },
             ServiceTime::LogNormal { median, p99 } => Self::LogNormal {
-                mu: median.get().ln(),
+                mu: libm::log(median.get()),
                 sigma: lognormal_sigma(median.get(), p99.get()),
             },
         }
@@ -57,7 +58,7 @@ impl Sampler {
         match self {
             Self::Exponential { mean } => exponential(rng, mean),
             Self::Constant { value } => value,
-            Self::LogNormal { mu, sigma } => (mu + sigma * standard_normal(rng)).exp(),
+            Self::LogNormal { mu, sigma } => libm::exp(mu + sigma * standard_normal(rng)),
         }
     }
 }

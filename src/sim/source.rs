@@ -68,9 +68,9 @@ impl SourceState {
         let model = me.model;
         let dt = t1 - t0;
         if model.noise > 0.0 {
-            let keep = (-dt / NOISE_SECONDS).exp();
+            let keep = libm::exp(-dt / NOISE_SECONDS);
             self.noise =
-                self.noise * keep + (1.0 - keep * keep).sqrt() * standard_normal(&mut self.rng);
+                self.noise * keep + libm::sqrt(1.0 - keep * keep) * standard_normal(&mut self.rng);
         }
         self.rate = model.rate_at(t0) * (1.0 + model.noise * self.noise).max(0.0);
         if self.rate <= 0.0 {

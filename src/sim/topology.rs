@@ -68,7 +68,7 @@ impl SourceModel {
         let mut rate = self.rate;
         if let Some(d) = self.diurnal {
             let phase = (d.start.get() + t - d.peak.get()) / d.period.get();
-            rate *= 1.0 + d.amplitude * (std::f64::consts::TAU * phase).cos();
+            rate *= 1.0 + d.amplitude * libm::cos(std::f64::consts::TAU * phase);
         }
         for spike in &self.spikes {
             if t >= spike.at.get() && t < spike.at.get() + spike.duration.get() {
