@@ -471,7 +471,9 @@ fn check_reachability(c: &mut Checker, scenario: &Scenario, index_of: &HashMap<&
         );
     }
     for (i, service) in scenario.services.iter().enumerate() {
-        if !reached[i] {
+        // A duplicate name is reported already; calling it unreachable would only confuse.
+        let duplicate = index_of.get(service.name.as_str()) != Some(&i);
+        if !reached[i] && !duplicate {
             c.warn(
                 format!("services[{i}]"),
                 format!(

@@ -1,0 +1,113 @@
+//! Bad scenario files: each names the errors it must produce (`// expect:` lines, with file,
+//! line, column and field), and nothing in the corpus, nor random damage to a good file,
+//! may panic or load half-way.
+
+use std::path::Path;
+
+use firedrill::scenario::{Severity, load_str};
+
+fn corpus() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/bad exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("utf-8 file"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_bad_file_reports_its_expected_errors() {
+    let corpus = corpus();
+    assert!(corpus.len() >= 15, "the corpus is missing files");
+    for (name, text) in corpus {
+        let expected: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("// expect: "))
+            .collect();
+        assert!(!expected.is_empty(), "{name} has no `// expect:` line");
+        let error = match load_str(&name, &text) {
+            Ok(_) => panic!("{name} loaded, but it is invalid"),
+            Err(error) => error,
+        };
+        let got: Vec<String> = error
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        for want in &expected {
+            assert!(
+                got.iter().any(|g| g.starts_with(want)),
+                "{name}: expected\n  {want}\ngot\n  {}",
+                got.join("\n  ")
+            );
+        }
+    }
+}
+
+#[test]
+fn shipped_scenarios_are_valid_without_warnings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let loaded = load_str(&path.display().to_string(), &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+}
+
+/// A tiny deterministic generator, so the damage is the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % below.max(1)
+    }
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop.ron"))
+            .unwrap();
+    let pieces = ["(", ")", "[", "]", ",", ":", "\"", "-1", "0", "1e309", "name", "r#\"", "/*", "Gamma(", "\n"];
+    let mut rng = Lcg(99);
+    for _ in 0..400 {
+        let mut chars: Vec<char> = text.chars().collect();
+        for _ in 0..1 + rng.next(4) {
+            let at = rng.next(chars.len());
+            match rng.next(3) {
+                0 => {
+                    chars.remove(at);
+                }
+                1 => {
+                    let piece = pieces[rng.next(pieces.len())];
+                    for (i, c) in piece.chars().enumerate() {
+                        chars.insert(at + i, c);
+                    }
+                }
+                _ => chars.truncate(at),
+            }
+        }
+        let damaged: String = chars.into_iter().collect();
+        if let Err(error) = load_str("damaged.ron", &damaged) {
+            assert!(!error.diagnostics.is_empty());
+            for d in &error.diagnostics {
+                assert!(d.to_string().starts_with("damaged.ron"), "{d}");
+            }
+        }
+    }
+}
