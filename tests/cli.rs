@@ -1,0 +1,86 @@
+//! The `firedrill` binary as a user runs it: exit codes, located errors, and byte-identical
+//! reports for the same scenario and seed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn firedrill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn validate_accepts_the_shipped_scenarios() {
+    let out = firedrill(&["validate", "scenarios"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ok: scenarios/shop.ron (14 services)"), "{stdout}");
+}
+
+#[test]
+fn validate_locates_errors_and_exits_1() {
+    let out = firedrill(&["validate", "scenarios/small.ron", "tests/bad/unknown-service.ron"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("tests/bad/unknown-service.ron:8:26: services[0].calls[0].to: unknown service \"paymnt\" (did you mean \"payment\"?)"),
+        "{stdout}"
+    );
+    let out = firedrill(&["validate", "tests/bad/syntax-missing-comma.ron"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("tests/bad/syntax-missing-comma.ron:6:9: "));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(firedrill(&["validate"]).status.code(), Some(2));
+    assert_eq!(firedrill(&["validate", "no/such/file.ron"]).status.code(), Some(2));
+    assert_eq!(firedrill(&["run", "scenarios/small.ron", "--seed", "x"]).status.code(), Some(2));
+    assert_eq!(firedrill(&["run", "scenarios/small.ron", "--duration", "fast"]).status.code(), Some(2));
+    assert_eq!(firedrill(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn run_refuses_an_invalid_scenario_with_exit_1() {
+    let out = firedrill(&["run", "tests/bad/cycle.ron"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("call cycle a -> b -> c -> a"));
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    let (a, b, c) = (scratch("a.json"), scratch("b.json"), scratch("c.json"));
+    for (path, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
+        let out = firedrill(&[
+            "run",
+            "scenarios/shop.ron",
+            "--seed",
+            seed,
+            "--duration",
+            "3m",
+            "--report",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("gateway"), "the summary table lists services: {stdout}");
+    }
+    let (a, b, c) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), std::fs::read(c).unwrap());
+    assert_eq!(a, b, "same scenario and seed must give byte-identical reports");
+    assert_ne!(a, c, "another seed must give another run");
+    let report: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(report["seed"], 7);
+    assert_eq!(report["duration_s"], 180.0);
+    assert_eq!(report["services"].as_array().unwrap().len(), 14);
+    assert_eq!(report["services"][0]["minutes"].as_array().unwrap().len(), 3);
+    assert!(!String::from_utf8_lossy(&a).contains("wall"), "no wall-clock figure in the report");
+}
