@@ -41,3 +41,22 @@ fn run_in_one_go_or_in_pieces_is_the_same_run() {
         assert_eq!(whole.service_metrics(s).seconds.rows(), pieces.service_metrics(s).seconds.rows());
     }
 }
+
+#[test]
+fn the_ecs_and_the_plain_loop_run_the_same_model() {
+    use firedrill::sim::plain::PlainFleet;
+    use firedrill::sim::topology::Topology;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop.ron");
+    let scenario = load_file(&path).unwrap().scenario;
+    let mut ecs = Simulation::new(&scenario);
+    ecs.run_ticks(1200);
+    let mut plain = PlainFleet::new(Topology::compile(&scenario));
+    plain.run_ticks(1200);
+    for s in 0..scenario.services.len() {
+        assert_eq!(
+            ecs.service_metrics(s).seconds.rows(),
+            plain.service_metrics[s].seconds.rows(),
+            "service {s}"
+        );
+    }
+}

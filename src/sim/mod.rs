@@ -6,6 +6,7 @@ pub mod events;
 pub mod histogram;
 pub mod instance;
 pub mod metrics;
+pub mod plain;
 pub mod random;
 pub mod retry;
 pub mod source;
@@ -127,7 +128,6 @@ pub struct SourceId(pub usize);
 /// Spawns the fleet of `topology` into `world`, replacing any fleet already there.
 pub fn spawn_fleet(world: &mut World, topology: Topology) {
     despawn_fleet(world);
-    let seed = topology.seed;
     let mut services = Vec::new();
     let mut instances = Vec::new();
     for (i, service) in topology.services.iter().enumerate() {
@@ -142,7 +142,6 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         );
         for k in 0..service.instances {
             let global = service.first_instance + k;
-            let rng = random::stream(seed, random::STREAM_INSTANCE + u64::from(global));
             instances.push(
                 world
                     .spawn((
@@ -152,7 +151,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
                             index: k,
                             global,
                         },
-                        InstanceState::new(service, rng),
+                        step::new_instance(&topology, global),
                     ))
                     .id(),
             );
@@ -163,12 +162,11 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         .iter()
         .enumerate()
         .map(|(i, model)| {
-            let rng = random::stream(seed, random::STREAM_SOURCE + i as u64);
             world
                 .spawn((
                     Name::new(model.name.clone()),
                     SourceId(i),
-                    SourceState::new(model, rng),
+                    step::new_source(&topology, i),
                     SourceMetrics::default(),
                 ))
                 .id()

@@ -5,6 +5,7 @@ use super::balancer::{self, Backend};
 use super::events::{Event, Events, ReplyTo};
 use super::instance::{self, InstanceState, Me};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
+use super::random;
 use super::source::{self, SourceState};
 use super::topology::Topology;
 
@@ -28,6 +29,19 @@ impl SourceStore for Vec<SourceState> {
     fn source(&mut self, index: usize) -> &mut SourceState {
         &mut self[index]
     }
+}
+
+/// The fresh state of instance `global`, with its own random stream.
+pub fn new_instance(topology: &Topology, global: u32) -> InstanceState {
+    let service = &topology.services[topology.service_of(global)];
+    let rng = random::stream(topology.seed, random::STREAM_INSTANCE + u64::from(global));
+    InstanceState::new(service, rng)
+}
+
+/// The fresh state of traffic source `index`, with its own random stream.
+pub fn new_source(topology: &Topology, index: usize) -> SourceState {
+    let rng = random::stream(topology.seed, random::STREAM_SOURCE + index as u64);
+    SourceState::new(&topology.sources[index], rng)
 }
 
 /// The tick `[t0, t1)` with its index.

@@ -1,0 +1,85 @@
+//! The same tick as the ECS systems, over plain vectors: the baseline that measures what the
+//! ECS costs (see `benches/sim_throughput.rs`), and a second implementation whose results
+//! must match the ECS run bit for bit.
+
+use super::events::Events;
+use super::instance::InstanceState;
+use super::metrics::{ServiceMetrics, SourceMetrics, Tallies};
+use super::source::SourceState;
+use super::step::{self, Tick};
+use super::topology::Topology;
+
+pub struct PlainFleet {
+    pub topology: Topology,
+    pub instances: Vec<InstanceState>,
+    pub sources: Vec<SourceState>,
+    pub service_metrics: Vec<ServiceMetrics>,
+    pub source_metrics: Vec<SourceMetrics>,
+    events: Events,
+    tallies: Tallies,
+    cursors: Vec<usize>,
+    tick: u64,
+}
+
+impl PlainFleet {
+    pub fn new(topology: Topology) -> Self {
+        Self {
+            instances: (0..topology.total_instances)
+                .map(|g| step::new_instance(&topology, g))
+                .collect(),
+            sources: (0..topology.sources.len())
+                .map(|i| step::new_source(&topology, i))
+                .collect(),
+            service_metrics: topology
+                .services
+                .iter()
+                .map(|s| ServiceMetrics::new(s.cores, s.instances))
+                .collect(),
+            source_metrics: topology.sources.iter().map(|_| SourceMetrics::default()).collect(),
+            events: Events::new(topology.tick),
+            tallies: Tallies {
+                services: vec![Default::default(); topology.services.len()],
+                sources: vec![Default::default(); topology.sources.len()],
+            },
+            cursors: vec![0; topology.services.len()],
+            tick: 0,
+            topology,
+        }
+    }
+
+    /// One tick, in the order of [`super::SimSet`].
+    pub fn step(&mut self) {
+        let tick = Tick {
+            index: self.tick,
+            t0: self.tick as f64 * self.topology.tick,
+            t1: (self.tick + 1) as f64 * self.topology.tick,
+        };
+        let t = &self.topology;
+        step::generate_traffic(t, &mut self.sources, &mut self.events, &mut self.tallies, tick);
+        step::run_health_checks(t, &mut self.instances, tick);
+        step::run_events(
+            t,
+            &mut self.instances,
+            &mut self.sources,
+            &mut self.cursors,
+            &mut self.events,
+            &mut self.tallies,
+            tick,
+        );
+        step::end_tick(t, &mut self.instances, &mut self.events, &mut self.tallies, tick);
+        for (s, metrics) in self.service_metrics.iter_mut().enumerate() {
+            let gauges = step::gauges(t, s, &mut self.instances);
+            step::record_service(metrics, &mut self.tallies, s, gauges, tick);
+        }
+        for (i, metrics) in self.source_metrics.iter_mut().enumerate() {
+            step::record_source(metrics, &mut self.tallies, i, tick);
+        }
+        self.tick += 1;
+    }
+
+    pub fn run_ticks(&mut self, ticks: u64) {
+        for _ in 0..ticks {
+            self.step();
+        }
+    }
+}
