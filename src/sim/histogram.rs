@@ -1,22 +1,42 @@
 //! Latency histograms with cumulative `le` buckets, read the way Prometheus'
 //! `histogram_quantile` reads them.
 
-use std::sync::LazyLock;
-
-/// Buckets per doubling: bounds grow by 2^(1/6) ≈ 12%, so interpolation error stays small.
-const PER_OCTAVE: f64 = 6.0;
 /// The first bucket's upper bound, in seconds.
 const FIRST_BOUND: f64 = 0.001;
-/// Finite buckets: 1 ms to about 5 minutes.
-pub const FINITE_BUCKETS: usize = 110;
+/// Linear sub-buckets per doubling (log-linear, as HdrHistogram): bounds 6% to 12% apart.
+const PER_OCTAVE: usize = 8;
+/// Doublings above the first bound: 1 ms up to about 4.4 minutes.
+const OCTAVES: usize = 18;
+/// Finite buckets: the first (up to 1 ms), then the octaves.
+pub const FINITE_BUCKETS: usize = 1 + OCTAVES * PER_OCTAVE;
 
 /// Upper bound (`le`) of finite bucket `k`, in seconds.
 pub fn bucket_bound(k: usize) -> f64 {
-    BOUNDS[k]
+    if k == 0 {
+        return FIRST_BOUND;
+    }
+    let (octave, step) = ((k - 1) / PER_OCTAVE, (k - 1) % PER_OCTAVE);
+    FIRST_BOUND * (1u64 << octave) as f64 * (1.0 + (step + 1) as f64 / PER_OCTAVE as f64)
 }
 
-static BOUNDS: LazyLock<[f64; FINITE_BUCKETS]> =
-    LazyLock::new(|| std::array::from_fn(|k| FIRST_BOUND * libm::exp2(k as f64 / PER_OCTAVE)));
+/// The bucket holding `seconds`, read off the float's exponent and top mantissa bits
+/// (no logarithm: this runs once per simulated request).
+fn bucket_of(seconds: f64) -> usize {
+    let x = seconds / FIRST_BOUND;
+    if !(x > 1.0) {
+        return 0;
+    }
+    let bits = x.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as usize - 1023;
+    let mantissa = bits & ((1u64 << 52) - 1);
+    let slot = if mantissa == 0 {
+        // Exactly a power of two: the last bucket of the octave below.
+        exponent * PER_OCTAVE
+    } else {
+        1 + exponent * PER_OCTAVE + ((mantissa - 1) >> (52 - PER_OCTAVE.trailing_zeros())) as usize
+    };
+    slot.min(FINITE_BUCKETS)
+}
 
 /// Counts of observations per bucket; the last slot is `+Inf`.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,21 +58,7 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn observe(&mut self, seconds: f64) {
-        let slot = if seconds <= FIRST_BOUND {
-            0
-        } else {
-            let k = libm::ceil(PER_OCTAVE * libm::log2(seconds / FIRST_BOUND)) as usize;
-            // Guard against the rounding of log2 placing a value one bucket off.
-            let k = if k < FINITE_BUCKETS && seconds > bucket_bound(k) {
-                k + 1
-            } else if k > 0 && seconds <= bucket_bound(k - 1) {
-                k - 1
-            } else {
-                k
-            };
-            k.min(FINITE_BUCKETS)
-        };
-        self.counts[slot] += 1;
+        self.counts[bucket_of(seconds)] += 1;
         self.total += 1;
         self.sum += seconds;
     }
@@ -162,13 +168,14 @@ mod tests {
         assert_eq!(h.count_le(0.001), 2);
         assert_eq!(h.count_le(1e5), 6);
         for k in 1..FINITE_BUCKETS {
-            let mut one = Histogram::default();
             let bound = bucket_bound(k);
-            one.observe(bound);
-            assert_eq!(one.count_le(bound), 1, "bound {bound} in its own bucket");
-            one.observe(bound * 1.0001);
-            assert_eq!(one.count_le(bound), 1);
+            assert!(bound > bucket_bound(k - 1));
+            assert_eq!(bucket_of(bound), k, "bound {bound} is in its own bucket");
+            assert_eq!(bucket_of(bound * 1.000_001), k + 1, "just above {bound}");
+            assert_eq!(bucket_of(bound * 0.999_999), k, "just below {bound}");
         }
+        assert_eq!(bucket_of(1e9), FINITE_BUCKETS);
+        assert_eq!(bucket_of(0.0), 0);
     }
 
     #[test]
