@@ -27,7 +27,10 @@ fn big_fleet() -> Scenario {
     for chain in 0..50 {
         for depth in 0..4 {
             let calls = if depth < 3 {
-                format!(r#"calls: [(to: "s{chain}-{}", timeout: "2s", retries: 1)]"#, depth + 1)
+                format!(
+                    r#"calls: [(to: "s{chain}-{}", timeout: "2s", retries: 1)]"#,
+                    depth + 1
+                )
             } else {
                 String::new()
             };

@@ -73,7 +73,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, duration: Option<f64>, report_path: Option<&Path>) -> ExitCode {
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    duration: Option<f64>,
+    report_path: Option<&Path>,
+) -> ExitCode {
     if !path.is_file() {
         eprintln!("firedrill: {}: no such scenario file", path.display());
         return ExitCode::from(USAGE);

@@ -156,7 +156,9 @@ fn take_new<'a, T: Clone + 'a>(
     ring: impl DoubleEndedIterator<Item = &'a T> + ExactSizeIterator,
     produced: u64,
 ) {
-    let missing = (produced as usize).saturating_sub(rows.len()).min(ring.len());
+    let missing = (produced as usize)
+        .saturating_sub(rows.len())
+        .min(ring.len());
     let new: Vec<T> = ring.rev().take(missing).cloned().collect();
     rows.extend(new.into_iter().rev());
 }

@@ -23,12 +23,19 @@ fn validate_accepts_the_shipped_scenarios() {
     let out = firedrill(&["validate", "scenarios"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ok: scenarios/shop.ron (14 services)"), "{stdout}");
+    assert!(
+        stdout.contains("ok: scenarios/shop.ron (14 services)"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn validate_locates_errors_and_exits_1() {
-    let out = firedrill(&["validate", "scenarios/small.ron", "tests/bad/unknown-service.ron"]);
+    let out = firedrill(&[
+        "validate",
+        "scenarios/small.ron",
+        "tests/bad/unknown-service.ron",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -37,15 +44,31 @@ fn validate_locates_errors_and_exits_1() {
     );
     let out = firedrill(&["validate", "tests/bad/syntax-missing-comma.ron"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("tests/bad/syntax-missing-comma.ron:6:9: "));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("tests/bad/syntax-missing-comma.ron:6:9: ")
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(firedrill(&["validate"]).status.code(), Some(2));
-    assert_eq!(firedrill(&["validate", "no/such/file.ron"]).status.code(), Some(2));
-    assert_eq!(firedrill(&["run", "scenarios/small.ron", "--seed", "x"]).status.code(), Some(2));
-    assert_eq!(firedrill(&["run", "scenarios/small.ron", "--duration", "fast"]).status.code(), Some(2));
+    assert_eq!(
+        firedrill(&["validate", "no/such/file.ron"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        firedrill(&["run", "scenarios/small.ron", "--seed", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        firedrill(&["run", "scenarios/small.ron", "--duration", "fast"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(firedrill(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -72,15 +95,31 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
         ]);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("gateway"), "the summary table lists services: {stdout}");
+        assert!(
+            stdout.contains("gateway"),
+            "the summary table lists services: {stdout}"
+        );
     }
-    let (a, b, c) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), std::fs::read(c).unwrap());
-    assert_eq!(a, b, "same scenario and seed must give byte-identical reports");
+    let (a, b, c) = (
+        std::fs::read(a).unwrap(),
+        std::fs::read(b).unwrap(),
+        std::fs::read(c).unwrap(),
+    );
+    assert_eq!(
+        a, b,
+        "same scenario and seed must give byte-identical reports"
+    );
     assert_ne!(a, c, "another seed must give another run");
     let report: serde_json::Value = serde_json::from_slice(&a).unwrap();
     assert_eq!(report["seed"], 7);
     assert_eq!(report["duration_s"], 180.0);
     assert_eq!(report["services"].as_array().unwrap().len(), 14);
-    assert_eq!(report["services"][0]["minutes"].as_array().unwrap().len(), 3);
-    assert!(!String::from_utf8_lossy(&a).contains("wall"), "no wall-clock figure in the report");
+    assert_eq!(
+        report["services"][0]["minutes"].as_array().unwrap().len(),
+        3
+    );
+    assert!(
+        !String::from_utf8_lossy(&a).contains("wall"),
+        "no wall-clock figure in the report"
+    );
 }

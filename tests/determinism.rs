@@ -12,7 +12,14 @@ fn series(seed: u64) -> Vec<Vec<ServiceRow>> {
     let mut sim = Simulation::new(&scenario);
     sim.run_until(120.0);
     (0..sim.topology().services.len())
-        .map(|s| sim.service_metrics(s).seconds.rows().iter().cloned().collect())
+        .map(|s| {
+            sim.service_metrics(s)
+                .seconds
+                .rows()
+                .iter()
+                .cloned()
+                .collect()
+        })
         .collect()
 }
 
@@ -38,7 +45,10 @@ fn run_in_one_go_or_in_pieces_is_the_same_run() {
     }
     assert_eq!(whole.clock().tick, pieces.clock().tick);
     for s in 0..scenario.services.len() {
-        assert_eq!(whole.service_metrics(s).seconds.rows(), pieces.service_metrics(s).seconds.rows());
+        assert_eq!(
+            whole.service_metrics(s).seconds.rows(),
+            pieces.service_metrics(s).seconds.rows()
+        );
     }
 }
 

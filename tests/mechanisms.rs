@@ -30,7 +30,11 @@ fn downstream_latency_adds_to_the_caller() {
     );
     let a = totals(&sim, 0);
     assert!(a.ok > 400);
-    assert!((a.latency.mean().unwrap() - 0.050).abs() < 1e-9, "{:?}", a.latency.mean());
+    assert!(
+        (a.latency.mean().unwrap() - 0.050).abs() < 1e-9,
+        "{:?}",
+        a.latency.mean()
+    );
     assert_eq!(totals(&sim, 1).arrivals, 2 * a.arrivals);
 }
 
@@ -47,8 +51,16 @@ fn timeouts_fail_callers_while_the_callee_finishes_abandoned_work() {
     assert!(a.server_errors > 250);
     // The callee saw no error of its own, and still served what its caller abandoned.
     assert_eq!(b.server_errors, 0);
-    assert!(b.ok >= b.arrivals - 2, "b finished {} of {}", b.ok, b.arrivals);
-    assert_eq!(b.timeouts, a.server_errors, "each failed call of a is a timeout against b");
+    assert!(
+        b.ok >= b.arrivals - 2,
+        "b finished {} of {}",
+        b.ok,
+        b.arrivals
+    );
+    assert_eq!(
+        b.timeouts, a.server_errors,
+        "each failed call of a is a timeout against b"
+    );
     // A's requests fail at the deadline: 1 ms of work + 100 ms.
     assert!((a.latency.mean().unwrap() - 0.101).abs() < 1e-9);
 }
@@ -104,7 +116,11 @@ fn an_instance_over_its_memory_limit_is_killed_and_restarts_cold() {
         60.0,
     );
     let a = totals(&sim, 0);
-    assert!(sim.instance(0).restarts >= 2, "restarts {}", sim.instance(0).restarts);
+    assert!(
+        sim.instance(0).restarts >= 2,
+        "restarts {}",
+        sim.instance(0).restarts
+    );
     assert!(a.server_errors > 0, "requests held at the kill fail");
     assert!(a.rejected > 0, "requests sent while it is down are refused");
 }
@@ -122,5 +138,8 @@ fn health_checks_take_a_dead_instance_out_of_rotation() {
     let out_of_rotation = (0..2).filter(|&g| !sim.instance(g).in_rotation).count();
     let down = (0..2).filter(|&g| !sim.instance(g).up).count();
     assert!(down >= 1, "the surge killed an instance");
-    assert_eq!(out_of_rotation, down, "dead instances are out of rotation, live ones in");
+    assert_eq!(
+        out_of_rotation, down,
+        "dead instances are out of rotation, live ones in"
+    );
 }

@@ -37,7 +37,12 @@ fn run(client_retry_policy: &str, seconds: f64) -> Vec<SourceRow> {
     let loaded = load_str("retry-storm.ron", &text).expect("valid scenario");
     let mut sim = Simulation::new(&loaded.scenario);
     sim.run_until(seconds);
-    sim.source_metrics(0).seconds.rows().iter().cloned().collect()
+    sim.source_metrics(0)
+        .seconds
+        .rows()
+        .iter()
+        .cloned()
+        .collect()
 }
 
 /// Successful responses per first try offered, over rows starting in [from, to).
@@ -65,7 +70,10 @@ fn without_backoff_the_storm_outlives_its_trigger() {
     while from < SPIKE_END + 60.0 {
         let g = goodput(&rows, from, from + 5.0);
         eprintln!("goodput {from:>5}s..{:>5}s: {g:.2}", from + 5.0);
-        assert!(g < 0.25, "goodput {g:.2} at {from}s: the system recovered on its own");
+        assert!(
+            g < 0.25,
+            "goodput {g:.2} at {from}s: the system recovered on its own"
+        );
         from += 5.0;
     }
     // And it is still down at the end: retries outnumber first tries at the server.
@@ -86,4 +94,3 @@ fn backoff_with_jitter_and_a_retry_budget_recovers() {
     eprintln!("goodput in the last minute: {after:.2}");
     assert!(after > 0.90, "goodput {after:.2}: no recovery");
 }
-

@@ -98,7 +98,9 @@ fn check(c: u32, rho: f64) {
     let mu = 1.0 / mean_service;
     let lambda = rho * f64::from(c) * mu;
     // Long enough for about 600k requests (more near saturation, where runs converge slowly).
-    let seconds = (600_000.0 / lambda).max(if rho > 0.85 { 3000.0 } else { 600.0 }).round();
+    let seconds = (600_000.0 / lambda)
+        .max(if rho > 0.85 { 3000.0 } else { 600.0 })
+        .round();
     let m = simulate(c, rho, mean_service, seconds, 7 + u64::from(c));
     let cw = erlang_c(c, lambda / mu);
     let w = cw / (f64::from(c) * mu - lambda) + 1.0 / mu;
@@ -115,9 +117,21 @@ fn check(c: u32, rho: f64) {
         p99_err * 100.0,
         little_err * 100.0
     );
-    assert!(mean_err.abs() < 0.05, "M/M/{c} rho {rho}: mean off by {:.1}%", mean_err * 100.0);
-    assert!(p99_err.abs() < 0.10, "M/M/{c} rho {rho}: p99 off by {:.1}%", p99_err * 100.0);
-    assert!(little_err.abs() < 0.02, "M/M/{c} rho {rho}: Little's law off by {:.1}%", little_err * 100.0);
+    assert!(
+        mean_err.abs() < 0.05,
+        "M/M/{c} rho {rho}: mean off by {:.1}%",
+        mean_err * 100.0
+    );
+    assert!(
+        p99_err.abs() < 0.10,
+        "M/M/{c} rho {rho}: p99 off by {:.1}%",
+        p99_err * 100.0
+    );
+    assert!(
+        little_err.abs() < 0.02,
+        "M/M/{c} rho {rho}: Little's law off by {:.1}%",
+        little_err * 100.0
+    );
 }
 
 #[test]

@@ -59,8 +59,7 @@ fn shipped_scenarios_are_valid_without_warnings() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let loaded = load_str(&path.display().to_string(), &text)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load_str(&path.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
 }
@@ -83,7 +82,10 @@ fn damaged_files_never_panic() {
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop.ron"))
             .unwrap();
-    let pieces = ["(", ")", "[", "]", ",", ":", "\"", "-1", "0", "1e309", "name", "r#\"", "/*", "Gamma(", "\n"];
+    let pieces = [
+        "(", ")", "[", "]", ",", ":", "\"", "-1", "0", "1e309", "name", "r#\"", "/*", "Gamma(",
+        "\n",
+    ];
     let mut rng = Lcg(99);
     for _ in 0..400 {
         let mut chars: Vec<char> = text.chars().collect();

@@ -102,7 +102,9 @@ impl<'de> Deserialize<'de> for Seconds {
         impl de::Visitor<'_> for Visitor {
             type Value = Seconds;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as \"250ms\", \"3s\", \"2m\", \"1h\" or a number of seconds")
+                f.write_str(
+                    "a duration such as \"250ms\", \"3s\", \"2m\", \"1h\" or a number of seconds",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Seconds, E> {
                 parse_duration(v).map(Seconds).map_err(E::custom)
@@ -137,7 +139,11 @@ mod tests {
         assert!((parse_duration("800us").unwrap() - 0.0008).abs() < 1e-15);
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 5").is_err());
-        assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(
+            parse_duration("3 parsecs")
+                .unwrap_err()
+                .contains("unknown duration unit")
+        );
         assert!(parse_duration("fast").is_err());
     }
 

@@ -383,7 +383,14 @@ mod tests {
 
     #[test]
     fn survives_garbage() {
-        for text in ["(((", "[1, 2", "(a: \"unterminated", "r#\"x", "/* open", ")]}"] {
+        for text in [
+            "(((",
+            "[1, 2",
+            "(a: \"unterminated",
+            "r#\"x",
+            "/* open",
+            ")]}",
+        ] {
             let _ = Locator::new(text).find("a");
         }
     }

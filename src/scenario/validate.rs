@@ -41,7 +41,10 @@ impl Checker {
 
     fn positive(&mut self, path: String, what: &str, value: f64) {
         if !value.is_finite() || value <= 0.0 {
-            self.error(path, format!("{what} must be greater than zero (got {value})"));
+            self.error(
+                path,
+                format!("{what} must be greater than zero (got {value})"),
+            );
         }
     }
 
@@ -126,7 +129,11 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         c.non_negative(format!("{path}.noise"), "noise", traffic.noise);
         c.positive(format!("{path}.timeout"), "timeout", traffic.timeout.get());
         check_backoff(&mut c, &format!("{path}.backoff"), traffic.backoff);
-        check_budget(&mut c, &format!("{path}.retry_budget"), traffic.retry_budget);
+        check_budget(
+            &mut c,
+            &format!("{path}.retry_budget"),
+            traffic.retry_budget,
+        );
         if let Some(diurnal) = traffic.diurnal {
             let d = format!("{path}.diurnal");
             c.ratio(format!("{d}.amplitude"), "amplitude", diurnal.amplitude);
@@ -135,8 +142,16 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         for (k, spike) in traffic.spikes.iter().enumerate() {
             let s = format!("{path}.spikes[{k}]");
             c.non_negative(format!("{s}.at"), "spike start", spike.at.get());
-            c.positive(format!("{s}.duration"), "spike duration", spike.duration.get());
-            c.non_negative(format!("{s}.multiplier"), "spike multiplier", spike.multiplier);
+            c.positive(
+                format!("{s}.duration"),
+                "spike duration",
+                spike.duration.get(),
+            );
+            c.non_negative(
+                format!("{s}.multiplier"),
+                "spike multiplier",
+                spike.multiplier,
+            );
             if spike.at.get() >= scenario.duration.get() {
                 c.warn(
                     format!("{s}.at"),
@@ -192,7 +207,10 @@ fn check_service(
         ServiceKind::Cache { hit_ratio, keys } => {
             c.ratio(format!("{path}.kind.hit_ratio"), "hit_ratio", hit_ratio);
             if keys == 0 {
-                c.error(format!("{path}.kind.keys"), "a cache needs at least one key");
+                c.error(
+                    format!("{path}.kind.keys"),
+                    "a cache needs at least one key",
+                );
             }
             if service.calls.is_empty() {
                 c.error(
@@ -223,9 +241,17 @@ fn check_service(
         "slowdown_per_request",
         service.slowdown_per_request.get(),
     );
-    c.ratio(format!("{path}.error_ratio"), "error_ratio", service.error_ratio);
+    c.ratio(
+        format!("{path}.error_ratio"),
+        "error_ratio",
+        service.error_ratio,
+    );
     c.positive(format!("{path}.cpu.cores"), "cores", service.cpu.cores);
-    c.ratio(format!("{path}.cpu.cpu_share"), "cpu_share", service.cpu.cpu_share);
+    c.ratio(
+        format!("{path}.cpu.cpu_share"),
+        "cpu_share",
+        service.cpu.cpu_share,
+    );
     c.non_negative(
         format!("{path}.memory.base_mb"),
         "base_mb",
@@ -332,7 +358,7 @@ fn check_budget(c: &mut Checker, path: &str, budget: Option<RetryBudget>) {
                 ),
             );
         }
-        if !(budget.max_tokens >= 1.0) {
+        if budget.max_tokens.is_nan() || budget.max_tokens < 1.0 {
             c.error(
                 format!("{path}.max_tokens"),
                 "max_tokens must be at least 1 so that one retry can ever be paid for",
@@ -390,12 +416,16 @@ fn edges<'a>(
     scenario: &'a Scenario,
     index_of: &'a HashMap<&str, usize>,
 ) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
-    scenario.services.iter().enumerate().flat_map(move |(i, s)| {
-        s.calls
-            .iter()
-            .enumerate()
-            .filter_map(move |(k, call)| index_of.get(call.to.as_str()).map(|&to| (i, k, to)))
-    })
+    scenario
+        .services
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, s)| {
+            s.calls
+                .iter()
+                .enumerate()
+                .filter_map(move |(k, call)| index_of.get(call.to.as_str()).map(|&to| (i, k, to)))
+        })
 }
 
 fn check_cycles(c: &mut Checker, scenario: &Scenario, index_of: &HashMap<&str, usize>) {

@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn least_connections_fills_the_idle_instance_first() {
         let mut b = backends(&[(true, 3), (true, 0), (true, 1)]);
-        assert_eq!(picks(LoadBalancer::LeastConnections, &mut b, 4), vec![1, 2, 1, 2]);
+        assert_eq!(
+            picks(LoadBalancer::LeastConnections, &mut b, 4),
+            vec![1, 2, 1, 2]
+        );
         assert_eq!(b.iter().map(|b| b.load).collect::<Vec<_>>(), vec![3, 2, 3]);
     }
 

@@ -144,10 +144,11 @@ impl Events {
         while self.open_tick < tick {
             self.open_tick += 1;
             if let Some(bucket) = self.later.pop_front() {
-                self.heap.extend(bucket.into_iter().filter(|s| match s.event {
-                    Event::Timeout { to } => still_waiting(to),
-                    _ => true,
-                }));
+                self.heap
+                    .extend(bucket.into_iter().filter(|s| match s.event {
+                        Event::Timeout { to } => still_waiting(to),
+                        _ => true,
+                    }));
             }
         }
     }
@@ -294,7 +295,10 @@ mod tests {
         while let Some((t, e)) = events.pop_before(3.0) {
             popped.push((t, e));
         }
-        assert_eq!(popped, vec![(1.0, reply(1)), (1.0, reply(2)), (2.0, reply(0))]);
+        assert_eq!(
+            popped,
+            vec![(1.0, reply(1)), (1.0, reply(2)), (2.0, reply(0))]
+        );
         assert_eq!(events.len(), 1);
     }
 
@@ -320,7 +324,10 @@ mod tests {
         while let Some(e) = events.pop_before(0.4) {
             popped.push(e);
         }
-        assert_eq!(popped, vec![(0.31, timeout(2)), (0.31, timeout(3)), (0.35, timeout(0))]);
+        assert_eq!(
+            popped,
+            vec![(0.31, timeout(2)), (0.31, timeout(3)), (0.35, timeout(0))]
+        );
         assert!(events.is_empty());
     }
 }

@@ -23,7 +23,7 @@ pub fn bucket_bound(k: usize) -> f64 {
 /// (no logarithm: this runs once per simulated request).
 fn bucket_of(seconds: f64) -> usize {
     let x = seconds / FIRST_BOUND;
-    if !(x > 1.0) {
+    if x.is_nan() || x <= 1.0 {
         return 0;
     }
     let bits = x.to_bits();
@@ -101,7 +101,11 @@ impl Histogram {
             .enumerate()
             .map(|(k, &count)| {
                 running += count;
-                let le = if k < FINITE_BUCKETS { bucket_bound(k) } else { f64::INFINITY };
+                let le = if k < FINITE_BUCKETS {
+                    bucket_bound(k)
+                } else {
+                    f64::INFINITY
+                };
                 (le, running)
             })
             .collect()
@@ -154,7 +158,10 @@ mod tests {
         assert!((histogram_quantile(0.125, &buckets).unwrap() - 0.05).abs() < 1e-12);
         // rank 39.6 is in +Inf: the highest finite bound.
         assert_eq!(histogram_quantile(0.99, &buckets), Some(0.2));
-        assert_eq!(histogram_quantile(0.5, &[(0.1, 0), (f64::INFINITY, 0)]), None);
+        assert_eq!(
+            histogram_quantile(0.5, &[(0.1, 0), (f64::INFINITY, 0)]),
+            None
+        );
     }
 
     #[test]

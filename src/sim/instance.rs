@@ -120,7 +120,9 @@ impl InstanceState {
 
     /// How long the oldest queued request has waited at `now`.
     pub fn queue_age(&self, now: f64) -> f64 {
-        self.queue.front().map_or(0.0, |c| (now - c.arrival).max(0.0))
+        self.queue
+            .front()
+            .map_or(0.0, |c| (now - c.arrival).max(0.0))
     }
 
     /// Cache hit probability right now: the configured ratio scaled by how warm the cache is.
@@ -159,7 +161,15 @@ impl InstanceState {
     }
 
     /// An answer to one of this instance's downstream calls.
-    pub fn on_reply(&mut self, me: Me, slot: u32, seq: u32, outcome: Outcome, now: f64, fx: &mut Effects) {
+    pub fn on_reply(
+        &mut self,
+        me: Me,
+        slot: u32,
+        seq: u32,
+        outcome: Outcome,
+        now: f64,
+        fx: &mut Effects,
+    ) {
         if !self.is_waiting(slot, seq) {
             return; // the call timed out already: the callee's work was abandoned
         }
@@ -207,7 +217,14 @@ impl InstanceState {
         let service = me.model();
         let queued: Vec<Call> = self.queue.drain(..).collect();
         for call in queued {
-            self.respond(me.service, call.reply, call.arrival, now, Outcome::ServerError, fx);
+            self.respond(
+                me.service,
+                call.reply,
+                call.arrival,
+                now,
+                Outcome::ServerError,
+                fx,
+            );
         }
         let jobs: Vec<(ReplyTo, f64)> = self.jobs.values().map(|j| (j.reply, j.arrival)).collect();
         for (reply, arrival) in jobs {
@@ -250,13 +267,14 @@ impl InstanceState {
         self.cpu_seconds += work * service.cpu_share;
         let in_service = self.busy(service) as f64;
         let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
-        let finished = if service.error_ratio > 0.0 && uniform(&mut self.rng) < service.error_ratio {
-            Some(Outcome::ServerError)
-        } else if matches!(service.kind, ServiceKind::Cache { .. })
-            && uniform(&mut self.rng) < self.hit_probability(service)
+        let finished = if service.error_ratio > 0.0 && uniform(&mut self.rng) < service.error_ratio
         {
-            Some(Outcome::Ok)
-        } else if service.edges.is_empty() {
+            Some(Outcome::ServerError)
+        } else if (matches!(service.kind, ServiceKind::Cache { .. })
+            && uniform(&mut self.rng) < self.hit_probability(service))
+            || service.edges.is_empty()
+        {
+            // A cache hit, or a leaf service: answered from its own work.
             Some(Outcome::Ok)
         } else {
             None
@@ -343,7 +361,12 @@ impl InstanceState {
         }
         let attempt = job.attempt + 1;
         if self.retry[job.edge].allow(&edge.policy, attempt) {
-            let delay = backoff_delay(edge.policy.backoff, attempt, job.previous_backoff, &mut self.rng);
+            let delay = backoff_delay(
+                edge.policy.backoff,
+                attempt,
+                job.previous_backoff,
+                &mut self.rng,
+            );
             job.attempt = attempt;
             job.previous_backoff = delay;
             fx.tallies[edge.to].retries += 1;

@@ -183,7 +183,10 @@ impl ServiceWindow {
         self.gauges.memory_mb += gauges.memory_mb;
         self.gauges.queue += gauges.queue;
         self.gauges.in_flight += gauges.in_flight;
-        self.healthy_min = Some(self.healthy_min.map_or(gauges.healthy, |h| h.min(gauges.healthy)));
+        self.healthy_min = Some(
+            self.healthy_min
+                .map_or(gauges.healthy, |h| h.min(gauges.healthy)),
+        );
     }
 
     fn merge(&mut self, other: &ServiceWindow) {
@@ -282,18 +285,26 @@ impl ServiceMetrics {
         t.queue_peak = t.queue_peak.max(gauges.queue);
         t.in_flight_sum += gauges.in_flight;
         t.queue_sum += gauges.queue;
-        t.healthy_min = Some(t.healthy_min.map_or(gauges.healthy, |h| h.min(gauges.healthy)));
+        t.healthy_min = Some(
+            t.healthy_min
+                .map_or(gauges.healthy, |h| h.min(gauges.healthy)),
+        );
 
         let capacity = self.cores_per_instance * f64::from(self.instances);
         if crosses(tick_end, dt, 1.0) {
-            let row = self.second.row(capacity * f64::from(self.second.ticks) * dt);
+            let row = self
+                .second
+                .row(capacity * f64::from(self.second.ticks) * dt);
             self.totals.cpu_peak = self.totals.cpu_peak.max(row.cpu);
             self.seconds.push(row);
             self.minute.merge(&self.second);
             self.second.reset(tick_end);
         }
         if crosses(tick_end, dt, 60.0) {
-            self.minutes.push(self.minute.row(capacity * f64::from(self.minute.ticks) * dt));
+            self.minutes.push(
+                self.minute
+                    .row(capacity * f64::from(self.minute.ticks) * dt),
+            );
             self.totals.counts.absorb(&self.minute.counts);
             self.minute.reset(tick_end);
         }
@@ -303,12 +314,18 @@ impl ServiceMetrics {
     pub fn flush(&mut self, now: f64, dt: f64) {
         let capacity = self.cores_per_instance * f64::from(self.instances);
         if self.second.ticks > 0 {
-            self.seconds.push(self.second.row(capacity * f64::from(self.second.ticks) * dt));
+            self.seconds.push(
+                self.second
+                    .row(capacity * f64::from(self.second.ticks) * dt),
+            );
             self.minute.merge(&self.second);
             self.second.reset(now);
         }
         if self.minute.ticks > 0 {
-            self.minutes.push(self.minute.row(capacity * f64::from(self.minute.ticks) * dt));
+            self.minutes.push(
+                self.minute
+                    .row(capacity * f64::from(self.minute.ticks) * dt),
+            );
             self.totals.counts.absorb(&self.minute.counts);
             self.minute.reset(now);
         }
@@ -448,7 +465,10 @@ mod tests {
         for i in 0..10 {
             ring.push(i);
         }
-        assert_eq!(ring.rows().iter().copied().collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(
+            ring.rows().iter().copied().collect::<Vec<_>>(),
+            vec![7, 8, 9]
+        );
         assert_eq!(ring.produced(), 10);
     }
 
@@ -460,7 +480,12 @@ mod tests {
             .collect();
         assert_eq!(closes, vec![10, 20, 30]);
         let dt = 0.25;
-        assert_eq!((1..=480u64).filter(|&k| crosses(k as f64 * dt, dt, 60.0)).count(), 2);
+        assert_eq!(
+            (1..=480u64)
+                .filter(|&k| crosses(k as f64 * dt, dt, 60.0))
+                .count(),
+            2
+        );
     }
 
     #[test]

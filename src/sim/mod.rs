@@ -209,12 +209,8 @@ pub fn despawn_fleet(world: &mut World) {
 struct InstanceQuery<'a>(Vec<Option<&'a mut InstanceState>>);
 
 impl<'a> InstanceQuery<'a> {
-    fn gather(
-        total: u32,
-        query: &'a mut Query<(&InstanceOf, &mut InstanceState)>,
-    ) -> Self {
-        let mut by_global: Vec<Option<&'a mut InstanceState>> =
-            (0..total).map(|_| None).collect();
+    fn gather(total: u32, query: &'a mut Query<(&InstanceOf, &mut InstanceState)>) -> Self {
+        let mut by_global: Vec<Option<&'a mut InstanceState>> = (0..total).map(|_| None).collect();
         for (of, state) in query.iter_mut() {
             by_global[of.global as usize] = Some(state.into_inner());
         }

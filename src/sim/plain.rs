@@ -35,7 +35,11 @@ impl PlainFleet {
                 .iter()
                 .map(|s| ServiceMetrics::new(s.cores, s.instances))
                 .collect(),
-            source_metrics: topology.sources.iter().map(|_| SourceMetrics::default()).collect(),
+            source_metrics: topology
+                .sources
+                .iter()
+                .map(|_| SourceMetrics::default())
+                .collect(),
             events: Events::new(topology.tick),
             tallies: Tallies {
                 services: vec![Default::default(); topology.services.len()],
@@ -55,7 +59,13 @@ impl PlainFleet {
             t1: (self.tick + 1) as f64 * self.topology.tick,
         };
         let t = &self.topology;
-        step::generate_traffic(t, &mut self.sources, &mut self.events, &mut self.tallies, tick);
+        step::generate_traffic(
+            t,
+            &mut self.sources,
+            &mut self.events,
+            &mut self.tallies,
+            tick,
+        );
         step::run_health_checks(t, &mut self.instances, tick);
         step::run_events(
             t,
@@ -66,7 +76,13 @@ impl PlainFleet {
             &mut self.tallies,
             tick,
         );
-        step::end_tick(t, &mut self.instances, &mut self.events, &mut self.tallies, tick);
+        step::end_tick(
+            t,
+            &mut self.instances,
+            &mut self.events,
+            &mut self.tallies,
+            tick,
+        );
         for (s, metrics) in self.service_metrics.iter_mut().enumerate() {
             let gauges = step::gauges(t, s, &mut self.instances);
             step::record_service(metrics, &mut self.tallies, s, gauges, tick);

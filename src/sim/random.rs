@@ -77,26 +77,53 @@ mod tests {
 
     #[test]
     fn exponential_mean() {
-        let (mean, _) = moments(Sampler::new(ServiceTime::Exponential { mean: Seconds(0.02) }), 200_000);
+        let (mean, _) = moments(
+            Sampler::new(ServiceTime::Exponential {
+                mean: Seconds(0.02),
+            }),
+            200_000,
+        );
         assert!((mean / 0.02 - 1.0).abs() < 0.01, "{mean}");
     }
 
     #[test]
     fn lognormal_matches_median_and_p99() {
-        let time = ServiceTime::LogNormal { median: Seconds(0.02), p99: Seconds(0.2) };
+        let time = ServiceTime::LogNormal {
+            median: Seconds(0.02),
+            p99: Seconds(0.2),
+        };
         let (mean, xs) = moments(Sampler::new(time), 200_000);
         let median = xs[xs.len() / 2];
         let p99 = xs[xs.len() * 99 / 100];
         assert!((median / 0.02 - 1.0).abs() < 0.02, "{median}");
         assert!((p99 / 0.2 - 1.0).abs() < 0.05, "{p99}");
-        assert!((mean / time.mean() - 1.0).abs() < 0.03, "{mean} vs {}", time.mean());
+        assert!(
+            (mean / time.mean() - 1.0).abs() < 0.03,
+            "{mean} vs {}",
+            time.mean()
+        );
     }
 
     #[test]
     fn streams_differ_and_repeat() {
-        let a: Vec<f64> = (0..4).map({ let mut r = stream(1, 0); move |_| uniform(&mut r) }).collect();
-        let b: Vec<f64> = (0..4).map({ let mut r = stream(1, 0); move |_| uniform(&mut r) }).collect();
-        let c: Vec<f64> = (0..4).map({ let mut r = stream(1, 1); move |_| uniform(&mut r) }).collect();
+        let a: Vec<f64> = (0..4)
+            .map({
+                let mut r = stream(1, 0);
+                move |_| uniform(&mut r)
+            })
+            .collect();
+        let b: Vec<f64> = (0..4)
+            .map({
+                let mut r = stream(1, 0);
+                move |_| uniform(&mut r)
+            })
+            .collect();
+        let c: Vec<f64> = (0..4)
+            .map({
+                let mut r = stream(1, 1);
+                move |_| uniform(&mut r)
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

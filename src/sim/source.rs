@@ -93,7 +93,15 @@ impl SourceState {
         }
     }
 
-    pub fn on_reply(&mut self, me: Me, slot: u32, seq: u32, outcome: Outcome, now: f64, fx: &mut Effects) {
+    pub fn on_reply(
+        &mut self,
+        me: Me,
+        slot: u32,
+        seq: u32,
+        outcome: Outcome,
+        now: f64,
+        fx: &mut Effects,
+    ) {
         if !self.is_waiting(slot, seq) {
             return;
         }

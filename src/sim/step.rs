@@ -80,7 +80,7 @@ pub fn run_health_checks(topology: &Topology, instances: &mut impl InstanceStore
         let service = &topology.services[s as usize];
         let state = instances.instance(global as u32);
         state.start_if_due(tick.t0);
-        if (tick.index + global as u64) % service.hc_interval_ticks != 0 {
+        if !(tick.index + global as u64).is_multiple_of(service.hc_interval_ticks) {
             continue;
         }
         let passed = state.up && state.queue_age(tick.t0) <= service.hc_timeout;
@@ -143,11 +143,15 @@ pub fn run_events(
                     events,
                     tallies: &mut tallies.services,
                 };
-                instances.instance(global).on_arrival(me, call, now, &mut fx);
+                instances
+                    .instance(global)
+                    .on_arrival(me, call, now, &mut fx);
             }
             Event::Complete { instance, work } => {
                 let (me, mut fx) = instance_context(topology, instance, events, tallies);
-                instances.instance(instance).on_complete(me, work, now, &mut fx);
+                instances
+                    .instance(instance)
+                    .on_complete(me, work, now, &mut fx);
             }
             Event::Reply { to, outcome } => match to {
                 ReplyTo::Instance {

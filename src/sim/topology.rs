@@ -214,7 +214,8 @@ fn topological_order(services: &[ServiceModel]) -> Vec<usize> {
             incoming[e.to] += 1;
         }
     }
-    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| incoming[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..n).filter(|&i| incoming[i] == 0).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop_first() {
         order.push(i);
