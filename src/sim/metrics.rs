@@ -137,6 +137,8 @@ pub struct ServiceRow {
     pub cpu: f64,
     /// Mean memory of one instance, MB.
     pub memory_mb: f64,
+    /// Memory of the fullest instance at any tick of the period, MB.
+    pub memory_max_mb: f64,
     /// Mean requests waiting for a worker, all instances.
     pub queue: f64,
     /// Mean requests holding a worker, all instances.
@@ -162,7 +164,10 @@ pub struct SourceRow {
 /// Gauges read off the instances at the end of a tick.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Gauges {
+    /// Mean over instances.
     pub memory_mb: f64,
+    /// The fullest instance.
+    pub memory_max_mb: f64,
     pub queue: f64,
     pub in_flight: f64,
     pub healthy: u32,
@@ -181,6 +186,7 @@ impl ServiceWindow {
     fn add_gauges(&mut self, gauges: Gauges) {
         self.ticks += 1;
         self.gauges.memory_mb += gauges.memory_mb;
+        self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
         self.gauges.queue += gauges.queue;
         self.gauges.in_flight += gauges.in_flight;
         self.healthy_min = Some(
@@ -193,6 +199,7 @@ impl ServiceWindow {
         self.counts.absorb(&other.counts);
         self.ticks += other.ticks;
         self.gauges.memory_mb += other.gauges.memory_mb;
+        self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(other.gauges.memory_max_mb);
         self.gauges.queue += other.gauges.queue;
         self.gauges.in_flight += other.gauges.in_flight;
         if let Some(h) = other.healthy_min {
@@ -220,6 +227,7 @@ impl ServiceWindow {
                 0.0
             },
             memory_mb: self.gauges.memory_mb / ticks,
+            memory_max_mb: self.gauges.memory_max_mb,
             queue: self.gauges.queue / ticks,
             in_flight: self.gauges.in_flight / ticks,
             healthy: self.healthy_min.unwrap_or(0),
@@ -281,7 +289,7 @@ impl ServiceMetrics {
         self.second.add_gauges(gauges);
         let t = &mut self.totals;
         t.ticks += 1;
-        t.memory_peak_mb = t.memory_peak_mb.max(gauges.memory_mb);
+        t.memory_peak_mb = t.memory_peak_mb.max(gauges.memory_max_mb);
         t.queue_peak = t.queue_peak.max(gauges.queue);
         t.in_flight_sum += gauges.in_flight;
         t.queue_sum += gauges.queue;

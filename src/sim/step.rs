@@ -273,6 +273,7 @@ pub fn gauges(topology: &Topology, service: usize, instances: &mut impl Instance
     for k in 0..model.instances {
         let state = instances.instance(model.first_instance + k);
         gauges.memory_mb += state.memory_mb;
+        gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
         gauges.queue += state.queue_len() as f64;
         gauges.in_flight += state.busy(model) as f64;
         gauges.healthy += u32::from(state.up && state.in_rotation);
