@@ -114,7 +114,7 @@ fn run(
     let show_progress = std::io::stderr().is_terminal();
     let started = Instant::now();
     let total = scenario.duration.get();
-    let report = report::run(&scenario, |now| {
+    let report::Run { report, events } = report::run(&scenario, |now| {
         if show_progress {
             eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
             let _ = std::io::stderr().flush();
@@ -135,10 +135,12 @@ fn run(
     }
     // Wall-clock figures belong to this terminal, never to the report.
     eprintln!(
-        "simulated {} in {:.2}s wall clock ({:.0}x real time)",
+        "simulated {} in {:.2}s wall clock ({:.0}x real time, {:.1}M events, {:.0} ns/event)",
         Seconds(report.duration_s),
         wall,
-        report.duration_s / wall.max(1e-9)
+        report.duration_s / wall.max(1e-9),
+        events as f64 / 1e6,
+        wall * 1e9 / events.max(1) as f64,
     );
     ExitCode::SUCCESS
 }
@@ -170,13 +172,13 @@ pub fn summary_table(report: &Report) -> String {
         Seconds(report.duration_s)
     ));
     out.push_str(&format!(
-        "{:<width$}  {:<8} {:>4} {:>9} {:>7} {:>9} {:>9} {:>5} {:>7} {:>7}\n",
-        "service", "kind", "inst", "rps", "err%", "p50", "p99", "cpu", "queue^", "healthy"
+        "{:<width$}  {:<8} {:>4} {:>9} {:>7} {:>9} {:>9} {:>5} {:>8} {:>7}\n",
+        "service", "kind", "inst", "rps", "err%", "p50", "p99", "cpu", "maxqueue", "healthy"
     ));
     for s in &report.services {
         let m = &s.summary;
         out.push_str(&format!(
-            "{:<width$}  {:<8} {:>4} {:>9.1} {:>6.2}% {:>9} {:>9} {:>4.0}% {:>7.0} {:>7}\n",
+            "{:<width$}  {:<8} {:>4} {:>9.1} {:>6.2}% {:>9} {:>9} {:>5} {:>8.0} {:>7}\n",
             s.name,
             s.kind,
             s.instances,
@@ -184,7 +186,11 @@ pub fn summary_table(report: &Report) -> String {
             m.error_ratio * 100.0,
             latency(m.p50_s),
             latency(m.p99_s),
-            m.cpu_mean * 100.0,
+            if s.kind == "External" {
+                "-".to_string()
+            } else {
+                format!("{:.0}%", m.cpu_mean * 100.0)
+            },
             m.queue_peak,
             format!("{}/{}", m.healthy_min, s.instances),
         ));
@@ -208,7 +214,7 @@ pub fn summary_table(report: &Report) -> String {
             ));
         }
     }
-    out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores; queue^ is the peak queue; healthy is the fewest instances in rotation.\n");
+    out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores (not seen for external services); maxqueue is the longest queue; healthy is the fewest instances in rotation.\n");
     out
 }
 

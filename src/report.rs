@@ -80,9 +80,15 @@ pub struct TrafficSummary {
     pub p99_s: Option<f64>,
 }
 
+/// A finished headless run: the report, and how much work it took (for the terminal).
+pub struct Run {
+    pub report: Report,
+    pub events: u64,
+}
+
 /// Runs `scenario` to its end headless, calling `progress` with the simulated time after
-/// each simulated minute, and returns the report.
-pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Report {
+/// each simulated minute.
+pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Run {
     let mut sim = Simulation::new(scenario);
     let topology = sim.topology().clone();
     let mut service_minutes: Vec<Vec<ServiceRow>> = vec![Vec::new(); topology.services.len()];
@@ -139,14 +145,17 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Report {
             minutes: std::mem::take(&mut source_minutes[i]),
         })
         .collect();
-    Report {
-        report_format: REPORT_FORMAT,
-        scenario: topology.name.clone(),
-        seed: topology.seed,
-        tick_s: topology.tick,
-        duration_s: seconds,
-        services,
-        traffic,
+    Run {
+        events: sim.events_handled(),
+        report: Report {
+            report_format: REPORT_FORMAT,
+            scenario: topology.name.clone(),
+            seed: topology.seed,
+            tick_s: topology.tick,
+            duration_s: seconds,
+            services,
+            traffic,
+        },
     }
 }
 

@@ -122,6 +122,7 @@ pub struct Events {
     open_tick: u64,
     dt: f64,
     next_order: u64,
+    handled: u64,
 }
 
 impl Events {
@@ -134,6 +135,7 @@ impl Events {
             open_tick: 0,
             dt,
             next_order: 0,
+            handled: 0,
         }
     }
 
@@ -177,15 +179,22 @@ impl Events {
     /// The earliest event strictly before `until`, if any.
     pub fn pop_before(&mut self, until: f64) -> Option<(f64, Event)> {
         if let Some(event) = self.now_queue.pop_front() {
+            self.handled += 1;
             return Some((self.now, event));
         }
         if self.heap.peek()?.time < until {
             let next = self.heap.pop()?;
             self.now = next.time;
+            self.handled += 1;
             Some((next.time, next.event))
         } else {
             None
         }
+    }
+
+    /// Events handled since the start of the run.
+    pub fn handled(&self) -> u64 {
+        self.handled
     }
 
     /// Pending events, in the open tick and later.

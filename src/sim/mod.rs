@@ -375,6 +375,11 @@ impl Simulation {
         }
     }
 
+    /// Events handled so far (arrivals, completions, replies, timeouts).
+    pub fn events_handled(&self) -> u64 {
+        self.app.world().resource::<Events>().handled()
+    }
+
     pub fn clock(&self) -> SimClock {
         *self.app.world().resource::<SimClock>()
     }

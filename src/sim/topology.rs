@@ -122,7 +122,12 @@ impl Topology {
                     error_ratio: s.error_ratio,
                     queue_limit: s.queue_limit.map_or(usize::MAX, |q| q as usize),
                     cores: s.cpu.cores,
-                    cpu_share: s.cpu.cpu_share,
+                    // A third party's CPU is not ours to see or to saturate.
+                    cpu_share: if s.kind == ServiceKind::External {
+                        0.0
+                    } else {
+                        s.cpu.cpu_share
+                    },
                     base_mb: s.memory.base_mb,
                     per_request_mb: s.memory.per_request_mb,
                     limit_mb: s.memory.limit_mb,
