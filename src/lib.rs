@@ -4,6 +4,7 @@
 //! incident process and the game window build on this simulation.
 
 pub mod cli;
+pub mod faults;
 pub mod report;
 pub mod scenario;
 pub mod sim;
@@ -12,5 +13,5 @@ use bevy::prelude::*;
 
 /// The engine without a window: scenario assets and the fleet simulation.
 pub fn engine_plugin(app: &mut App) {
-    app.add_plugins((scenario::plugin, sim::plugin));
+    app.add_plugins((scenario::plugin, sim::plugin, faults::plugin));
 }

@@ -27,6 +27,9 @@ pub struct Scenario {
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
     pub traffic: Vec<TrafficSpec>,
+    /// Faults injected into the fleet, on a timeline.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -387,6 +390,12 @@ mod defaults {
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
     }
+    pub fn one_instance() -> u32 {
+        1
+    }
+    pub fn crash_uptime() -> Seconds {
+        Seconds::new(5.0)
+    }
 }
 
 impl ServiceSpec {
@@ -399,4 +408,136 @@ impl ServiceSpec {
             ServiceKind::Service => self.workers.unwrap_or(8),
         }
     }
+}
+
+/// A fault injected into the fleet: what breaks, where, when, and for how long.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: FaultKind,
+    /// A service (`"web"`), a call edge (`"checkout->payment"`) or a traffic entry's name,
+    /// as the kind requires.
+    pub target: String,
+    pub start: FaultStart,
+    /// How long it lasts; left out, it lasts until the run ends or a remediation ends it.
+    #[serde(default)]
+    pub duration: Option<Seconds>,
+}
+
+/// When a fault begins.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub enum FaultStart {
+    At(Seconds),
+    /// At a time drawn (from the scenario's seed) uniformly in the range.
+    Between(Seconds, Seconds),
+    /// The first second the condition holds.
+    When(Condition),
+}
+
+/// A condition on a service's metrics over the last second.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Condition {
+    P99Above { service: String, seconds: Seconds },
+    ErrorRatioAbove { service: String, ratio: f64 },
+    RpsAbove { service: String, rps: f64 },
+}
+
+impl Condition {
+    pub fn service(&self) -> &str {
+        match self {
+            Self::P99Above { service, .. }
+            | Self::ErrorRatioAbove { service, .. }
+            | Self::RpsAbove { service, .. } => service,
+        }
+    }
+}
+
+/// What a fault does; each acts through a mechanism of the simulation.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum FaultKind {
+    /// Instances of the target service die at once and restart after their restart time.
+    Crash {
+        #[serde(default = "defaults::one_instance")]
+        instances: u32,
+    },
+    /// Every instance that comes back dies again after `uptime`.
+    CrashLoop {
+        #[serde(default = "defaults::crash_uptime")]
+        uptime: Seconds,
+    },
+    /// Memory that is never freed, per request served and per minute, until a restart.
+    MemoryLeak {
+        #[serde(default)]
+        per_request_mb: f64,
+        #[serde(default)]
+        per_minute_mb: f64,
+    },
+    /// A runaway process takes `cores` of each instance's CPU.
+    CpuHog { cores: f64 },
+    /// Every request takes `extra` longer (a slow endpoint, a slow code path).
+    Latency { extra: Seconds },
+    /// Queries (or any work) take `factor` times as long: slow queries hold pool slots.
+    SlowQueries { factor: f64 },
+    /// A share of requests fail with a server error.
+    Errors { ratio: f64 },
+    /// Calls on the edge take `extra` longer to arrive.
+    NetworkLatency { extra: Seconds },
+    /// A share of calls on the edge are lost: their callers time out.
+    PacketLoss { ratio: f64 },
+    /// Every call on the edge is lost.
+    Partition,
+    /// The callee's name does not resolve: calls on the edge fail at once.
+    DnsFailure,
+    /// The target cache loses every key at once.
+    CacheFlush,
+    /// The target traffic entry's rate is multiplied.
+    TrafficSurge { multiplier: f64 },
+}
+
+impl FaultKind {
+    /// What the fault's `target` names.
+    pub fn target_kind(&self) -> TargetKind {
+        match self {
+            Self::NetworkLatency { .. }
+            | Self::PacketLoss { .. }
+            | Self::Partition
+            | Self::DnsFailure => TargetKind::Edge,
+            Self::TrafficSurge { .. } => TargetKind::Traffic,
+            _ => TargetKind::Service,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Crash { .. } => "Crash",
+            Self::CrashLoop { .. } => "CrashLoop",
+            Self::MemoryLeak { .. } => "MemoryLeak",
+            Self::CpuHog { .. } => "CpuHog",
+            Self::Latency { .. } => "Latency",
+            Self::SlowQueries { .. } => "SlowQueries",
+            Self::Errors { .. } => "Errors",
+            Self::NetworkLatency { .. } => "NetworkLatency",
+            Self::PacketLoss { .. } => "PacketLoss",
+            Self::Partition => "Partition",
+            Self::DnsFailure => "DnsFailure",
+            Self::CacheFlush => "CacheFlush",
+            Self::TrafficSurge { .. } => "TrafficSurge",
+        }
+    }
+
+    /// Whether it happens once (and `duration` means nothing).
+    pub fn is_one_shot(&self) -> bool {
+        matches!(self, Self::Crash { .. } | Self::CacheFlush)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    Service,
+    Edge,
+    Traffic,
 }

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::format::{Backoff, RetryBudget, Scenario, ServiceKind, ServiceSpec, ServiceTime};
+use super::format::{
+    Backoff, FaultKind, FaultSpec, FaultStart, RetryBudget, Scenario, ServiceKind, ServiceSpec,
+    ServiceTime, TargetKind,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -170,6 +173,10 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         );
     }
 
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        check_fault(&mut c, i, fault, scenario, &index_of, &names);
+    }
+
     check_cycles(&mut c, scenario, &index_of);
     check_reachability(&mut c, scenario, &index_of);
     c.problems
@@ -314,6 +321,184 @@ fn check_service(
         c.positive(format!("{cp}.timeout"), "timeout", call.timeout.get());
         check_backoff(c, &format!("{cp}.backoff"), call.backoff);
         check_budget(c, &format!("{cp}.retry_budget"), call.retry_budget);
+    }
+}
+
+fn check_fault(
+    c: &mut Checker,
+    i: usize,
+    fault: &FaultSpec,
+    scenario: &Scenario,
+    index_of: &HashMap<&str, usize>,
+    names: &[&str],
+) {
+    let path = format!("faults[{i}]");
+    let target = format!("{path}.target");
+    let kind = format!("{path}.kind");
+    let mut service = None;
+    match fault.kind.target_kind() {
+        TargetKind::Service => {
+            service = resolve(c, target, &fault.target, index_of, names);
+        }
+        TargetKind::Edge => match fault.target.split_once("->") {
+            Some((from, to)) => {
+                let (from, to) = (from.trim(), to.trim());
+                let a = resolve(c, target.clone(), from, index_of, names);
+                let b = resolve(c, target.clone(), to, index_of, names);
+                if let (Some(a), Some(_)) = (a, b)
+                    && !scenario.services[a].calls.iter().any(|call| call.to == to)
+                {
+                    c.error(
+                        target,
+                        format!("\"{from}\" does not call \"{to}\": a {} fault needs an existing call edge", fault.kind.label()),
+                    );
+                }
+            }
+            None => c.error(
+                target,
+                format!(
+                    "a {} fault targets a call edge: write \"caller->callee\", e.g. \"checkout->payment\"",
+                    fault.kind.label()
+                ),
+            ),
+        },
+        TargetKind::Traffic => {
+            let sources: Vec<String> = scenario
+                .traffic
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t.name.clone().unwrap_or_else(|| format!("{}#{k}", t.to)))
+                .collect();
+            if !sources.contains(&fault.target) {
+                let known: Vec<&str> = sources.iter().map(String::as_str).collect();
+                let hint = closest(&fault.target, &known)
+                    .map(|n| format!(" (did you mean \"{n}\"?)"))
+                    .unwrap_or_else(|| format!(" (traffic entries: {})", known.join(", ")));
+                c.error(target, format!("unknown traffic entry \"{}\"{hint}", fault.target));
+            }
+        }
+    }
+    match &fault.kind {
+        FaultKind::Crash { instances } => {
+            if *instances == 0 {
+                c.error(
+                    format!("{kind}.instances"),
+                    "a crash needs at least one instance",
+                );
+            }
+        }
+        FaultKind::CrashLoop { uptime } => {
+            c.positive(format!("{kind}.uptime"), "uptime", uptime.get())
+        }
+        FaultKind::MemoryLeak {
+            per_request_mb,
+            per_minute_mb,
+        } => {
+            c.non_negative(
+                format!("{kind}.per_request_mb"),
+                "per_request_mb",
+                *per_request_mb,
+            );
+            c.non_negative(
+                format!("{kind}.per_minute_mb"),
+                "per_minute_mb",
+                *per_minute_mb,
+            );
+            if *per_request_mb == 0.0 && *per_minute_mb == 0.0 {
+                c.error(
+                    kind.clone(),
+                    "a memory leak needs per_request_mb or per_minute_mb above 0",
+                );
+            }
+            if let Some(s) = service
+                && scenario.services[s].memory.limit_mb.is_none()
+            {
+                c.warn(
+                    kind,
+                    format!(
+                        "service \"{}\" has no memory.limit_mb, so the leak never ends in an OOM kill",
+                        scenario.services[s].name
+                    ),
+                );
+            }
+        }
+        FaultKind::CpuHog { cores } => c.positive(format!("{kind}.cores"), "cores", *cores),
+        FaultKind::Latency { extra } | FaultKind::NetworkLatency { extra } => {
+            c.positive(format!("{kind}.extra"), "extra", extra.get())
+        }
+        FaultKind::SlowQueries { factor } => {
+            c.positive(format!("{kind}.factor"), "factor", *factor)
+        }
+        FaultKind::Errors { ratio } | FaultKind::PacketLoss { ratio } => {
+            c.ratio(format!("{kind}.ratio"), "ratio", *ratio)
+        }
+        FaultKind::TrafficSurge { multiplier } => {
+            c.non_negative(format!("{kind}.multiplier"), "multiplier", *multiplier)
+        }
+        FaultKind::CacheFlush => {
+            if let Some(s) = service
+                && !matches!(scenario.services[s].kind, ServiceKind::Cache { .. })
+            {
+                c.error(
+                    format!("{path}.target"),
+                    format!(
+                        "\"{}\" is not a Cache: only a cache can be flushed",
+                        fault.target
+                    ),
+                );
+            }
+        }
+        FaultKind::Partition | FaultKind::DnsFailure => {}
+    }
+    let start = format!("{path}.start");
+    let end = scenario.duration.get();
+    match &fault.start {
+        FaultStart::At(at) => {
+            c.non_negative(start.clone(), "start", at.get());
+            if at.get() >= end {
+                c.warn(
+                    start,
+                    format!(
+                        "the fault starts at {at}, after the run ends ({})",
+                        scenario.duration
+                    ),
+                );
+            }
+        }
+        FaultStart::Between(low, high) => {
+            c.non_negative(start.clone(), "start", low.get());
+            if high.get() < low.get() {
+                c.error(
+                    start,
+                    format!("Between({low}, {high}): the range ends before it starts"),
+                );
+            } else if low.get() >= end {
+                c.warn(
+                    start,
+                    format!(
+                        "the fault starts after the run ends ({})",
+                        scenario.duration
+                    ),
+                );
+            }
+        }
+        FaultStart::When(condition) => {
+            resolve(c, start, condition.service(), index_of, names);
+        }
+    }
+    if let Some(duration) = fault.duration {
+        let path = format!("{path}.duration");
+        if fault.kind.is_one_shot() {
+            c.warn(
+                path,
+                format!(
+                    "a {} happens once: its duration means nothing",
+                    fault.kind.label()
+                ),
+            );
+        } else {
+            c.positive(path, "duration", duration.get());
+        }
     }
 }
 

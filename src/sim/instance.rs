@@ -14,6 +14,7 @@ use rand::rngs::ChaCha8Rng;
 
 use crate::scenario::ServiceKind;
 
+use super::conditions::{Conditions, ServiceConditions};
 use super::events::{Call, Completion, Event, Events, Failure, Outcome, ReplyTo, Slab};
 use super::metrics::ServiceTally;
 use super::random::uniform;
@@ -44,6 +45,10 @@ pub struct InstanceState {
     pub failed_probes: u32,
     pub passed_probes: u32,
     pub restarts: u32,
+    /// When the instance last came up.
+    pub up_since: f64,
+    /// Memory lost to a leak, freed only by a restart.
+    pub leaked_mb: f64,
     /// Bumped on every crash, so work the dead process had scheduled is dropped.
     incarnation: u32,
     queue: VecDeque<Call>,
@@ -67,10 +72,11 @@ pub struct Effects<'a> {
     pub tallies: &'a mut [ServiceTally],
 }
 
-/// Which instance is acting, and in which fleet.
+/// Which instance is acting, in which fleet, under which conditions.
 #[derive(Clone, Copy)]
 pub struct Me<'a> {
     pub topology: &'a Topology,
+    pub conditions: &'a Conditions,
     pub service: usize,
     pub global: u32,
 }
@@ -78,6 +84,10 @@ pub struct Me<'a> {
 impl Me<'_> {
     fn model(&self) -> &ServiceModel {
         &self.topology.services[self.service]
+    }
+
+    fn bent(&self) -> &ServiceConditions {
+        &self.conditions.services[self.service]
     }
 }
 
@@ -90,6 +100,8 @@ impl InstanceState {
             failed_probes: 0,
             passed_probes: 0,
             restarts: 0,
+            up_since: 0.0,
+            leaked_mb: 0.0,
             incarnation: 0,
             queue: VecDeque::new(),
             idle_workers: service.workers,
@@ -189,17 +201,27 @@ impl InstanceState {
     /// End of a tick: smooth CPU demand, account memory, and OOM-kill above the limit.
     pub fn end_tick(&mut self, me: Me, t0: f64, t1: f64, fx: &mut Effects) {
         let service = me.model();
+        let bent = me.bent();
         let dt = t1 - t0;
-        let demand = self.cpu_seconds / (service.cores * dt);
-        fx.tallies[me.service].cpu_seconds += self.cpu_seconds;
+        if self.up {
+            self.leaked_mb += bent.leak_mb_per_second * dt;
+        }
+        let hog = if self.up {
+            bent.cpu_hog_cores * dt
+        } else {
+            0.0
+        };
+        let demand = (self.cpu_seconds + hog) / (service.cores * dt);
+        fx.tallies[me.service].cpu_seconds += self.cpu_seconds + hog;
         self.cpu_seconds = 0.0;
         self.cpu_demand += (demand - self.cpu_demand) * (dt / CPU_SMOOTHING_SECONDS).min(1.0);
         let held = (self.queue.len() + self.busy(service)) as f64;
-        self.memory_mb = service.base_mb + service.per_request_mb * held;
-        if let Some(limit) = service.limit_mb
-            && self.up
-            && self.memory_mb > limit
-        {
+        self.memory_mb = service.base_mb + service.per_request_mb * held + self.leaked_mb;
+        let oom = service.limit_mb.is_some_and(|limit| self.memory_mb > limit);
+        let crash_loop = bent
+            .crash_after
+            .is_some_and(|after| t1 - self.up_since >= after);
+        if self.up && (oom || crash_loop) {
             self.kill(me, t1, fx);
         }
     }
@@ -208,6 +230,7 @@ impl InstanceState {
     pub fn start_if_due(&mut self, now: f64) {
         if !self.up && now >= self.down_until {
             self.up = true;
+            self.up_since = now;
         }
     }
 
@@ -240,7 +263,13 @@ impl InstanceState {
         self.restarts += 1;
         self.cached_keys = 0;
         self.cpu_demand = 0.0;
+        self.leaked_mb = 0.0;
         self.memory_mb = service.base_mb;
+    }
+
+    /// Drops every key this cache instance holds.
+    pub fn flush_cache(&mut self) {
+        self.cached_keys = 0;
     }
 
     /// Whether call `seq` from `slot` is still waiting for its answer.
@@ -263,12 +292,16 @@ impl InstanceState {
     /// answers, or starts its downstream calls.
     fn begin(&mut self, me: Me, call: Call, now: f64, fx: &mut Effects) {
         let service = me.model();
-        let work = service.service_time.sample(&mut self.rng);
+        let bent = me.bent();
+        let work =
+            service.service_time.sample(&mut self.rng) * bent.latency_factor + bent.extra_latency;
         self.cpu_seconds += work * service.cpu_share;
+        self.leaked_mb += bent.leak_mb_per_request;
         let in_service = self.busy(service) as f64;
         let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
-        let finished = if service.error_ratio > 0.0 && uniform(&mut self.rng) < service.error_ratio
-        {
+        // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected).
+        let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
+        let finished = if error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio {
             Some(Outcome::ServerError)
         } else if (matches!(service.kind, ServiceKind::Cache { .. })
             && uniform(&mut self.rng) < self.hit_probability(service))
@@ -328,15 +361,22 @@ impl InstanceState {
         self.next_seq = self.next_seq.wrapping_add(1);
         let job = self.jobs.get_mut(slot).expect("live job");
         let edge = &me.model().edges[job.edge];
+        let bent = me.conditions.edges[me.service][job.edge];
         job.seq = seq;
         let reply = ReplyTo::Instance {
             instance: me.global,
             slot,
             seq,
         };
-        fx.events.send(edge.to, Call { arrival: at, reply });
         fx.events
             .schedule(at + edge.policy.timeout, Event::Timeout { to: reply });
+        if bent.unresolvable {
+            fx.events.reply(reply, at, Outcome::Rejected);
+        } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
+            let arrival = at + bent.extra_latency;
+            fx.events.send(edge.to, Call { arrival, reply });
+        }
+        // A lost call never arrives: its caller finds out at the deadline.
     }
 
     fn call_succeeded(&mut self, me: Me, slot: u32, now: f64, fx: &mut Effects) {

@@ -2,6 +2,7 @@
 //! one fixed tick at a time by a chain of systems.
 
 pub mod balancer;
+pub mod conditions;
 pub mod events;
 pub mod histogram;
 pub mod instance;
@@ -20,6 +21,7 @@ use bevy::prelude::*;
 
 use crate::scenario::Scenario;
 
+use conditions::Conditions;
 use events::Events;
 use instance::InstanceState;
 use metrics::{ServiceMetrics, SourceMetrics, Tallies};
@@ -27,9 +29,11 @@ use source::SourceState;
 use step::{InstanceStore, SourceStore, Tick};
 use topology::Topology;
 
-/// The order of one tick. Later issues slot faults and remediations in before `Serve`.
+/// The order of one tick.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSet {
+    /// Faults start, end, and bend the conditions of the tick.
+    Faults,
     /// Traffic sources send this tick's first tries.
     Traffic,
     /// Restarts are due and health checks move instances in and out of rotation.
@@ -47,6 +51,7 @@ pub(super) fn plugin(app: &mut App) {
     app.configure_sets(
         FixedUpdate,
         (
+            SimSet::Faults,
             SimSet::Traffic,
             SimSet::Health,
             SimSet::Serve,
@@ -173,6 +178,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         })
         .collect();
     world.insert_resource(Events::new(topology.tick));
+    world.insert_resource(Conditions::normal(&topology));
     world.insert_resource(Balancers(vec![0; topology.services.len()]));
     world.insert_resource(Tallies {
         services: vec![Default::default(); topology.services.len()],
@@ -206,10 +212,13 @@ pub fn despawn_fleet(world: &mut World) {
 
 /// Instance state borrowed from the ECS for one system run, by global instance index
 /// (gathered once, so the per-event lookups are plain indexing).
-struct InstanceQuery<'a>(Vec<Option<&'a mut InstanceState>>);
+pub(crate) struct InstanceQuery<'a>(Vec<Option<&'a mut InstanceState>>);
 
 impl<'a> InstanceQuery<'a> {
-    fn gather(total: u32, query: &'a mut Query<(&InstanceOf, &mut InstanceState)>) -> Self {
+    pub(crate) fn gather(
+        total: u32,
+        query: &'a mut Query<(&InstanceOf, &mut InstanceState)>,
+    ) -> Self {
         let mut by_global: Vec<Option<&'a mut InstanceState>> = (0..total).map(|_| None).collect();
         for (of, state) in query.iter_mut() {
             by_global[of.global as usize] = Some(state.into_inner());
@@ -250,6 +259,7 @@ impl SourceStore for SourceQuery<'_> {
 fn generate_traffic(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
+    conditions: Res<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut sources: Query<(&SourceId, &mut SourceState)>,
@@ -257,6 +267,7 @@ fn generate_traffic(
     let mut store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::generate_traffic(
         &fleet.topology,
+        &conditions,
         &mut store,
         &mut events,
         &mut tallies,
@@ -273,9 +284,11 @@ fn health_checks(
     step::run_health_checks(&fleet.topology, &mut store, clock.current());
 }
 
+#[allow(clippy::too_many_arguments)] // a system's parameters are its data access
 fn serve(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
+    conditions: Res<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut balancers: ResMut<Balancers>,
@@ -286,7 +299,7 @@ fn serve(
     let mut instance_store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::run_events(
-        &fleet.topology,
+        (&fleet.topology, &conditions),
         &mut instance_store,
         &mut source_store,
         &mut balancers.0,
@@ -296,6 +309,7 @@ fn serve(
     );
     step::end_tick(
         &fleet.topology,
+        &conditions,
         &mut instance_store,
         &mut events,
         &mut tallies,
@@ -337,14 +351,31 @@ pub struct Simulation {
 impl Simulation {
     /// Builds the simulation of a validated scenario.
     pub fn new(scenario: &Scenario) -> Self {
-        Self::from_topology(Topology::compile(scenario))
+        let topology = Topology::compile(scenario);
+        let faults = crate::faults::FaultTimeline::compile(scenario, &topology);
+        Self::build(topology, faults)
     }
 
     pub fn from_topology(topology: Topology) -> Self {
+        Self::build(topology, crate::faults::FaultTimeline::default())
+    }
+
+    fn build(topology: Topology, faults: crate::faults::FaultTimeline) -> Self {
         let mut app = App::new();
-        app.add_plugins(plugin);
+        app.add_plugins((plugin, crate::faults::plugin));
         spawn_fleet(app.world_mut(), topology);
+        app.insert_resource(faults);
         Self { app }
+    }
+
+    /// The fault timeline: which faults started and ended when.
+    pub fn faults(&self) -> &crate::faults::FaultTimeline {
+        self.app.world().resource::<crate::faults::FaultTimeline>()
+    }
+
+    /// The conditions faults impose right now.
+    pub fn conditions(&self) -> &Conditions {
+        self.app.world().resource::<Conditions>()
     }
 
     /// Advances `ticks` ticks.

@@ -1,7 +1,8 @@
 //! The same tick as the ECS systems, over plain vectors: the baseline that measures what the
 //! ECS costs (see `benches/sim_throughput.rs`), and a second implementation whose results
-//! must match the ECS run bit for bit.
+//! must match the ECS run bit for bit. It runs the fleet without faults.
 
+use super::conditions::Conditions;
 use super::events::Events;
 use super::instance::InstanceState;
 use super::metrics::{ServiceMetrics, SourceMetrics, Tallies};
@@ -15,6 +16,7 @@ pub struct PlainFleet {
     pub sources: Vec<SourceState>,
     pub service_metrics: Vec<ServiceMetrics>,
     pub source_metrics: Vec<SourceMetrics>,
+    conditions: Conditions,
     events: Events,
     tallies: Tallies,
     cursors: Vec<usize>,
@@ -40,6 +42,7 @@ impl PlainFleet {
                 .iter()
                 .map(|_| SourceMetrics::default())
                 .collect(),
+            conditions: Conditions::normal(&topology),
             events: Events::new(topology.tick),
             tallies: Tallies {
                 services: vec![Default::default(); topology.services.len()],
@@ -58,9 +61,10 @@ impl PlainFleet {
             t0: self.tick as f64 * self.topology.tick,
             t1: (self.tick + 1) as f64 * self.topology.tick,
         };
-        let t = &self.topology;
+        let (t, c) = (&self.topology, &self.conditions);
         step::generate_traffic(
             t,
+            c,
             &mut self.sources,
             &mut self.events,
             &mut self.tallies,
@@ -68,7 +72,7 @@ impl PlainFleet {
         );
         step::run_health_checks(t, &mut self.instances, tick);
         step::run_events(
-            t,
+            (t, c),
             &mut self.instances,
             &mut self.sources,
             &mut self.cursors,
@@ -78,6 +82,7 @@ impl PlainFleet {
         );
         step::end_tick(
             t,
+            c,
             &mut self.instances,
             &mut self.events,
             &mut self.tallies,

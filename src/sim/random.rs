@@ -9,6 +9,7 @@ use crate::scenario::{ServiceTime, lognormal_sigma};
 /// Independent stream families, so adding a source never shifts an instance's draws.
 pub const STREAM_INSTANCE: u64 = 0;
 pub const STREAM_SOURCE: u64 = 1 << 40;
+pub const STREAM_FAULT: u64 = 2 << 40;
 
 /// The generator for entity `id` of a run seeded with `seed`.
 pub fn stream(seed: u64, id: u64) -> ChaCha8Rng {

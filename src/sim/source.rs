@@ -21,11 +21,12 @@ struct Request {
     previous_backoff: f64,
 }
 
-/// Which source is acting.
+/// Which source is acting, and how faults bend its rate.
 #[derive(Clone, Copy)]
 pub struct Me<'a> {
     pub model: &'a SourceModel,
     pub index: u32,
+    pub rate_factor: f64,
 }
 
 /// What a source's handlers may write besides its own state.
@@ -72,7 +73,7 @@ impl SourceState {
             self.noise =
                 self.noise * keep + libm::sqrt(1.0 - keep * keep) * standard_normal(&mut self.rng);
         }
-        self.rate = model.rate_at(t0) * (1.0 + model.noise * self.noise).max(0.0);
+        self.rate = model.rate_at(t0) * me.rate_factor * (1.0 + model.noise * self.noise).max(0.0);
         if self.rate <= 0.0 {
             return;
         }

@@ -2,6 +2,7 @@
 //! queries, the plain-loop benchmark on vectors, so the two differ only in storage.
 
 use super::balancer::{self, Backend};
+use super::conditions::Conditions;
 use super::events::{Event, Events, ReplyTo};
 use super::instance::{self, InstanceState, Me};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
@@ -55,6 +56,7 @@ pub struct Tick {
 /// Every source sends its first tries for the tick.
 pub fn generate_traffic(
     topology: &Topology,
+    conditions: &Conditions,
     sources: &mut impl SourceStore,
     events: &mut Events,
     tallies: &mut Tallies,
@@ -64,6 +66,7 @@ pub fn generate_traffic(
         let me = source::Me {
             model,
             index: i as u32,
+            rate_factor: conditions.sources[i].rate_factor,
         };
         let mut fx = source::Effects {
             events,
@@ -97,7 +100,7 @@ pub fn run_health_checks(topology: &Topology, instances: &mut impl InstanceStore
 
 /// Handles every event before the tick's end, in time order across the fleet.
 pub fn run_events(
-    topology: &Topology,
+    (topology, conditions): (&Topology, &Conditions),
     instances: &mut impl InstanceStore,
     sources: &mut impl SourceStore,
     cursors: &mut [usize],
@@ -136,6 +139,7 @@ pub fn run_events(
                 let global = first + k as u32;
                 let me = Me {
                     topology,
+                    conditions,
                     service: s,
                     global,
                 };
@@ -148,7 +152,8 @@ pub fn run_events(
                     .on_arrival(me, call, now, &mut fx);
             }
             Event::Complete { instance, work } => {
-                let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                let (me, mut fx) =
+                    instance_context(topology, conditions, instance, events, tallies);
                 instances
                     .instance(instance)
                     .on_complete(me, work, now, &mut fx);
@@ -159,13 +164,15 @@ pub fn run_events(
                     slot,
                     seq,
                 } => {
-                    let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                    let (me, mut fx) =
+                        instance_context(topology, conditions, instance, events, tallies);
                     instances
                         .instance(instance)
                         .on_reply(me, slot, seq, outcome, now, &mut fx);
                 }
                 ReplyTo::Source { source, slot, seq } => {
-                    let (me, mut fx) = source_context(topology, source, events, tallies);
+                    let (me, mut fx) =
+                        source_context(topology, conditions, source, events, tallies);
                     sources
                         .source(source as usize)
                         .on_reply(me, slot, seq, outcome, now, &mut fx);
@@ -177,13 +184,15 @@ pub fn run_events(
                     slot,
                     seq,
                 } => {
-                    let (me, mut fx) = instance_context(topology, instance, events, tallies);
+                    let (me, mut fx) =
+                        instance_context(topology, conditions, instance, events, tallies);
                     instances
                         .instance(instance)
                         .on_timeout(me, slot, seq, now, &mut fx);
                 }
                 ReplyTo::Source { source, slot, seq } => {
-                    let (me, mut fx) = source_context(topology, source, events, tallies);
+                    let (me, mut fx) =
+                        source_context(topology, conditions, source, events, tallies);
                     sources
                         .source(source as usize)
                         .on_timeout(me, slot, seq, now, &mut fx);
@@ -195,6 +204,7 @@ pub fn run_events(
 
 fn instance_context<'a>(
     topology: &'a Topology,
+    conditions: &'a Conditions,
     instance: u32,
     events: &'a mut Events,
     tallies: &'a mut Tallies,
@@ -202,6 +212,7 @@ fn instance_context<'a>(
     (
         Me {
             topology,
+            conditions,
             service: topology.service_of(instance),
             global: instance,
         },
@@ -214,6 +225,7 @@ fn instance_context<'a>(
 
 fn source_context<'a>(
     topology: &'a Topology,
+    conditions: &'a Conditions,
     source: u32,
     events: &'a mut Events,
     tallies: &'a mut Tallies,
@@ -222,6 +234,7 @@ fn source_context<'a>(
         source::Me {
             model: &topology.sources[source as usize],
             index: source,
+            rate_factor: conditions.sources[source as usize].rate_factor,
         },
         source::Effects {
             events,
@@ -233,13 +246,14 @@ fn source_context<'a>(
 /// CPU, memory and OOM kills at the end of the tick.
 pub fn end_tick(
     topology: &Topology,
+    conditions: &Conditions,
     instances: &mut impl InstanceStore,
     events: &mut Events,
     tallies: &mut Tallies,
     tick: Tick,
 ) {
     for global in 0..topology.total_instances {
-        let (me, mut fx) = instance_context(topology, global, events, tallies);
+        let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
         instances
             .instance(global)
             .end_tick(me, tick.t0, tick.t1, &mut fx);

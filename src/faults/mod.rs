@@ -1,0 +1,330 @@
+//! Faults: the scenario's timeline of things that break, resolved at the start of the run
+//! and applied tick by tick. Each fault acts through a mechanism of the simulation — it bends
+//! the [`Conditions`] the instances and calls read, or kills and flushes instances — so its
+//! symptoms, side effects and recovery emerge from the model.
+
+use bevy::prelude::*;
+use serde::Serialize;
+
+use crate::scenario::{Condition, FaultKind, FaultStart, Scenario};
+use crate::sim::conditions::Conditions;
+use crate::sim::events::Events;
+use crate::sim::instance::{Effects, Me};
+use crate::sim::metrics::{ServiceMetrics, ServiceRow, Tallies};
+use crate::sim::random::{self, uniform};
+use crate::sim::step::{InstanceStore, Tick};
+use crate::sim::topology::Topology;
+use crate::sim::{Fleet, InstanceOf, SimClock, SimSet};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        FixedUpdate,
+        inject_faults
+            .in_set(SimSet::Faults)
+            .run_if(resource_exists::<FaultTimeline>),
+    );
+}
+
+/// What a fault is aimed at, resolved to indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Service(usize),
+    /// A caller and the index of the call in its `calls`.
+    Edge(usize, usize),
+    Source(usize),
+}
+
+/// One fault of the timeline and what has become of it.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub name: String,
+    pub kind: FaultKind,
+    pub target: Target,
+    start: Start,
+    pub duration: Option<f64>,
+    pub started_at: Option<f64>,
+    pub ended_at: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+enum Start {
+    At(f64),
+    When(Condition, usize),
+}
+
+impl Fault {
+    pub fn is_active(&self) -> bool {
+        self.started_at.is_some() && self.ended_at.is_none()
+    }
+}
+
+/// The scenario's faults, in file order.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct FaultTimeline {
+    pub faults: Vec<Fault>,
+}
+
+impl FaultTimeline {
+    /// Resolves a validated scenario's faults: targets to indices, random start times drawn
+    /// from the scenario's seed (one stream per fault, so adding a fault moves no other).
+    pub fn compile(scenario: &Scenario, topology: &Topology) -> Self {
+        let service = |name: &str| {
+            topology
+                .services
+                .iter()
+                .position(|s| s.name == name)
+                .expect("validated scenarios only name known services")
+        };
+        let faults = scenario
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let target = match spec.kind.target_kind() {
+                    crate::scenario::TargetKind::Service => Target::Service(service(&spec.target)),
+                    crate::scenario::TargetKind::Edge => {
+                        let (from, to) = spec.target.split_once("->").expect("validated edge");
+                        let (from, to) = (service(from.trim()), service(to.trim()));
+                        let edge = topology.services[from]
+                            .edges
+                            .iter()
+                            .position(|e| e.to == to)
+                            .expect("validated edge");
+                        Target::Edge(from, edge)
+                    }
+                    crate::scenario::TargetKind::Traffic => Target::Source(
+                        topology
+                            .sources
+                            .iter()
+                            .position(|s| s.name == spec.target)
+                            .expect("validated traffic entry"),
+                    ),
+                };
+                let start = match &spec.start {
+                    FaultStart::At(at) => Start::At(at.get()),
+                    FaultStart::Between(low, high) => {
+                        let mut rng =
+                            random::stream(topology.seed, random::STREAM_FAULT + i as u64);
+                        Start::At(low.get() + uniform(&mut rng) * (high.get() - low.get()))
+                    }
+                    FaultStart::When(condition) => {
+                        Start::When(condition.clone(), service(condition.service()))
+                    }
+                };
+                Fault {
+                    name: spec
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{} on {}", spec.kind.label(), spec.target)),
+                    kind: spec.kind.clone(),
+                    target,
+                    start,
+                    duration: spec.duration.map(|d| d.get()),
+                    started_at: None,
+                    ended_at: None,
+                }
+            })
+            .collect();
+        Self { faults }
+    }
+
+    /// Starts and ends faults at the start of `tick`, fires the one-shot ones, and rewrites
+    /// `conditions` from the faults now active.
+    pub fn advance(
+        &mut self,
+        topology: &Topology,
+        conditions: &mut Conditions,
+        instances: &mut impl InstanceStore,
+        last_second: impl Fn(usize) -> Option<ServiceRow>,
+        fx: &mut Effects,
+        tick: Tick,
+    ) {
+        let now = tick.t0;
+        *conditions = Conditions::normal(topology);
+        for fault in &mut self.faults {
+            if fault.started_at.is_none() && fault.due(now, &last_second) {
+                fault.started_at = Some(now);
+                if fault.kind.is_one_shot() {
+                    fire_once(fault, topology, conditions, instances, fx, now);
+                    fault.ended_at = Some(now);
+                }
+            }
+            if let (Some(start), Some(duration), None) =
+                (fault.started_at, fault.duration, fault.ended_at)
+                && now >= start + duration
+            {
+                fault.ended_at = Some(now);
+            }
+            if fault.is_active() {
+                bend(fault, conditions);
+            }
+        }
+    }
+}
+
+impl Fault {
+    fn due(&self, now: f64, last_second: &impl Fn(usize) -> Option<ServiceRow>) -> bool {
+        match &self.start {
+            Start::At(at) => now >= *at,
+            Start::When(condition, service) => {
+                let Some(row) = last_second(*service) else {
+                    return false;
+                };
+                match condition {
+                    Condition::P99Above { seconds, .. } => {
+                        row.p99.is_some_and(|p| p > seconds.get())
+                    }
+                    Condition::ErrorRatioAbove { ratio, .. } => {
+                        let errors = row.server_errors + row.rejected + row.timeouts;
+                        row.requests > 0 && errors as f64 / row.requests as f64 > *ratio
+                    }
+                    Condition::RpsAbove { rps, .. } => row.requests as f64 > *rps,
+                }
+            }
+        }
+    }
+}
+
+/// Folds an active fault into the conditions.
+fn bend(fault: &Fault, conditions: &mut Conditions) {
+    match (fault.target, &fault.kind) {
+        (Target::Service(s), kind) => {
+            let c = &mut conditions.services[s];
+            match kind {
+                FaultKind::CrashLoop { uptime } => {
+                    c.crash_after =
+                        Some(c.crash_after.map_or(uptime.get(), |a| a.min(uptime.get())));
+                }
+                FaultKind::MemoryLeak {
+                    per_request_mb,
+                    per_minute_mb,
+                } => {
+                    c.leak_mb_per_request += per_request_mb;
+                    c.leak_mb_per_second += per_minute_mb / 60.0;
+                }
+                FaultKind::CpuHog { cores } => c.cpu_hog_cores += cores,
+                FaultKind::Latency { extra } => c.extra_latency += extra.get(),
+                FaultKind::SlowQueries { factor } => c.latency_factor *= factor,
+                FaultKind::Errors { ratio } => {
+                    c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - ratio);
+                }
+                _ => {}
+            }
+        }
+        (Target::Edge(from, edge), kind) => {
+            let c = &mut conditions.edges[from][edge];
+            match kind {
+                FaultKind::NetworkLatency { extra } => c.extra_latency += extra.get(),
+                FaultKind::PacketLoss { ratio } => {
+                    c.loss_ratio = 1.0 - (1.0 - c.loss_ratio) * (1.0 - ratio);
+                }
+                FaultKind::Partition => c.loss_ratio = 1.0,
+                FaultKind::DnsFailure => c.unresolvable = true,
+                _ => {}
+            }
+        }
+        (Target::Source(i), FaultKind::TrafficSurge { multiplier }) => {
+            conditions.sources[i].rate_factor *= multiplier;
+        }
+        (Target::Source(_), _) => {}
+    }
+}
+
+/// Faults that happen once: crashes and cache flushes.
+fn fire_once(
+    fault: &Fault,
+    topology: &Topology,
+    conditions: &Conditions,
+    instances: &mut impl InstanceStore,
+    fx: &mut Effects,
+    now: f64,
+) {
+    let Target::Service(s) = fault.target else {
+        return;
+    };
+    let model = &topology.services[s];
+    let members = model.first_instance..model.first_instance + model.instances;
+    match fault.kind {
+        FaultKind::Crash { instances: count } => {
+            let mut left = count;
+            for global in members {
+                let state = instances.instance(global);
+                if left == 0 {
+                    break;
+                }
+                if state.up {
+                    let me = Me {
+                        topology,
+                        conditions,
+                        service: s,
+                        global,
+                    };
+                    state.kill(me, now, fx);
+                    left -= 1;
+                }
+            }
+        }
+        FaultKind::CacheFlush => {
+            for global in members {
+                instances.instance(global).flush_cache();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A fault's story, for reports.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FaultRecord {
+    pub name: String,
+    pub kind: String,
+    pub started_s: Option<f64>,
+    pub ended_s: Option<f64>,
+}
+
+impl FaultTimeline {
+    pub fn records(&self) -> Vec<FaultRecord> {
+        self.faults
+            .iter()
+            .map(|f| FaultRecord {
+                name: f.name.clone(),
+                kind: f.kind.label().to_string(),
+                started_s: f.started_at,
+                ended_s: f.ended_at,
+            })
+            .collect()
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // a system's parameters are its data access
+fn inject_faults(
+    fleet: Res<Fleet>,
+    clock: Res<SimClock>,
+    mut timeline: ResMut<FaultTimeline>,
+    mut conditions: ResMut<Conditions>,
+    mut events: ResMut<Events>,
+    mut tallies: ResMut<Tallies>,
+    mut instances: Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
+    metrics: Query<&ServiceMetrics>,
+) {
+    let mut store =
+        crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let last_second = |s: usize| {
+        metrics
+            .get(fleet.services[s])
+            .ok()
+            .and_then(|m| m.seconds.last().cloned())
+    };
+    let mut fx = Effects {
+        events: &mut events,
+        tallies: &mut tallies.services,
+    };
+    timeline.advance(
+        &fleet.topology,
+        &mut conditions,
+        &mut store,
+        last_second,
+        &mut fx,
+        clock.current(),
+    );
+}

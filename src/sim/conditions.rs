@@ -1,0 +1,83 @@
+//! How faults (and, later, remediations) currently bend the fleet's mechanisms. The
+//! simulation reads these on its hot paths; the faults system rewrites them every tick.
+
+use bevy::prelude::Resource;
+
+use super::topology::Topology;
+
+/// Conditions on one service's instances.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServiceConditions {
+    /// Multiplies each request's own work.
+    pub latency_factor: f64,
+    /// Added to each request's own work, in seconds.
+    pub extra_latency: f64,
+    /// Probability of a server error on top of the service's own error ratio.
+    pub extra_error_ratio: f64,
+    pub leak_mb_per_request: f64,
+    pub leak_mb_per_second: f64,
+    /// Cores of each instance taken by something other than requests.
+    pub cpu_hog_cores: f64,
+    /// Instances die this long after they come up.
+    pub crash_after: Option<f64>,
+}
+
+impl Default for ServiceConditions {
+    fn default() -> Self {
+        Self {
+            latency_factor: 1.0,
+            extra_latency: 0.0,
+            extra_error_ratio: 0.0,
+            leak_mb_per_request: 0.0,
+            leak_mb_per_second: 0.0,
+            cpu_hog_cores: 0.0,
+            crash_after: None,
+        }
+    }
+}
+
+/// Conditions on one call edge, caller to callee.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EdgeConditions {
+    /// Added to the time a call takes to reach the callee.
+    pub extra_latency: f64,
+    /// Share of calls lost on the way (1.0: a partition).
+    pub loss_ratio: f64,
+    /// The callee's name does not resolve: calls fail at once.
+    pub unresolvable: bool,
+}
+
+/// Conditions on one traffic entry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SourceConditions {
+    pub rate_factor: f64,
+}
+
+impl Default for SourceConditions {
+    fn default() -> Self {
+        Self { rate_factor: 1.0 }
+    }
+}
+
+#[derive(Resource, Clone, Debug, PartialEq)]
+pub struct Conditions {
+    pub services: Vec<ServiceConditions>,
+    /// By calling service, then by the index of the call in its `calls`.
+    pub edges: Vec<Vec<EdgeConditions>>,
+    pub sources: Vec<SourceConditions>,
+}
+
+impl Conditions {
+    /// Nothing bent: the fleet as the scenario describes it.
+    pub fn normal(topology: &Topology) -> Self {
+        Self {
+            services: vec![ServiceConditions::default(); topology.services.len()],
+            edges: topology
+                .services
+                .iter()
+                .map(|s| vec![EdgeConditions::default(); s.edges.len()])
+                .collect(),
+            sources: vec![SourceConditions::default(); topology.sources.len()],
+        }
+    }
+}

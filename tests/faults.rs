@@ -1,0 +1,354 @@
+//! Each fault kind shows its signature on the metric a responder would look at, within a
+//! bounded time, because it acts through the simulation's mechanisms.
+
+use firedrill::scenario::load_str;
+use firedrill::sim::Simulation;
+use firedrill::sim::metrics::{ServiceRow, SourceRow};
+
+fn sim(services: &str, traffic: &str, faults: &str) -> Simulation {
+    let text = format!(
+        "(name: \"fault\", seed: 11, duration: \"10m\", services: [{services}], traffic: [{traffic}], faults: [{faults}])"
+    );
+    let loaded = load_str("fault.ron", &text).unwrap_or_else(|e| panic!("{e}"));
+    Simulation::new(&loaded.scenario)
+}
+
+fn seconds(sim: &Simulation, service: usize) -> Vec<ServiceRow> {
+    sim.service_metrics(service)
+        .seconds
+        .rows()
+        .iter()
+        .cloned()
+        .collect()
+}
+
+/// Sum of `f` over the rows starting in [from, to).
+fn sum(rows: &[ServiceRow], from: f64, to: f64, f: impl Fn(&ServiceRow) -> u64) -> u64 {
+    rows.iter().filter(|r| r.t >= from && r.t < to).map(f).sum()
+}
+
+fn mean(rows: &[ServiceRow], from: f64, to: f64, f: impl Fn(&ServiceRow) -> f64) -> f64 {
+    let picked: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.t >= from && r.t < to)
+        .map(f)
+        .collect();
+    picked.iter().sum::<f64>() / picked.len() as f64
+}
+
+fn error_ratio(rows: &[ServiceRow], from: f64, to: f64) -> f64 {
+    let errors = sum(rows, from, to, |r| {
+        r.server_errors + r.rejected + r.timeouts
+    });
+    errors as f64 / sum(rows, from, to, |r| r.requests) as f64
+}
+
+const TWO_TIER: &str = r#"
+    (name: "a", instances: 2, workers: 32, service_time: Constant(value: "5ms"),
+     calls: [(to: "b", timeout: "1s")]),
+    (name: "b", instances: 2, workers: 32, service_time: Constant(value: "10ms"))"#;
+const LOAD: &str = r#"(to: "a", rate: 50.0, timeout: "5s")"#;
+
+#[test]
+fn crash_takes_instances_down_until_their_restart() {
+    let mut sim = sim(
+        r#"(name: "a", instances: 3, restart_time: "20s", health_check: (interval: "1s"))"#,
+        r#"(to: "a", rate: 30.0)"#,
+        r#"(kind: Crash(instances: 2), target: "a", start: At("30s"))"#,
+    );
+    sim.run_until(31.0);
+    assert_eq!((0..3).filter(|&g| !sim.instance(g).up).count(), 2);
+    sim.run_until(45.0);
+    assert_eq!(
+        seconds(&sim, 0).last().unwrap().healthy,
+        1,
+        "health checks see it"
+    );
+    sim.run_until(60.0);
+    assert!(
+        (0..3).all(|g| sim.instance(g).up),
+        "back after the restart time"
+    );
+    assert_eq!(sim.faults().faults[0].started_at, Some(30.0));
+}
+
+#[test]
+fn a_crash_loop_keeps_killing_instances_while_it_lasts() {
+    let mut sim = sim(
+        r#"(name: "a", restart_time: "2s")"#,
+        r#"(to: "a", rate: 10.0)"#,
+        r#"(kind: CrashLoop(uptime: "5s"), target: "a", start: At("10s"), duration: "60s")"#,
+    );
+    sim.run_until(70.0);
+    let restarts = sim.instance(0).restarts;
+    assert!(restarts >= 8, "restarts {restarts}");
+    sim.run_until(200.0);
+    assert_eq!(
+        sim.instance(0).restarts,
+        restarts,
+        "stable once the loop ends"
+    );
+    assert!(sim.instance(0).up);
+}
+
+#[test]
+fn a_memory_leak_trends_up_then_ends_in_oom_kills() {
+    let mut sim = sim(
+        r#"(name: "a", memory: (base_mb: 200.0, per_request_mb: 0.0, limit_mb: 1000.0), restart_time: "5s")"#,
+        r#"(to: "a", rate: 20.0)"#,
+        r#"(kind: MemoryLeak(per_request_mb: 0.5), target: "a", start: At("10s"))"#,
+    );
+    // 20 req/s x 0.5 MB = 10 MB/s: 800 MB of headroom lasts about 80 s.
+    sim.run_until(60.0);
+    let rows = seconds(&sim, 0);
+    let at = |t: f64| rows.iter().find(|r| r.t == t).unwrap().memory_max_mb;
+    assert!(
+        at(20.0) < at(40.0) && at(40.0) < at(59.0),
+        "a trend to extrapolate"
+    );
+    let slope = (at(59.0) - at(20.0)) / 39.0;
+    assert!((slope - 10.0).abs() < 1.5, "slope {slope} MB/s");
+    assert_eq!(sim.instance(0).restarts, 0);
+    sim.run_until(100.0);
+    assert_eq!(
+        sim.instance(0).restarts,
+        1,
+        "OOM-killed once the limit is reached"
+    );
+    assert!(
+        sim.instance(0).leaked_mb < 300.0,
+        "a restart frees the leak"
+    );
+}
+
+#[test]
+fn a_cpu_hog_slows_requests_down() {
+    let mut sim = sim(
+        r#"(name: "a", workers: 16, service_time: Constant(value: "20ms"), cpu: (cores: 1.0, cpu_share: 1.0))"#,
+        r#"(to: "a", rate: 30.0)"#,
+        r#"(kind: CpuHog(cores: 1.5), target: "a", start: At("30s"))"#,
+    );
+    sim.run_until(60.0);
+    let rows = seconds(&sim, 0);
+    let before = mean(&rows, 10.0, 30.0, |r| r.p50.unwrap());
+    let during = mean(&rows, 40.0, 60.0, |r| r.p50.unwrap());
+    assert!(during > 1.8 * before, "p50 {before} -> {during}");
+    assert!(mean(&rows, 40.0, 60.0, |r| r.cpu) > 1.0, "CPU saturated");
+}
+
+#[test]
+fn latency_and_network_latency_add_where_they_should() {
+    let mut slow_service = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: Latency(extra: "200ms"), target: "b", start: At("30s"))"#,
+    );
+    let mut slow_network = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: NetworkLatency(extra: "200ms"), target: "a->b", start: At("30s"))"#,
+    );
+    for sim in [&mut slow_service, &mut slow_network] {
+        sim.run_until(60.0);
+    }
+    let (a, b) = (seconds(&slow_service, 0), seconds(&slow_service, 1));
+    assert!(
+        (mean(&b, 40.0, 60.0, |r| r.p50.unwrap()) - 0.210).abs() < 0.02,
+        "b itself is slow"
+    );
+    assert!(
+        (mean(&a, 40.0, 60.0, |r| r.p50.unwrap()) - 0.215).abs() < 0.02,
+        "and its caller"
+    );
+    let (a, b) = (seconds(&slow_network, 0), seconds(&slow_network, 1));
+    assert!(
+        (mean(&b, 40.0, 60.0, |r| r.p50.unwrap()) - 0.010).abs() < 0.002,
+        "b is fine"
+    );
+    assert!(
+        (mean(&a, 40.0, 60.0, |r| r.p50.unwrap()) - 0.215).abs() < 0.02,
+        "a waits on the wire"
+    );
+}
+
+#[test]
+fn errors_last_as_long_as_the_fault() {
+    let mut sim = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: Errors(ratio: 0.3), target: "b", start: At("30s"), duration: "60s")"#,
+    );
+    sim.run_until(150.0);
+    let b = seconds(&sim, 1);
+    assert!(error_ratio(&b, 0.0, 30.0) < 0.001);
+    assert!((error_ratio(&b, 35.0, 90.0) - 0.3).abs() < 0.05);
+    assert!(error_ratio(&b, 95.0, 150.0) < 0.001);
+    let a = seconds(&sim, 0);
+    assert!(
+        (error_ratio(&a, 35.0, 90.0) - 0.3).abs() < 0.05,
+        "errors propagate to the caller"
+    );
+}
+
+#[test]
+fn slow_queries_exhaust_the_pool_and_time_out_upstream() {
+    let mut sim = sim(
+        r#"(name: "api", instances: 2, workers: 64, service_time: Constant(value: "2ms"),
+            calls: [(to: "db", timeout: "1s")]),
+           (name: "db", kind: Database(pool: 4), service_time: Exponential(mean: "20ms"))"#,
+        r#"(to: "api", rate: 100.0)"#,
+        r#"(kind: SlowQueries(factor: 5.0), target: "db", start: At("30s"))"#,
+    );
+    // 100 q/s x 20 ms = 2 of 4 connections; x5 needs 10 of 4: the pool is exhausted.
+    sim.run_until(90.0);
+    let (api, db) = (seconds(&sim, 0), seconds(&sim, 1));
+    assert!(mean(&db, 0.0, 30.0, |r| r.queue) < 2.0);
+    assert!(
+        mean(&db, 60.0, 90.0, |r| r.queue) > 50.0,
+        "queries wait for a connection"
+    );
+    assert!(error_ratio(&api, 60.0, 90.0) > 0.5, "api calls time out");
+    assert!(
+        sum(&db, 60.0, 90.0, |r| r.timeouts) > 1000,
+        "against the database"
+    );
+}
+
+#[test]
+fn packet_loss_partition_and_dns_failure_fail_calls_their_own_way() {
+    let mut lossy = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: PacketLoss(ratio: 0.2), target: "a->b", start: At("0s"))"#,
+    );
+    let mut split = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: Partition, target: "a->b", start: At("0s"))"#,
+    );
+    let mut dns = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: DnsFailure, target: "a->b", start: At("0s"))"#,
+    );
+    for sim in [&mut lossy, &mut split, &mut dns] {
+        sim.run_until(120.0);
+        sim.flush_metrics();
+    }
+    let totals = |sim: &Simulation, s| sim.service_metrics(s).totals.counts.clone();
+    let (a, b) = (totals(&lossy, 0), totals(&lossy, 1));
+    assert!(
+        (b.arrivals as f64 / a.arrivals as f64 - 0.8).abs() < 0.03,
+        "b sees 80%"
+    );
+    assert!(
+        (b.timeouts as f64 / a.arrivals as f64 - 0.2).abs() < 0.03,
+        "a times out on 20%"
+    );
+    let (a, b) = (totals(&split, 0), totals(&split, 1));
+    assert_eq!(b.arrivals, 0);
+    assert!(a.server_errors > 5000);
+    assert_eq!(a.ok, 0);
+    // Each call waits out its 1 s timeout, holding a's worker: 50 of a's 64 workers are
+    // tied up, so some requests queue on top of that.
+    let mean_latency = a.latency.mean().unwrap();
+    assert!((1.005..1.05).contains(&mean_latency), "{mean_latency}");
+    assert_eq!(
+        b.timeouts, a.server_errors,
+        "every failure is a timeout against b"
+    );
+    let (a, b) = (totals(&dns, 0), totals(&dns, 1));
+    assert_eq!(b.arrivals, 0);
+    assert_eq!(a.ok, 0);
+    assert!(
+        (a.latency.mean().unwrap() - 0.005).abs() < 1e-6,
+        "fails at once, no timeout"
+    );
+}
+
+#[test]
+fn a_cache_flush_sends_the_load_to_the_database_until_fills_warm_it() {
+    let mut sim = sim(
+        r#"(name: "cache", kind: Cache(hit_ratio: 0.9, keys: 3000), calls: [(to: "db", timeout: "1s")]),
+           (name: "db", kind: Database(pool: 32), service_time: Exponential(mean: "5ms"))"#,
+        r#"(to: "cache", rate: 200.0)"#,
+        r#"(kind: CacheFlush, target: "cache", start: At("60s"))"#,
+    );
+    sim.run_until(240.0);
+    let db = seconds(&sim, 1);
+    let db_rps = |from: f64, to: f64| sum(&db, from, to, |r| r.requests) as f64 / (to - from);
+    assert!(
+        (db_rps(20.0, 60.0) - 20.0).abs() < 4.0,
+        "lambda (1 - h) = 20/s when warm"
+    );
+    assert!(
+        db_rps(60.0, 65.0) > 150.0,
+        "nearly every request misses right after the flush"
+    );
+    assert!(
+        db_rps(200.0, 240.0) < 40.0,
+        "successful fills warm the cache again"
+    );
+}
+
+#[test]
+fn a_traffic_surge_multiplies_first_tries() {
+    let mut sim = sim(
+        r#"(name: "a", workers: 64, service_time: Constant(value: "1ms"))"#,
+        r#"(name: "shoppers", to: "a", rate: 20.0)"#,
+        r#"(kind: TrafficSurge(multiplier: 3.0), target: "shoppers", start: At("60s"), duration: "60s")"#,
+    );
+    sim.run_until(180.0);
+    let rows: Vec<SourceRow> = sim
+        .source_metrics(0)
+        .seconds
+        .rows()
+        .iter()
+        .cloned()
+        .collect();
+    let rate = |from: f64, to: f64| {
+        rows.iter()
+            .filter(|r| r.t >= from && r.t < to)
+            .map(|r| r.first_tries)
+            .sum::<u64>() as f64
+            / (to - from)
+    };
+    assert!((rate(0.0, 60.0) - 20.0).abs() < 2.5);
+    assert!((rate(60.0, 120.0) - 60.0).abs() < 5.0);
+    assert!((rate(120.0, 180.0) - 20.0).abs() < 2.5);
+}
+
+#[test]
+fn conditional_and_random_starts() {
+    let mut sim = sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: Latency(extra: "1s"), target: "b", start: Between("20s", "40s")),
+           (kind: Errors(ratio: 1.0), target: "a", start: When(P99Above(service: "a", seconds: "500ms")))"#,
+    );
+    sim.run_until(120.0);
+    let faults = &sim.faults().faults;
+    let first = faults[0].started_at.unwrap();
+    assert!(
+        (20.0..=40.1).contains(&first),
+        "drawn in the range: {first}"
+    );
+    let second = faults[1].started_at.unwrap();
+    assert!(
+        second > first && second <= first + 2.5,
+        "starts once a's p99 passes 500 ms: {second}"
+    );
+    // The draw is the seed's: the same scenario starts the fault at the same time.
+    let mut again = sim_again();
+    again.run_until(60.0);
+    assert_eq!(again.faults().faults[0].started_at, Some(first));
+}
+
+fn sim_again() -> Simulation {
+    sim(
+        TWO_TIER,
+        LOAD,
+        r#"(kind: Latency(extra: "1s"), target: "b", start: Between("20s", "40s")),
+           (kind: Errors(ratio: 1.0), target: "a", start: When(P99Above(service: "a", seconds: "500ms")))"#,
+    )
+}
