@@ -214,6 +214,18 @@ pub fn summary_table(report: &Report) -> String {
             ));
         }
     }
+    if !report.faults.is_empty() {
+        out.push_str("\nfaults\n");
+        for f in &report.faults {
+            let when = match (f.started_s, f.ended_s) {
+                (None, _) => "never started".to_string(),
+                (Some(s), None) => format!("from {} to the end", Seconds(s)),
+                (Some(s), Some(e)) if s == e => format!("at {}", Seconds(s)),
+                (Some(s), Some(e)) => format!("from {} to {}", Seconds(s), Seconds(e)),
+            };
+            out.push_str(&format!("  {}: {when}\n", f.name));
+        }
+    }
     out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores (not seen for external services); maxqueue is the longest queue; healthy is the fewest instances in rotation.\n");
     out
 }

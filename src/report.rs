@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::faults::FaultRecord;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
@@ -20,6 +21,8 @@ pub struct Report {
     pub duration_s: f64,
     pub services: Vec<ServiceReport>,
     pub traffic: Vec<TrafficReport>,
+    /// Every fault of the scenario: when it started and ended (null: never / still active).
+    pub faults: Vec<FaultRecord>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -155,6 +158,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Run {
             duration_s: seconds,
             services,
             traffic,
+            faults: sim.faults().records(),
         },
     }
 }
