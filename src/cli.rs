@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+use crate::remediation::load_script_file;
 use crate::report::{self, Report};
 use crate::scenario::{Loaded, Seconds, Severity, load_file, parse_duration};
+use crate::sim::topology::Topology;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,6 +28,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
+    /// (Faults come from the scenario; remediations from an action script.)
     Run {
         /// The scenario file (.ron).
         scenario: PathBuf,
@@ -38,6 +41,9 @@ pub enum Command {
         /// Write the JSON report (summaries and per-minute series) to this file.
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
+        /// Apply the remediations of this action script at their times.
+        #[arg(long, value_name = "ACTIONS.ron")]
+        script: Option<PathBuf>,
     },
     /// Check scenario files or folders of them; exit 1 if any is invalid.
     Validate {
@@ -68,7 +74,14 @@ pub fn main() -> ExitCode {
             seed,
             duration,
             report,
-        } => run(&scenario, seed, duration, report.as_deref()),
+            script,
+        } => run(
+            &scenario,
+            seed,
+            duration,
+            report.as_deref(),
+            script.as_deref(),
+        ),
         Command::Validate { paths } => validate(&paths),
     }
 }
@@ -78,6 +91,7 @@ fn run(
     seed: Option<u64>,
     duration: Option<f64>,
     report_path: Option<&Path>,
+    script_path: Option<&Path>,
 ) -> ExitCode {
     if !path.is_file() {
         eprintln!("firedrill: {}: no such scenario file", path.display());
@@ -111,10 +125,25 @@ fn run(
         scenario.duration = Seconds(duration);
     }
 
+    let script = match script_path {
+        None => Vec::new(),
+        Some(script) if !script.is_file() => {
+            eprintln!("firedrill: {}: no such script file", script.display());
+            return ExitCode::from(USAGE);
+        }
+        Some(script) => match load_script_file(script, &Topology::compile(&scenario)) {
+            Ok(actions) => actions,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(INVALID);
+            }
+        },
+    };
+
     let show_progress = std::io::stderr().is_terminal();
     let started = Instant::now();
     let total = scenario.duration.get();
-    let report::Run { report, events } = report::run(&scenario, |now| {
+    let report::Run { report, events } = report::run(&scenario, &script, |now| {
         if show_progress {
             eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
             let _ = std::io::stderr().flush();
@@ -212,6 +241,12 @@ pub fn summary_table(report: &Report) -> String {
                 latency(m.p99_s),
                 m.retries,
             ));
+        }
+    }
+    if !report.remediations.is_empty() {
+        out.push_str("\nremediations\n");
+        for r in &report.remediations {
+            out.push_str(&format!("  {}: {}\n", Seconds(r.at_s), r.action));
         }
     }
     if !report.faults.is_empty() {

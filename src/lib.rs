@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod faults;
+pub mod remediation;
 pub mod report;
 pub mod scenario;
 pub mod sim;
@@ -13,5 +14,10 @@ use bevy::prelude::*;
 
 /// The engine without a window: scenario assets and the fleet simulation.
 pub fn engine_plugin(app: &mut App) {
-    app.add_plugins((scenario::plugin, sim::plugin, faults::plugin));
+    app.add_plugins((
+        scenario::plugin,
+        sim::plugin,
+        faults::plugin,
+        remediation::plugin,
+    ));
 }

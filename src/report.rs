@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::faults::FaultRecord;
+use crate::remediation::{Action, Applied};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
@@ -23,6 +24,8 @@ pub struct Report {
     pub traffic: Vec<TrafficReport>,
     /// Every fault of the scenario: when it started and ended (null: never / still active).
     pub faults: Vec<FaultRecord>,
+    /// Remediations applied, in order.
+    pub remediations: Vec<Applied>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,10 +92,13 @@ pub struct Run {
     pub events: u64,
 }
 
-/// Runs `scenario` to its end headless, calling `progress` with the simulated time after
-/// each simulated minute.
-pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Run {
+/// Runs `scenario` to its end headless with the remediations of `script`, calling
+/// `progress` with the simulated time after each simulated minute.
+pub fn run(scenario: &Scenario, script: &[Action], mut progress: impl FnMut(f64)) -> Run {
     let mut sim = Simulation::new(scenario);
+    for action in script {
+        sim.schedule(action.at.get(), action.action.clone());
+    }
     let topology = sim.topology().clone();
     let mut service_minutes: Vec<Vec<ServiceRow>> = vec![Vec::new(); topology.services.len()];
     let mut source_minutes: Vec<Vec<SourceRow>> = vec![Vec::new(); topology.sources.len()];
@@ -159,6 +165,7 @@ pub fn run(scenario: &Scenario, mut progress: impl FnMut(f64)) -> Run {
             services,
             traffic,
             faults: sim.faults().records(),
+            remediations: sim.remediations().applied.clone(),
         },
     }
 }

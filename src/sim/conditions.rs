@@ -3,7 +3,7 @@
 
 use bevy::prelude::Resource;
 
-use super::topology::Topology;
+use super::topology::{RetryPolicy, Topology};
 
 /// Conditions on one service's instances.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +20,8 @@ pub struct ServiceConditions {
     pub cpu_hog_cores: f64,
     /// Instances die this long after they come up.
     pub crash_after: Option<f64>,
+    /// Admission control: requests per second each instance accepts; the rest are refused.
+    pub admit_rps: Option<f64>,
 }
 
 impl Default for ServiceConditions {
@@ -32,12 +34,13 @@ impl Default for ServiceConditions {
             leak_mb_per_second: 0.0,
             cpu_hog_cores: 0.0,
             crash_after: None,
+            admit_rps: None,
         }
     }
 }
 
 /// Conditions on one call edge, caller to callee.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct EdgeConditions {
     /// Added to the time a call takes to reach the callee.
     pub extra_latency: f64,
@@ -45,6 +48,10 @@ pub struct EdgeConditions {
     pub loss_ratio: f64,
     /// The callee's name does not resolve: calls fail at once.
     pub unresolvable: bool,
+    /// A circuit breaker held open: calls fail fast without being sent.
+    pub circuit_open: bool,
+    /// The caller's timeout and retries, when tuned away from the scenario's.
+    pub policy: Option<RetryPolicy>,
 }
 
 /// Conditions on one traffic entry.
@@ -59,7 +66,7 @@ impl Default for SourceConditions {
     }
 }
 
-#[derive(Resource, Clone, Debug, PartialEq)]
+#[derive(Resource, Clone, Debug)]
 pub struct Conditions {
     pub services: Vec<ServiceConditions>,
     /// By calling service, then by the index of the call in its `calls`.

@@ -19,7 +19,7 @@ use super::events::{Call, Completion, Event, Events, Failure, Outcome, ReplyTo, 
 use super::metrics::ServiceTally;
 use super::random::uniform;
 use super::retry::{RetryState, backoff_delay};
-use super::topology::{ServiceModel, Topology};
+use super::topology::{RetryPolicy, ServiceModel, Topology};
 
 /// A request that holds a worker while it waits on a downstream call.
 #[derive(Clone, Debug)]
@@ -52,7 +52,14 @@ pub struct InstanceState {
     /// Bumped on every crash, so work the dead process had scheduled is dropped.
     incarnation: u32,
     queue: VecDeque<Call>,
-    idle_workers: u32,
+    /// Requests this instance serves at once (a database's pool); remediations may change it.
+    pub workers: u32,
+    busy_workers: u32,
+    /// Out of rotation on purpose, finishing its work before a restart.
+    pub draining: bool,
+    /// Admission control: tokens of the per-instance rate limit, and when they were counted.
+    admit_tokens: f64,
+    admit_counted_at: f64,
     jobs: Slab<Job>,
     next_seq: u32,
     retry: Vec<RetryState>,
@@ -104,7 +111,11 @@ impl InstanceState {
             leaked_mb: 0.0,
             incarnation: 0,
             queue: VecDeque::new(),
-            idle_workers: service.workers,
+            workers: service.workers,
+            busy_workers: 0,
+            draining: false,
+            admit_tokens: 0.0,
+            admit_counted_at: 0.0,
             jobs: Slab::default(),
             next_seq: 0,
             retry: service
@@ -126,8 +137,25 @@ impl InstanceState {
     }
 
     /// Requests holding a worker.
-    pub fn busy(&self, service: &ServiceModel) -> usize {
-        (service.workers - self.idle_workers) as usize
+    pub fn busy(&self) -> usize {
+        self.busy_workers as usize
+    }
+
+    /// Nothing queued, nothing in service: safe to restart.
+    pub fn is_idle(&self) -> bool {
+        self.busy_workers == 0 && self.queue.is_empty()
+    }
+
+    /// Whether the load balancer may send it new calls.
+    pub fn takes_traffic(&self) -> bool {
+        self.up && self.in_rotation && !self.draining
+    }
+
+    /// Changes the instance's concurrency (a pool resize). Work beyond a smaller pool
+    /// finishes; only then do the slots go.
+    pub fn set_workers(&mut self, me: Me, workers: u32, now: f64, fx: &mut Effects) {
+        self.workers = workers;
+        self.serve(me, now, fx);
     }
 
     /// How long the oldest queued request has waited at `now`.
@@ -153,7 +181,8 @@ impl InstanceState {
         let service = me.model();
         let tally = &mut fx.tallies[me.service];
         tally.arrivals += 1;
-        if !self.up || self.queue.len() >= service.queue_limit {
+        let shed = me.bent().admit_rps.is_some_and(|rps| !self.admit(rps, now));
+        if !self.up || shed || self.queue.len() >= service.queue_limit {
             tally.rejected += 1;
             fx.events.reply(call.reply, now, Outcome::Rejected);
             return;
@@ -168,7 +197,7 @@ impl InstanceState {
             return; // the process that did this work has died
         }
         self.respond(me.service, work.reply, work.arrival, now, work.outcome, fx);
-        self.idle_workers += 1;
+        self.busy_workers -= 1;
         self.serve(me, now, fx);
     }
 
@@ -215,7 +244,7 @@ impl InstanceState {
         fx.tallies[me.service].cpu_seconds += self.cpu_seconds + hog;
         self.cpu_seconds = 0.0;
         self.cpu_demand += (demand - self.cpu_demand) * (dt / CPU_SMOOTHING_SECONDS).min(1.0);
-        let held = (self.queue.len() + self.busy(service)) as f64;
+        let held = (self.queue.len() + self.busy()) as f64;
         self.memory_mb = service.base_mb + service.per_request_mb * held + self.leaked_mb;
         let oom = service.limit_mb.is_some_and(|limit| self.memory_mb > limit);
         let crash_loop = bent
@@ -257,7 +286,8 @@ impl InstanceState {
         // Their callers find out by timing out, as with a real crash.
         self.incarnation += 1;
         self.jobs.clear();
-        self.idle_workers = service.workers;
+        self.busy_workers = 0;
+        self.draining = false;
         self.up = false;
         self.down_until = now + service.restart_time;
         self.restarts += 1;
@@ -265,6 +295,30 @@ impl InstanceState {
         self.cpu_demand = 0.0;
         self.leaked_mb = 0.0;
         self.memory_mb = service.base_mb;
+    }
+
+    /// A token bucket of `rps` per second holding up to one second's worth: whether one more
+    /// request is admitted at `now`.
+    fn admit(&mut self, rps: f64, now: f64) -> bool {
+        self.admit_tokens =
+            (self.admit_tokens + (now - self.admit_counted_at) * rps).min(rps.max(1.0));
+        self.admit_counted_at = now;
+        if self.admit_tokens >= 1.0 {
+            self.admit_tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Keys a cache instance can hold.
+    pub fn cache_capacity(&self, service: &ServiceModel) -> u32 {
+        cache_keys_per_instance(service)
+    }
+
+    /// Stores `keys` more keys in a cache instance (a cache warm-up), up to its capacity.
+    pub fn warm_cache(&mut self, service: &ServiceModel, keys: u32) {
+        self.cached_keys = (self.cached_keys + keys).min(cache_keys_per_instance(service));
     }
 
     /// Drops every key this cache instance holds.
@@ -279,11 +333,11 @@ impl InstanceState {
 
     /// Hands free workers to queued requests, oldest first.
     fn serve(&mut self, me: Me, now: f64, fx: &mut Effects) {
-        while self.idle_workers > 0 {
+        while self.busy_workers < self.workers {
             let Some(call) = self.queue.pop_front() else {
                 break;
             };
-            self.idle_workers -= 1;
+            self.busy_workers += 1;
             self.begin(me, call, now, fx);
         }
     }
@@ -297,7 +351,7 @@ impl InstanceState {
             service.service_time.sample(&mut self.rng) * bent.latency_factor + bent.extra_latency;
         self.cpu_seconds += work * service.cpu_share;
         self.leaked_mb += bent.leak_mb_per_request;
-        let in_service = self.busy(service) as f64;
+        let in_service = self.busy() as f64;
         let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
         // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected).
         let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
@@ -368,9 +422,10 @@ impl InstanceState {
             slot,
             seq,
         };
+        let timeout = bent.policy.map_or(edge.policy.timeout, |p| p.timeout);
         fx.events
-            .schedule(at + edge.policy.timeout, Event::Timeout { to: reply });
-        if bent.unresolvable {
+            .schedule(at + timeout, Event::Timeout { to: reply });
+        if bent.unresolvable || bent.circuit_open {
             fx.events.reply(reply, at, Outcome::Rejected);
         } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
             let arrival = at + bent.extra_latency;
@@ -382,7 +437,7 @@ impl InstanceState {
     fn call_succeeded(&mut self, me: Me, slot: u32, now: f64, fx: &mut Effects) {
         let service = me.model();
         let job = self.jobs.get_mut(slot).expect("live job");
-        self.retry[job.edge].on_success(&service.edges[job.edge].policy);
+        self.retry[job.edge].on_success(&policy(me, job.edge));
         job.calls_left -= 1;
         job.attempt = 0;
         if job.fills_cache && self.cached_keys < cache_keys_per_instance(service) {
@@ -396,17 +451,13 @@ impl InstanceState {
         let service = me.model();
         let job = self.jobs.get_mut(slot).expect("live job");
         let edge = &service.edges[job.edge];
+        let policy = policy(me, job.edge);
         if failure == Failure::Timeout {
             fx.tallies[edge.to].timeouts += 1;
         }
         let attempt = job.attempt + 1;
-        if self.retry[job.edge].allow(&edge.policy, attempt) {
-            let delay = backoff_delay(
-                edge.policy.backoff,
-                attempt,
-                job.previous_backoff,
-                &mut self.rng,
-            );
+        if self.retry[job.edge].allow(&policy, attempt) {
+            let delay = backoff_delay(policy.backoff, attempt, job.previous_backoff, &mut self.rng);
             job.attempt = attempt;
             job.previous_backoff = delay;
             fx.tallies[edge.to].retries += 1;
@@ -424,7 +475,7 @@ impl InstanceState {
     fn finish(&mut self, me: Me, slot: u32, now: f64, outcome: Outcome, fx: &mut Effects) {
         let job = self.jobs.remove(slot).expect("live job");
         self.respond(me.service, job.reply, job.arrival, now, outcome, fx);
-        self.idle_workers += 1;
+        self.busy_workers -= 1;
         self.serve(me, now, fx);
     }
 
@@ -446,6 +497,14 @@ impl InstanceState {
         }
         fx.events.reply(reply, now, outcome);
     }
+}
+
+/// The caller's retry policy on its edge `edge`: the scenario's, unless tuned.
+fn policy(me: Me, edge: usize) -> RetryPolicy {
+    let scenario = me.model().edges[edge].policy;
+    me.conditions.edges[me.service][edge]
+        .policy
+        .unwrap_or(scenario)
 }
 
 /// Seconds over which CPU demand is smoothed before it slows requests down.

@@ -34,6 +34,8 @@ use topology::Topology;
 pub enum SimSet {
     /// Faults start, end, and bend the conditions of the tick.
     Faults,
+    /// Remediations due start, running ones move on, and those in force bend the conditions.
+    Remediations,
     /// Traffic sources send this tick's first tries.
     Traffic,
     /// Restarts are due and health checks move instances in and out of rotation.
@@ -52,6 +54,7 @@ pub(super) fn plugin(app: &mut App) {
         FixedUpdate,
         (
             SimSet::Faults,
+            SimSet::Remediations,
             SimSet::Traffic,
             SimSet::Health,
             SimSet::Serve,
@@ -362,10 +365,26 @@ impl Simulation {
 
     fn build(topology: Topology, faults: crate::faults::FaultTimeline) -> Self {
         let mut app = App::new();
-        app.add_plugins((plugin, crate::faults::plugin));
+        app.add_plugins((plugin, crate::faults::plugin, crate::remediation::plugin));
+        app.insert_resource(crate::remediation::Remediations::new(&topology));
         spawn_fleet(app.world_mut(), topology);
         app.insert_resource(faults);
         Self { app }
+    }
+
+    /// Schedules a remediation at simulated time `at`.
+    pub fn schedule(&mut self, at: f64, remediation: crate::remediation::Remediation) {
+        self.app
+            .world_mut()
+            .resource_mut::<crate::remediation::Remediations>()
+            .schedule(at, remediation);
+    }
+
+    /// Remediations scheduled, running and applied.
+    pub fn remediations(&self) -> &crate::remediation::Remediations {
+        self.app
+            .world()
+            .resource::<crate::remediation::Remediations>()
     }
 
     /// The fault timeline: which faults started and ended when.

@@ -131,8 +131,8 @@ pub fn run_events(
                     |k| {
                         let state = instances.instance(first + k as u32);
                         Backend {
-                            in_rotation: state.up && state.in_rotation,
-                            load: state.queue_len() + state.busy(model),
+                            in_rotation: state.takes_traffic(),
+                            load: state.queue_len() + state.busy(),
                         }
                     },
                 );
@@ -289,8 +289,8 @@ pub fn gauges(topology: &Topology, service: usize, instances: &mut impl Instance
         gauges.memory_mb += state.memory_mb;
         gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
         gauges.queue += state.queue_len() as f64;
-        gauges.in_flight += state.busy(model) as f64;
-        gauges.healthy += u32::from(state.up && state.in_rotation);
+        gauges.in_flight += state.busy() as f64;
+        gauges.healthy += u32::from(state.takes_traffic());
     }
     gauges.memory_mb /= f64::from(model.instances.max(1));
     gauges

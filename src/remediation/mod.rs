@@ -1,0 +1,542 @@
+//! Remediations: what a responder does to the fleet, each acting through the simulation's
+//! mechanisms with the delay and side effects it has in production. A restart drains an
+//! instance, kills it and brings it back cold; shedding refuses load at the door; a circuit
+//! breaker fails calls fast. Wrong moves hurt as they would: restarting a leaking service
+//! only delays its next OOM, restarting everything at once takes the service down.
+//!
+//! Action scripts (`firedrill run SCENARIO --script actions.ron`) schedule remediations at
+//! simulated times, so every fault and remediation pair can be tested headless.
+
+mod script;
+
+use std::collections::VecDeque;
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Backoff, Seconds};
+use crate::sim::conditions::Conditions;
+use crate::sim::instance::{Effects, Me};
+use crate::sim::metrics::Tallies;
+use crate::sim::step::{InstanceStore, Tick};
+use crate::sim::topology::{RetryPolicy, Topology};
+use crate::sim::{Fleet, InstanceOf, SimClock, SimSet, events::Events, instance::InstanceState};
+
+pub use script::{Action, load_script, load_script_file};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        FixedUpdate,
+        apply_remediations
+            .in_set(SimSet::Remediations)
+            .run_if(resource_exists::<Remediations>),
+    );
+}
+
+/// How long a restarting instance may take to finish its requests before it is killed.
+pub const DRAIN_TIMEOUT: f64 = 10.0;
+/// How long warming a cache takes, from empty to full.
+pub const WARM_TIME: f64 = 60.0;
+
+/// Something a responder can do to the fleet. Targets are named as in the scenario.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Remediation {
+    /// Drain one instance, restart it, and let it come back cold.
+    RestartInstance {
+        service: String,
+        instance: u32,
+    },
+    /// Restart the instances one after another: capacity dips by one while it runs.
+    RollingRestart {
+        service: String,
+    },
+    /// Restart every instance at once: fast, and the service is down meanwhile.
+    RestartAll {
+        service: String,
+    },
+    /// Admit at most `max_rps` requests per second to the service; refuse the rest at once.
+    ShedLoad {
+        service: String,
+        max_rps: f64,
+    },
+    StopShedding {
+        service: String,
+    },
+    /// Pre-fill a cache from its backing store over a minute.
+    WarmCache {
+        service: String,
+    },
+    /// Resize the pool (workers) of every instance of a service: a database's connections.
+    SetPool {
+        service: String,
+        size: u32,
+    },
+    /// Hold the circuit breaker on a call edge open: calls fail fast instead of waiting.
+    OpenCircuit {
+        from: String,
+        to: String,
+    },
+    CloseCircuit {
+        from: String,
+        to: String,
+    },
+    /// Change a caller's timeout, retries or backoff on one edge.
+    TuneCalls {
+        from: String,
+        to: String,
+        #[serde(default)]
+        timeout: Option<Seconds>,
+        #[serde(default)]
+        retries: Option<u32>,
+        #[serde(default)]
+        backoff: Option<Backoff>,
+    },
+}
+
+impl Remediation {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::RestartInstance { .. } => "RestartInstance",
+            Self::RollingRestart { .. } => "RollingRestart",
+            Self::RestartAll { .. } => "RestartAll",
+            Self::ShedLoad { .. } => "ShedLoad",
+            Self::StopShedding { .. } => "StopShedding",
+            Self::WarmCache { .. } => "WarmCache",
+            Self::SetPool { .. } => "SetPool",
+            Self::OpenCircuit { .. } => "OpenCircuit",
+            Self::CloseCircuit { .. } => "CloseCircuit",
+            Self::TuneCalls { .. } => "TuneCalls",
+        }
+    }
+}
+
+/// A remediation with its targets resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Restart {
+        service: usize,
+        instances: Vec<u32>,
+        one_at_a_time: bool,
+    },
+    Shed {
+        service: usize,
+        max_rps: Option<f64>,
+    },
+    WarmCache {
+        service: usize,
+    },
+    SetPool {
+        service: usize,
+        size: u32,
+    },
+    Circuit {
+        from: usize,
+        edge: usize,
+        open: bool,
+    },
+    Tune {
+        from: usize,
+        edge: usize,
+        timeout: Option<f64>,
+        retries: Option<u32>,
+        backoff: Option<Backoff>,
+    },
+}
+
+impl Op {
+    /// Resolves `remediation` against the fleet, or says what is wrong with it.
+    pub fn resolve(remediation: &Remediation, topology: &Topology) -> Result<Self, String> {
+        let service = |name: &str| {
+            topology
+                .services
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> =
+                        topology.services.iter().map(|s| s.name.as_str()).collect();
+                    match crate::scenario::closest(name, &names) {
+                        Some(close) => {
+                            format!("unknown service \"{name}\" (did you mean \"{close}\"?)")
+                        }
+                        None => format!("unknown service \"{name}\""),
+                    }
+                })
+        };
+        let edge = |from: &str, to: &str| -> Result<(usize, usize), String> {
+            let (a, b) = (service(from)?, service(to)?);
+            topology.services[a]
+                .edges
+                .iter()
+                .position(|e| e.to == b)
+                .map(|k| (a, k))
+                .ok_or_else(|| format!("\"{from}\" does not call \"{to}\""))
+        };
+        let all = |s: usize| {
+            let m = &topology.services[s];
+            (m.first_instance..m.first_instance + m.instances).collect::<Vec<u32>>()
+        };
+        Ok(match remediation {
+            Remediation::RestartInstance {
+                service: name,
+                instance,
+            } => {
+                let s = service(name)?;
+                let m = &topology.services[s];
+                if *instance >= m.instances {
+                    return Err(format!(
+                        "\"{name}\" has {} instances (0 to {}): there is no instance {instance}",
+                        m.instances,
+                        m.instances - 1
+                    ));
+                }
+                Op::Restart {
+                    service: s,
+                    instances: vec![m.first_instance + instance],
+                    one_at_a_time: true,
+                }
+            }
+            Remediation::RollingRestart { service: name } => {
+                let s = service(name)?;
+                Op::Restart {
+                    service: s,
+                    instances: all(s),
+                    one_at_a_time: true,
+                }
+            }
+            Remediation::RestartAll { service: name } => {
+                let s = service(name)?;
+                Op::Restart {
+                    service: s,
+                    instances: all(s),
+                    one_at_a_time: false,
+                }
+            }
+            Remediation::ShedLoad {
+                service: name,
+                max_rps,
+            } => {
+                if !(*max_rps > 0.0 && max_rps.is_finite()) {
+                    return Err(format!("max_rps must be above 0 (got {max_rps})"));
+                }
+                Op::Shed {
+                    service: service(name)?,
+                    max_rps: Some(*max_rps),
+                }
+            }
+            Remediation::StopShedding { service: name } => Op::Shed {
+                service: service(name)?,
+                max_rps: None,
+            },
+            Remediation::WarmCache { service: name } => {
+                let s = service(name)?;
+                if !matches!(
+                    topology.services[s].kind,
+                    crate::scenario::ServiceKind::Cache { .. }
+                ) {
+                    return Err(format!("\"{name}\" is not a Cache"));
+                }
+                Op::WarmCache { service: s }
+            }
+            Remediation::SetPool {
+                service: name,
+                size,
+            } => {
+                if *size == 0 {
+                    return Err("a pool of 0 serves nothing; use at least 1".to_string());
+                }
+                Op::SetPool {
+                    service: service(name)?,
+                    size: *size,
+                }
+            }
+            Remediation::OpenCircuit { from, to } | Remediation::CloseCircuit { from, to } => {
+                let (from, edge) = edge(from, to)?;
+                let open = matches!(remediation, Remediation::OpenCircuit { .. });
+                Op::Circuit { from, edge, open }
+            }
+            Remediation::TuneCalls {
+                from,
+                to,
+                timeout,
+                retries,
+                backoff,
+            } => {
+                if timeout.is_some_and(|t| t.get() <= 0.0) {
+                    return Err("timeout must be greater than zero".to_string());
+                }
+                let (from, edge) = edge(from, to)?;
+                Op::Tune {
+                    from,
+                    edge,
+                    timeout: timeout.map(Seconds::get),
+                    retries: *retries,
+                    backoff: *backoff,
+                }
+            }
+        })
+    }
+}
+
+/// A restart in progress: instances still to restart, and the one(s) being restarted.
+#[derive(Clone, Debug)]
+struct Restart {
+    waiting: VecDeque<u32>,
+    /// Instances draining, with the time they are killed at the latest.
+    draining: Vec<(u32, f64)>,
+    /// Instances killed, waiting to come back.
+    restarting: Vec<u32>,
+    one_at_a_time: bool,
+}
+
+/// A cache warm-up in progress.
+#[derive(Clone, Debug)]
+struct Warming {
+    service: usize,
+    until: f64,
+}
+
+/// A remediation applied, for reports and the debrief.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Applied {
+    pub at_s: f64,
+    pub action: String,
+}
+
+/// Remediations scheduled, running and in force.
+#[derive(Resource, Clone, Debug)]
+pub struct Remediations {
+    pending: VecDeque<(f64, Remediation)>,
+    restarts: Vec<Restart>,
+    warmings: Vec<Warming>,
+    shed: Vec<Option<f64>>,
+    circuits: Vec<Vec<bool>>,
+    policies: Vec<Vec<Option<RetryPolicy>>>,
+    pub applied: Vec<Applied>,
+}
+
+impl Remediations {
+    pub fn new(topology: &Topology) -> Self {
+        Self {
+            pending: VecDeque::new(),
+            restarts: Vec::new(),
+            warmings: Vec::new(),
+            shed: vec![None; topology.services.len()],
+            circuits: topology
+                .services
+                .iter()
+                .map(|s| vec![false; s.edges.len()])
+                .collect(),
+            policies: topology
+                .services
+                .iter()
+                .map(|s| vec![None; s.edges.len()])
+                .collect(),
+            applied: Vec::new(),
+        }
+    }
+
+    /// Schedules `remediation` at simulated time `at` (kept in time order, ties in order given).
+    pub fn schedule(&mut self, at: f64, remediation: Remediation) {
+        let index = self.pending.partition_point(|(t, _)| *t <= at);
+        self.pending.insert(index, (at, remediation));
+    }
+
+    /// Starts what is due at the start of `tick`, moves running remediations on, and folds
+    /// those in force into `conditions` (after the faults have written theirs).
+    pub fn advance(
+        &mut self,
+        topology: &Topology,
+        conditions: &mut Conditions,
+        instances: &mut impl InstanceStore,
+        fx: &mut Effects,
+        tick: Tick,
+    ) {
+        let now = tick.t0;
+        while self.pending.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, remediation) = self.pending.pop_front().expect("peeked");
+            // Scripts are checked when loaded; a command that no longer fits is skipped.
+            if let Ok(op) = Op::resolve(&remediation, topology) {
+                self.start(op, topology, conditions, instances, fx, now);
+                self.applied.push(Applied {
+                    at_s: now,
+                    action: format!("{remediation:?}"),
+                });
+            }
+        }
+        self.progress_restarts(topology, conditions, instances, fx, now);
+        self.progress_warmings(topology, instances, tick);
+        for (s, limit) in self.shed.iter().enumerate() {
+            if let Some(rps) = limit {
+                conditions.services[s].admit_rps =
+                    Some(rps / f64::from(topology.services[s].instances));
+            }
+        }
+        for (s, edges) in conditions.edges.iter_mut().enumerate() {
+            for (k, edge) in edges.iter_mut().enumerate() {
+                edge.circuit_open |= self.circuits[s][k];
+                if let Some(policy) = self.policies[s][k] {
+                    edge.policy = Some(policy);
+                }
+            }
+        }
+    }
+
+    fn start(
+        &mut self,
+        op: Op,
+        topology: &Topology,
+        conditions: &Conditions,
+        instances: &mut impl InstanceStore,
+        fx: &mut Effects,
+        now: f64,
+    ) {
+        match op {
+            Op::Restart {
+                instances: members,
+                one_at_a_time,
+                ..
+            } => {
+                self.restarts.push(Restart {
+                    waiting: members.into(),
+                    draining: Vec::new(),
+                    restarting: Vec::new(),
+                    one_at_a_time,
+                });
+            }
+            Op::Shed { service, max_rps } => self.shed[service] = max_rps,
+            Op::WarmCache { service } => self.warmings.push(Warming {
+                service,
+                until: now + WARM_TIME,
+            }),
+            Op::SetPool { service, size } => {
+                let m = &topology.services[service];
+                for global in m.first_instance..m.first_instance + m.instances {
+                    let me = Me {
+                        topology,
+                        conditions,
+                        service,
+                        global,
+                    };
+                    instances.instance(global).set_workers(me, size, now, fx);
+                }
+            }
+            Op::Circuit { from, edge, open } => self.circuits[from][edge] = open,
+            Op::Tune {
+                from,
+                edge,
+                timeout,
+                retries,
+                backoff,
+            } => {
+                let current =
+                    self.policies[from][edge].unwrap_or(topology.services[from].edges[edge].policy);
+                self.policies[from][edge] = Some(RetryPolicy {
+                    timeout: timeout.unwrap_or(current.timeout),
+                    retries: retries.unwrap_or(current.retries),
+                    backoff: backoff.unwrap_or(current.backoff),
+                    budget: current.budget,
+                });
+            }
+        }
+    }
+
+    fn progress_restarts(
+        &mut self,
+        topology: &Topology,
+        conditions: &Conditions,
+        instances: &mut impl InstanceStore,
+        fx: &mut Effects,
+        now: f64,
+    ) {
+        for restart in &mut self.restarts {
+            restart.restarting.retain(|&g| !instances.instance(g).up);
+            let idle = restart.draining.is_empty() && restart.restarting.is_empty();
+            if !restart.one_at_a_time || idle {
+                let take = if restart.one_at_a_time {
+                    1
+                } else {
+                    restart.waiting.len()
+                };
+                for global in restart.waiting.drain(..take.min(restart.waiting.len())) {
+                    instances.instance(global).draining = true;
+                    restart.draining.push((global, now + DRAIN_TIMEOUT));
+                }
+            }
+            let mut still_draining = Vec::new();
+            for (global, deadline) in restart.draining.drain(..) {
+                let state = instances.instance(global);
+                if state.is_idle() || now >= deadline || !state.up {
+                    let me = Me {
+                        topology,
+                        conditions,
+                        service: topology.service_of(global),
+                        global,
+                    };
+                    if state.up {
+                        state.kill(me, now, fx);
+                    }
+                    state.draining = false;
+                    restart.restarting.push(global);
+                } else {
+                    still_draining.push((global, deadline));
+                }
+            }
+            restart.draining = still_draining;
+        }
+        self.restarts.retain(|r| {
+            !(r.waiting.is_empty() && r.draining.is_empty() && r.restarting.is_empty())
+        });
+    }
+
+    fn progress_warmings(
+        &mut self,
+        topology: &Topology,
+        instances: &mut impl InstanceStore,
+        tick: Tick,
+    ) {
+        for warming in &self.warmings {
+            let m = &topology.services[warming.service];
+            for global in m.first_instance..m.first_instance + m.instances {
+                let state = instances.instance(global);
+                let per_tick = (f64::from(state.cache_capacity(m)) * (tick.t1 - tick.t0)
+                    / WARM_TIME)
+                    .ceil() as u32;
+                if state.up {
+                    state.warm_cache(m, per_tick);
+                }
+            }
+        }
+        self.warmings.retain(|w| tick.t1 < w.until);
+    }
+
+    /// Remediations scheduled and not yet applied.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // a system's parameters are its data access
+fn apply_remediations(
+    fleet: Res<Fleet>,
+    clock: Res<SimClock>,
+    mut remediations: ResMut<Remediations>,
+    mut conditions: ResMut<Conditions>,
+    mut events: ResMut<Events>,
+    mut tallies: ResMut<Tallies>,
+    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+) {
+    let mut store =
+        crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let mut fx = Effects {
+        events: &mut events,
+        tallies: &mut tallies.services,
+    };
+    remediations.advance(
+        &fleet.topology,
+        &mut conditions,
+        &mut store,
+        &mut fx,
+        clock.current(),
+    );
+}

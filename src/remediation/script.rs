@@ -1,0 +1,88 @@
+//! Action scripts: a RON list of timed remediations, checked against the scenario with
+//! located errors, like scenario files.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Diagnostic, LoadError, Locator, Seconds, Severity, ron_options};
+use crate::sim::topology::Topology;
+
+use super::{Op, Remediation};
+
+/// One line of a script: `(at: "6m", action: RollingRestart(service: "web"))`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub at: Seconds,
+    pub action: Remediation,
+}
+
+/// Parses a script and checks every action against the fleet; all problems are reported.
+pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Action>, LoadError> {
+    let actions: Vec<Action> = ron_options().from_str(text).map_err(|error| LoadError {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            position: Some(crate::scenario::Position {
+                line: error.span.start.line,
+                col: error.span.start.col,
+            }),
+            field: None,
+            message: error.code.to_string(),
+        }],
+    })?;
+    let locator = Locator::new(text);
+    let mut diagnostics = Vec::new();
+    let mut problem = |path: String, message: String| {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            position: locator.find(&path),
+            field: Some(path),
+            message,
+        });
+    };
+    for (i, action) in actions.iter().enumerate() {
+        if action.at.get().is_nan() || action.at.get() < 0.0 {
+            problem(
+                format!("[{i}].at"),
+                format!("the time cannot be negative (got {})", action.at),
+            );
+        }
+        if action.at.get() > topology.duration {
+            problem(
+                format!("[{i}].at"),
+                format!(
+                    "{} is after the end of the run ({})",
+                    action.at,
+                    Seconds(topology.duration)
+                ),
+            );
+        }
+        if let Err(message) = Op::resolve(&action.action, topology) {
+            problem(format!("[{i}].action"), message);
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(actions)
+    } else {
+        Err(LoadError { diagnostics })
+    }
+}
+
+/// Reads and checks the script at `path`.
+pub fn load_script_file(
+    path: &std::path::Path,
+    topology: &Topology,
+) -> Result<Vec<Action>, LoadError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.clone(),
+            position: None,
+            field: None,
+            message: format!("cannot read the script: {error}"),
+        }],
+    })?;
+    load_script(&file, &text, topology)
+}

@@ -1,0 +1,337 @@
+//! Each remediation's effect and its side effects, through the simulation; and action
+//! scripts, checked like scenario files.
+
+use firedrill::remediation::{Remediation, load_script};
+use firedrill::scenario::load_str;
+use firedrill::sim::Simulation;
+use firedrill::sim::metrics::ServiceRow;
+use firedrill::sim::topology::Topology;
+
+fn sim(body: &str) -> Simulation {
+    let text = format!("(name: \"remedy\", seed: 3, duration: \"30m\", {body})");
+    let loaded = load_str("remedy.ron", &text).unwrap_or_else(|e| panic!("{e}"));
+    Simulation::new(&loaded.scenario)
+}
+
+fn rows(sim: &Simulation, service: usize) -> Vec<ServiceRow> {
+    sim.service_metrics(service)
+        .seconds
+        .rows()
+        .iter()
+        .cloned()
+        .collect()
+}
+
+fn window(rows: &[ServiceRow], from: f64, to: f64) -> impl Iterator<Item = &ServiceRow> {
+    rows.iter().filter(move |r| r.t >= from && r.t < to)
+}
+
+fn rps(rows: &[ServiceRow], from: f64, to: f64) -> f64 {
+    window(rows, from, to).map(|r| r.requests).sum::<u64>() as f64 / (to - from)
+}
+
+fn error_ratio(rows: &[ServiceRow], from: f64, to: f64) -> f64 {
+    let (bad, all) = window(rows, from, to).fold((0, 0), |(b, a), r| {
+        (
+            b + r.server_errors + r.rejected + r.timeouts,
+            a + r.requests,
+        )
+    });
+    bad as f64 / all as f64
+}
+
+fn restart(service: &str) -> Remediation {
+    Remediation::RollingRestart {
+        service: service.to_string(),
+    }
+}
+
+#[test]
+fn a_rolling_restart_dips_capacity_by_one_and_restarts_every_instance_once() {
+    let mut sim = sim(
+        r#"services: [(name: "web", instances: 3, restart_time: "10s")],
+           traffic: [(to: "web", rate: 30.0)]"#,
+    );
+    sim.schedule(20.0, restart("web"));
+    sim.run_until(120.0);
+    let healthy: Vec<u32> = rows(&sim, 0).iter().map(|r| r.healthy).collect();
+    assert_eq!(
+        *healthy.iter().min().unwrap(),
+        2,
+        "never more than one down"
+    );
+    assert!(healthy[21..50].contains(&2));
+    assert_eq!(*healthy.last().unwrap(), 3);
+    assert!((0..3).all(|g| sim.instance(g).restarts == 1));
+    assert!(
+        error_ratio(&rows(&sim, 0), 0.0, 120.0) < 0.01,
+        "drained, so nearly nothing fails"
+    );
+}
+
+#[test]
+fn restarting_everything_at_once_takes_the_service_down() {
+    let mut sim = sim(
+        r#"services: [(name: "web", instances: 3, restart_time: "10s")],
+           traffic: [(to: "web", rate: 30.0)]"#,
+    );
+    sim.schedule(
+        20.0,
+        Remediation::RestartAll {
+            service: "web".into(),
+        },
+    );
+    sim.run_until(60.0);
+    let rows = rows(&sim, 0);
+    assert_eq!(window(&rows, 20.0, 35.0).map(|r| r.healthy).min(), Some(0));
+    assert!(
+        error_ratio(&rows, 21.0, 30.0) > 0.9,
+        "every request is refused while all are down"
+    );
+}
+
+#[test]
+fn restarting_a_leaking_service_only_delays_the_next_oom() {
+    let mut sim = sim(
+        r#"services: [(name: "web", memory: (base_mb: 200.0, per_request_mb: 0.0, limit_mb: 1000.0), restart_time: "5s")],
+           traffic: [(to: "web", rate: 20.0)],
+           faults: [(kind: MemoryLeak(per_request_mb: 0.5), target: "web", start: At("0s"))]"#,
+    );
+    // 10 MB/s of leak: OOM at about 80 s; a restart at 60 s frees the memory...
+    sim.schedule(
+        60.0,
+        Remediation::RestartInstance {
+            service: "web".into(),
+            instance: 0,
+        },
+    );
+    sim.run_until(100.0);
+    assert_eq!(sim.instance(0).restarts, 1, "the restart, and no OOM yet");
+    // ...and the leak fills it again.
+    sim.run_until(200.0);
+    assert_eq!(
+        sim.instance(0).restarts,
+        2,
+        "OOM-killed 80 s after the restart"
+    );
+}
+
+#[test]
+fn shedding_load_keeps_the_admitted_requests_fast() {
+    let body = r#"services: [(name: "api", instances: 2, workers: 4, service_time: Exponential(mean: "40ms"))],
+           traffic: [(to: "api", rate: 120.0, timeout: "1h")]"#;
+    // 120 req/s against 2 x 4 / 40 ms = 200 req/s: fine. Surge to 300: overload.
+    let surge =
+        r#", faults: [(kind: TrafficSurge(multiplier: 2.5), target: "api#0", start: At("30s"))]"#;
+    let mut overloaded = sim(&format!("{body}{surge}"));
+    let mut shedding = sim(&format!("{body}{surge}"));
+    shedding.schedule(
+        40.0,
+        Remediation::ShedLoad {
+            service: "api".into(),
+            max_rps: 150.0,
+        },
+    );
+    for sim in [&mut overloaded, &mut shedding] {
+        sim.run_until(120.0);
+    }
+    let (over, shed) = (rows(&overloaded, 0), rows(&shedding, 0));
+    let p50 =
+        |rows: &[ServiceRow]| window(rows, 90.0, 120.0).filter_map(|r| r.p50).sum::<f64>() / 30.0;
+    assert!(
+        p50(&over) > 5.0,
+        "without shedding the queue grows without end: p50 {}",
+        p50(&over)
+    );
+    assert!(
+        p50(&shed) < 0.2,
+        "admitted requests stay fast: p50 {}",
+        p50(&shed)
+    );
+    let admitted = window(&shed, 90.0, 120.0).map(|r| r.ok).sum::<u64>() as f64 / 30.0;
+    let refused = window(&shed, 90.0, 120.0).map(|r| r.rejected).sum::<u64>() as f64 / 30.0;
+    assert!(
+        (admitted - 150.0).abs() < 10.0,
+        "goodput plateaus at the limit: {admitted}"
+    );
+    assert!(
+        (refused - 150.0).abs() < 20.0,
+        "the excess is refused: {refused}"
+    );
+}
+
+const STAMPEDE: &str = r#"
+    services: [
+        (name: "cache", kind: Cache(hit_ratio: 0.95, keys: 20000), workers: 256,
+         calls: [(to: "db", timeout: "300ms")]),
+        (name: "db", kind: Database(pool: 4), service_time: Exponential(mean: "20ms")),
+    ],
+    traffic: [(to: "cache", rate: 300.0, timeout: "5s")],
+    faults: [(kind: CacheFlush, target: "cache", start: At("60s"))]"#;
+
+#[test]
+fn a_stampede_does_not_recover_alone_and_does_once_the_cache_is_warmed() {
+    // Warm: 15 misses/s on 4 x 50/s of database. Cold: 300/s; the database falls behind,
+    // its answers come later than the fill timeout, almost no fill lands, and the cache stays
+    // cold (a second stable state).
+    let mut alone = sim(STAMPEDE);
+    let mut warmed = sim(STAMPEDE);
+    warmed.schedule(
+        180.0,
+        Remediation::WarmCache {
+            service: "cache".into(),
+        },
+    );
+    alone.run_until(60.0);
+    assert!(error_ratio(&rows(&alone, 0), 20.0, 60.0) < 0.01);
+    alone.run_until(200.0);
+    assert!(
+        error_ratio(&rows(&alone, 0), 120.0, 180.0) > 0.3,
+        "the flush hurts"
+    );
+    alone.run_until(420.0);
+    assert!(
+        error_ratio(&rows(&alone, 0), 360.0, 420.0) > 0.3,
+        "and it stays down on its own"
+    );
+    warmed.run_until(420.0);
+    assert!(
+        error_ratio(&rows(&warmed, 0), 330.0, 420.0) < 0.01,
+        "warming the cache ends it"
+    );
+}
+
+#[test]
+fn raising_the_pool_relieves_slow_query_exhaustion() {
+    let body = r#"services: [
+            (name: "api", instances: 2, workers: 64, calls: [(to: "db", timeout: "1s")]),
+            (name: "db", kind: Database(pool: 4), service_time: Exponential(mean: "20ms"), cpu: (cores: 16.0)),
+        ],
+        traffic: [(to: "api", rate: 100.0)],
+        faults: [(kind: SlowQueries(factor: 5.0), target: "db", start: At("30s"))]"#;
+    let mut left = sim(body);
+    let mut raised = sim(body);
+    raised.schedule(
+        60.0,
+        Remediation::SetPool {
+            service: "db".into(),
+            size: 24,
+        },
+    );
+    for sim in [&mut left, &mut raised] {
+        sim.run_until(180.0);
+    }
+    assert!(error_ratio(&rows(&left, 0), 120.0, 180.0) > 0.5);
+    assert!(error_ratio(&rows(&raised, 0), 120.0, 180.0) < 0.01);
+}
+
+#[test]
+fn an_open_circuit_fails_fast_instead_of_waiting_on_a_dead_dependency() {
+    let body = r#"services: [
+            (name: "web", workers: 64, service_time: Constant(value: "5ms"),
+             calls: [(to: "recs", timeout: "2s", optional: true)]),
+            (name: "recs"),
+        ],
+        traffic: [(to: "web", rate: 20.0)],
+        faults: [(kind: Partition, target: "web->recs", start: At("0s"))]"#;
+    let mut waiting = sim(body);
+    let mut open = sim(body);
+    open.schedule(
+        30.0,
+        Remediation::OpenCircuit {
+            from: "web".into(),
+            to: "recs".into(),
+        },
+    );
+    for sim in [&mut waiting, &mut open] {
+        sim.run_until(90.0);
+    }
+    let p50 = |sim: &Simulation| {
+        window(&rows(sim, 0), 60.0, 90.0)
+            .filter_map(|r| r.p50)
+            .sum::<f64>()
+            / 30.0
+    };
+    assert!(
+        (p50(&waiting) - 2.005).abs() < 0.1,
+        "each request waits out the timeout"
+    );
+    assert!(p50(&open) < 0.01, "degraded, but fast");
+}
+
+#[test]
+fn tuning_retries_away_ends_a_retry_amplified_overload() {
+    let body = r#"services: [
+            (name: "web", workers: 256, service_time: Constant(value: "1ms"),
+             calls: [(to: "api", timeout: "1s", retries: 4, backoff: Immediate)]),
+            (name: "api", workers: 8, service_time: Constant(value: "50ms")),
+        ],
+        traffic: [(to: "web", rate: 100.0, timeout: "1h")],
+        faults: [(kind: Errors(ratio: 0.5), target: "api", start: At("0s"))]"#;
+    let mut storm = sim(body);
+    storm.schedule(
+        60.0,
+        Remediation::TuneCalls {
+            from: "web".into(),
+            to: "api".into(),
+            timeout: None,
+            retries: Some(0),
+            backoff: None,
+        },
+    );
+    storm.run_until(60.0);
+    // 1.94 tries per request on average overload the api (160/s), its calls time out and
+    // are retried too: the load feeds itself.
+    assert!(
+        rps(&rows(&storm, 1), 30.0, 60.0) > 200.0,
+        "retries amplify the load"
+    );
+    // Once tuned, the backlog drains and one try per request remains.
+    storm.run_until(300.0);
+    assert!((rps(&rows(&storm, 1), 240.0, 300.0) - 100.0).abs() < 8.0);
+}
+
+#[test]
+fn scripts_are_checked_against_the_fleet_with_located_errors() {
+    let loaded = load_str("s.ron", r#"(name: "s", services: [(name: "web", instances: 2, calls: [(to: "db")]), (name: "db")], traffic: [(to: "web", rate: 1.0)])"#).unwrap();
+    let topology = Topology::compile(&loaded.scenario);
+    let good = r#"[
+        (at: "1m", action: RollingRestart(service: "web")),
+        (at: "2m", action: OpenCircuit(from: "web", to: "db")),
+    ]"#;
+    assert_eq!(load_script("a.ron", good, &topology).unwrap().len(), 2);
+    let bad = r#"[
+        (at: "1m", action: RollingRestart(service: "wbe")),
+        (at: "2m", action: RestartInstance(service: "web", instance: 5)),
+        (at: "3m", action: OpenCircuit(from: "db", to: "web")),
+        (at: "1h", action: WarmCache(service: "web")),
+    ]"#;
+    let errors: Vec<String> = load_script("a.ron", bad, &topology)
+        .unwrap_err()
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "a.ron:2:28: [0].action: unknown service \"wbe\" (did you mean \"web\"?)",
+            "a.ron:3:28: [1].action: \"web\" has 2 instances (0 to 1): there is no instance 5",
+            "a.ron:4:28: [2].action: \"db\" does not call \"web\"",
+            "a.ron:5:14: [3].at: 1h is after the end of the run (10m)",
+            "a.ron:5:28: [3].action: \"web\" is not a Cache",
+        ]
+    );
+    let syntax = load_script(
+        "a.ron",
+        "[(at: \"1m\", action: Reboot(service: \"web\"))]",
+        &topology,
+    )
+    .unwrap_err();
+    assert!(
+        syntax
+            .to_string()
+            .starts_with("a.ron:1:21: Unexpected variant named `Reboot`"),
+        "{syntax}"
+    );
+}
