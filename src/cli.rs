@@ -45,6 +45,8 @@ pub enum Command {
         #[arg(long, value_name = "ACTIONS.ron")]
         script: Option<PathBuf>,
     },
+    /// List every fault kind and remediation, with an example of each.
+    Catalog,
     /// Check scenario files or folders of them; exit 1 if any is invalid.
     Validate {
         /// Files or folders (folders are searched for .ron files).
@@ -83,6 +85,10 @@ pub fn main() -> ExitCode {
             script.as_deref(),
         ),
         Command::Validate { paths } => validate(&paths),
+        Command::Catalog => {
+            print!("{}", catalog());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -164,11 +170,11 @@ fn run(
     }
     // Wall-clock figures belong to this terminal, never to the report.
     eprintln!(
-        "simulated {} in {:.2}s wall clock ({:.0}x real time, {:.1}M events, {:.0} ns/event)",
+        "simulated {} in {:.2}s wall clock ({:.0}x real time, {} events, {:.0} ns/event)",
         Seconds(report.duration_s),
         wall,
         report.duration_s / wall.max(1e-9),
-        events as f64 / 1e6,
+        count(events),
         wall * 1e9 / events.max(1) as f64,
     );
     ExitCode::SUCCESS
@@ -263,6 +269,35 @@ pub fn summary_table(report: &Report) -> String {
     }
     out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores (not seen for external services); maxqueue is the longest queue; healthy is the fewest instances in rotation.\n");
     out
+}
+
+/// Fault kinds and remediations, as `firedrill catalog` prints them.
+pub fn catalog() -> String {
+    let mut out = String::from(
+        "FAULTS (scenario `faults: [...]`; start: At(t) | Between(t1, t2) | When(P99Above(..) | ErrorRatioAbove(..) | RpsAbove(..)); duration optional)\n",
+    );
+    for f in crate::faults::CATALOG {
+        out.push_str(&format!(
+            "\n  {}  [target: {}]\n    {}\n    {}\n",
+            f.name, f.target, f.description, f.example
+        ));
+    }
+    out.push_str("\nREMEDIATIONS (action scripts: firedrill run SCENARIO --script ACTIONS.ron, a list of these lines)\n");
+    for r in crate::remediation::CATALOG {
+        out.push_str(&format!(
+            "\n  {}  [takes effect: {}]\n    {}\n    {}\n",
+            r.name, r.delay, r.description, r.example
+        ));
+    }
+    out
+}
+
+fn count(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 fn latency(seconds: Option<f64>) -> String {

@@ -328,3 +328,94 @@ fn inject_faults(
         clock.current(),
     );
 }
+
+/// One line of `firedrill catalog`: a fault kind as a scenario author writes it.
+pub struct CatalogEntry {
+    pub name: &'static str,
+    pub target: &'static str,
+    /// A complete `faults` entry, as it goes into a scenario.
+    pub example: &'static str,
+    pub description: &'static str,
+}
+
+/// Every fault kind, for authors (`firedrill catalog`) and for the docs.
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry {
+        name: "Crash",
+        target: "service",
+        example: r#"(kind: Crash(instances: 2), target: "web", start: At("5m"))"#,
+        description: "instances die at once (in flight requests fail) and come back cold after restart_time",
+    },
+    CatalogEntry {
+        name: "CrashLoop",
+        target: "service",
+        example: r#"(kind: CrashLoop(uptime: "5s"), target: "web", start: At("5m"), duration: "10m")"#,
+        description: "every instance that comes up dies again after `uptime`: healthy count stuck low, restarts climbing",
+    },
+    CatalogEntry {
+        name: "MemoryLeak",
+        target: "service",
+        example: r#"(kind: MemoryLeak(per_request_mb: 0.2, per_minute_mb: 5.0), target: "web", start: At("2m"))"#,
+        description: "memory that only a restart frees; rises in a line you can extrapolate, then OOM kills at memory.limit_mb",
+    },
+    CatalogEntry {
+        name: "CpuHog",
+        target: "service",
+        example: r#"(kind: CpuHog(cores: 1.5), target: "web", start: At("5m"))"#,
+        description: "a runaway process takes cores: CPU saturates and requests slow down by the overload factor",
+    },
+    CatalogEntry {
+        name: "Latency",
+        target: "service",
+        example: r#"(kind: Latency(extra: "300ms"), target: "catalog", start: At("5m"))"#,
+        description: "every request takes longer (a slow endpoint): workers stay busy longer, queues and callers' latency grow",
+    },
+    CatalogEntry {
+        name: "SlowQueries",
+        target: "service (a Database)",
+        example: r#"(kind: SlowQueries(factor: 5.0), target: "orders-db", start: At("5m"))"#,
+        description: "work takes `factor` times as long: pool slots are held, queries wait for a connection, callers time out",
+    },
+    CatalogEntry {
+        name: "Errors",
+        target: "service",
+        example: r#"(kind: Errors(ratio: 0.2), target: "payment", start: At("5m"), duration: "10m")"#,
+        description: "a share of requests fail with a server error; callers fail or retry",
+    },
+    CatalogEntry {
+        name: "NetworkLatency",
+        target: "edge caller->callee",
+        example: r#"(kind: NetworkLatency(extra: "200ms"), target: "web->catalog", start: At("5m"))"#,
+        description: "calls take longer to arrive: the caller is slow while the callee's own latency looks fine",
+    },
+    CatalogEntry {
+        name: "PacketLoss",
+        target: "edge caller->callee",
+        example: r#"(kind: PacketLoss(ratio: 0.1), target: "web->catalog", start: At("5m"))"#,
+        description: "a share of calls are lost: the caller times out on them, the callee never sees them",
+    },
+    CatalogEntry {
+        name: "Partition",
+        target: "edge caller->callee",
+        example: r#"(kind: Partition, target: "checkout->payment", start: At("5m"), duration: "3m")"#,
+        description: "no call gets through: every call waits out its timeout, holding the caller's workers",
+    },
+    CatalogEntry {
+        name: "DnsFailure",
+        target: "edge caller->callee",
+        example: r#"(kind: DnsFailure, target: "checkout->payment", start: At("5m"))"#,
+        description: "the callee's name does not resolve: calls fail at once, the callee sees no traffic",
+    },
+    CatalogEntry {
+        name: "CacheFlush",
+        target: "service (a Cache)",
+        example: r#"(kind: CacheFlush, target: "product-cache", start: At("5m"))"#,
+        description: "the cache loses every key: misses go to the backing store, which may be too slow for fills to land",
+    },
+    CatalogEntry {
+        name: "TrafficSurge",
+        target: "traffic entry",
+        example: r#"(kind: TrafficSurge(multiplier: 3.0), target: "shoppers", start: At("5m"), duration: "10m")"#,
+        description: "the entry's first tries multiply (a campaign, a bot, a homepage flood)",
+    },
+];

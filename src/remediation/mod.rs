@@ -300,6 +300,7 @@ struct Warming {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Applied {
     pub at_s: f64,
+    /// The remediation as an action script writes it.
     pub action: String,
 }
 
@@ -360,7 +361,7 @@ impl Remediations {
                 self.start(op, topology, conditions, instances, fx, now);
                 self.applied.push(Applied {
                     at_s: now,
-                    action: format!("{remediation:?}"),
+                    action: ron::to_string(&remediation).expect("remediations serialize"),
                 });
             }
         }
@@ -540,3 +541,77 @@ fn apply_remediations(
         clock.current(),
     );
 }
+
+/// One line of `firedrill catalog`: a remediation as an action script writes it.
+pub struct CatalogEntry {
+    pub name: &'static str,
+    /// A complete action-script line.
+    pub example: &'static str,
+    /// How long it takes to act.
+    pub delay: &'static str,
+    pub description: &'static str,
+}
+
+/// Every remediation, for responders and script authors (`firedrill catalog`).
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry {
+        name: "RestartInstance",
+        example: r#"(at: "6m", action: RestartInstance(service: "web", instance: 0))"#,
+        delay: "drain (up to 10 s) + restart_time",
+        description: "drains, kills and restarts one instance; it comes back cold and frees leaked memory",
+    },
+    CatalogEntry {
+        name: "RollingRestart",
+        example: r#"(at: "6m", action: RollingRestart(service: "web"))"#,
+        delay: "instances x (drain + restart_time)",
+        description: "restarts instances one after another: capacity down by one while it runs, caches go cold",
+    },
+    CatalogEntry {
+        name: "RestartAll",
+        example: r#"(at: "6m", action: RestartAll(service: "web"))"#,
+        delay: "drain + restart_time",
+        description: "restarts every instance at once: the service is down meanwhile (risky)",
+    },
+    CatalogEntry {
+        name: "ShedLoad",
+        example: r#"(at: "6m", action: ShedLoad(service: "gateway", max_rps: 300.0))"#,
+        delay: "immediate",
+        description: "admission control: admits max_rps per second, refuses the rest at once; admitted requests stay fast",
+    },
+    CatalogEntry {
+        name: "StopShedding",
+        example: r#"(at: "20m", action: StopShedding(service: "gateway"))"#,
+        delay: "immediate",
+        description: "lifts the admission limit",
+    },
+    CatalogEntry {
+        name: "WarmCache",
+        example: r#"(at: "6m", action: WarmCache(service: "product-cache"))"#,
+        delay: "60 s to full",
+        description: "pre-fills a cache out of band, ending a stampede the backing store cannot refill",
+    },
+    CatalogEntry {
+        name: "SetPool",
+        example: r#"(at: "6m", action: SetPool(service: "orders-db", size: 40))"#,
+        delay: "immediate",
+        description: "resizes each instance's pool (workers); more connections also mean more load on what is behind",
+    },
+    CatalogEntry {
+        name: "OpenCircuit",
+        example: r#"(at: "6m", action: OpenCircuit(from: "web", to: "recommendations"))"#,
+        delay: "immediate",
+        description: "calls on the edge fail fast instead of waiting out timeouts; graceful if the call is optional",
+    },
+    CatalogEntry {
+        name: "CloseCircuit",
+        example: r#"(at: "20m", action: CloseCircuit(from: "web", to: "recommendations"))"#,
+        delay: "immediate",
+        description: "lets calls through the edge again",
+    },
+    CatalogEntry {
+        name: "TuneCalls",
+        example: r#"(at: "6m", action: TuneCalls(from: "web", to: "api", retries: 0, timeout: "500ms"))"#,
+        delay: "immediate",
+        description: "changes a caller's timeout, retries or backoff on one edge (e.g. stop a retry storm)",
+    },
+];

@@ -1,0 +1,45 @@
+//! The catalog is what authors copy from: every example in it must load as written, and
+//! every fault kind and remediation must be in it.
+
+use firedrill::remediation::load_script;
+use firedrill::scenario::load_str;
+use firedrill::sim::topology::Topology;
+
+const FLEET: &str = r#"
+    services: [
+        (name: "gateway", calls: [(to: "web")]),
+        (name: "web", instances: 2, memory: (limit_mb: 2048.0),
+         calls: [(to: "catalog"), (to: "api"), (to: "recommendations", optional: true)]),
+        (name: "api"),
+        (name: "catalog", calls: [(to: "product-cache")]),
+        (name: "product-cache", kind: Cache(hit_ratio: 0.9), calls: [(to: "orders-db")]),
+        (name: "recommendations"),
+        (name: "checkout", calls: [(to: "payment"), (to: "orders-db")]),
+        (name: "payment", kind: External),
+        (name: "orders-db", kind: Database(pool: 10)),
+    ],
+    traffic: [(name: "shoppers", to: "gateway", rate: 10.0), (to: "checkout", rate: 1.0)],
+    duration: "30m","#;
+
+#[test]
+fn every_fault_example_loads_and_every_kind_is_listed() {
+    for entry in firedrill::faults::CATALOG {
+        let text = format!("(name: \"catalog\", {FLEET} faults: [{}])", entry.example);
+        let loaded = load_str("catalog.ron", &text).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        assert_eq!(loaded.scenario.faults[0].kind.label(), entry.name);
+        assert!(loaded.warnings.is_empty(), "{}: {:?}", entry.name, loaded.warnings);
+    }
+    assert_eq!(firedrill::faults::CATALOG.len(), 13, "a new fault kind needs its catalog entry");
+}
+
+#[test]
+fn every_remediation_example_loads_and_every_one_is_listed() {
+    let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})")).unwrap().scenario;
+    let topology = Topology::compile(&scenario);
+    for entry in firedrill::remediation::CATALOG {
+        let actions = load_script("actions.ron", &format!("[{}]", entry.example), &topology)
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        assert_eq!(actions[0].action.label(), entry.name);
+    }
+    assert_eq!(firedrill::remediation::CATALOG.len(), 10, "a new remediation needs its catalog entry");
+}
