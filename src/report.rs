@@ -8,6 +8,7 @@ use crate::faults::FaultRecord;
 use crate::remediation::{Action, Applied};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
+use crate::sim::conditions::Version;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
 
 /// Version of the report layout.
@@ -26,6 +27,15 @@ pub struct Report {
     pub faults: Vec<FaultRecord>,
     /// Remediations applied, in order.
     pub remediations: Vec<Applied>,
+    /// Deploys, config pushes and rollbacks, by service.
+    pub changes: Vec<ChangeRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeRecord {
+    pub service: String,
+    #[serde(flatten)]
+    pub version: Version,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -166,6 +176,17 @@ pub fn run(scenario: &Scenario, script: &[Action], mut progress: impl FnMut(f64)
             traffic,
             faults: sim.faults().records(),
             remediations: sim.remediations().applied.clone(),
+            changes: sim
+                .conditions()
+                .versions
+                .iter()
+                .enumerate()
+                .flat_map(|(s, history)| history.iter().skip(1).map(move |v| (s, v.clone())))
+                .map(|(s, version)| ChangeRecord {
+                    service: topology.services[s].name.clone(),
+                    version,
+                })
+                .collect(),
         },
     }
 }

@@ -25,21 +25,37 @@ const FLEET: &str = r#"
 fn every_fault_example_loads_and_every_kind_is_listed() {
     for entry in firedrill::faults::CATALOG {
         let text = format!("(name: \"catalog\", {FLEET} faults: [{}])", entry.example);
-        let loaded = load_str("catalog.ron", &text).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let loaded =
+            load_str("catalog.ron", &text).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         assert_eq!(loaded.scenario.faults[0].kind.label(), entry.name);
-        assert!(loaded.warnings.is_empty(), "{}: {:?}", entry.name, loaded.warnings);
+        assert!(
+            loaded.warnings.is_empty(),
+            "{}: {:?}",
+            entry.name,
+            loaded.warnings
+        );
     }
-    assert_eq!(firedrill::faults::CATALOG.len(), 13, "a new fault kind needs its catalog entry");
+    assert_eq!(
+        firedrill::faults::CATALOG.len(),
+        16,
+        "a new fault kind needs its catalog entry"
+    );
 }
 
 #[test]
 fn every_remediation_example_loads_and_every_one_is_listed() {
-    let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})")).unwrap().scenario;
+    let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})"))
+        .unwrap()
+        .scenario;
     let topology = Topology::compile(&scenario);
     for entry in firedrill::remediation::CATALOG {
         let actions = load_script("actions.ron", &format!("[{}]", entry.example), &topology)
             .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         assert_eq!(actions[0].action.label(), entry.name);
     }
-    assert_eq!(firedrill::remediation::CATALOG.len(), 10, "a new remediation needs its catalog entry");
+    assert_eq!(
+        firedrill::remediation::CATALOG.len(),
+        13,
+        "a new remediation needs its catalog entry"
+    );
 }

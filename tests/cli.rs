@@ -137,9 +137,16 @@ fn a_script_applies_remediations_and_the_summary_tells_the_story() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("5m: OpenCircuit(from:\"web\",to:\"recommendations\")"), "{stdout}");
-    assert!(stdout.contains("Partition on web->recommendations: from 3m to the end"), "{stdout}");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert!(
+        stdout.contains("5m: OpenCircuit(from:\"web\",to:\"recommendations\")"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Partition on web->recommendations: from 3m to the end"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
     let minutes = report["services"][0]["minutes"].as_array().unwrap();
     let p50 = |m: usize| minutes[m]["p50"].as_f64().unwrap();
     assert!(p50(4) > 1.9, "waiting out 2 s timeouts: {}", p50(4));
@@ -150,11 +157,23 @@ fn a_script_applies_remediations_and_the_summary_tells_the_story() {
 #[test]
 fn a_bad_script_is_refused_with_located_errors() {
     let bad = scratch("bad-script.ron");
-    std::fs::write(&bad, "[(at: \"5m\", action: OpenCircuit(from: \"web\", to: \"recs\"))]").unwrap();
-    let out = firedrill(&["run", "tests/data/recs-partition.ron", "--script", bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "[(at: \"5m\", action: OpenCircuit(from: \"web\", to: \"recs\"))]",
+    )
+    .unwrap();
+    let out = firedrill(&[
+        "run",
+        "tests/data/recs-partition.ron",
+        "--script",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad-script.ron:1:21: [0].action: unknown service \"recs\""), "{stderr}");
+    assert!(
+        stderr.contains("bad-script.ron:1:21: [0].action: unknown service \"recs\""),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -162,7 +181,14 @@ fn the_catalog_lists_faults_and_remediations() {
     let out = firedrill(&["catalog"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for name in ["MemoryLeak", "Partition", "CacheFlush", "RollingRestart", "ShedLoad", "TuneCalls"] {
+    for name in [
+        "MemoryLeak",
+        "Partition",
+        "CacheFlush",
+        "RollingRestart",
+        "ShedLoad",
+        "TuneCalls",
+    ] {
         assert!(stdout.contains(name), "{name} missing");
     }
 }

@@ -335,3 +335,131 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
         "{syntax}"
     );
 }
+
+const DEPLOYED: &str = r#"services: [(name: "checkout", instances: 4, restart_time: "10s", workers: 16,
+        service_time: Constant(value: "10ms"))],
+    traffic: [(to: "checkout", rate: 80.0)]"#;
+
+#[test]
+fn a_bad_deploy_rolls_out_instance_by_instance_and_a_rollback_undoes_it() {
+    let mut sim = sim(&format!(
+        r#"{DEPLOYED}, faults: [(kind: Deploy(version: "v2", error_ratio: 0.4), target: "checkout", start: At("60s"))]"#
+    ));
+    sim.run_until(60.0);
+    assert!(error_ratio(&rows(&sim, 0), 30.0, 60.0) < 0.001);
+    // Four instances, each drained (about a tick) and down for 10 s, one after another.
+    sim.run_until(75.0);
+    let partial = error_ratio(&rows(&sim, 0), 72.0, 75.0);
+    assert!(
+        partial > 0.05 && partial < 0.25,
+        "one instance on v2 of four: {partial}"
+    );
+    sim.run_until(130.0);
+    assert!(
+        (error_ratio(&rows(&sim, 0), 110.0, 130.0) - 0.4).abs() < 0.06,
+        "all on v2"
+    );
+    // Restarting does not help: the instances come back on the same bad version.
+    sim.schedule(
+        130.0,
+        Remediation::RollingRestart {
+            service: "checkout".into(),
+        },
+    );
+    sim.run_until(200.0);
+    assert!((error_ratio(&rows(&sim, 0), 180.0, 200.0) - 0.4).abs() < 0.06);
+    sim.schedule(
+        200.0,
+        Remediation::Rollback {
+            service: "checkout".into(),
+        },
+    );
+    sim.run_until(260.0);
+    assert!(
+        error_ratio(&rows(&sim, 0), 250.0, 260.0) < 0.001,
+        "rolled back"
+    );
+    let history: Vec<(String, f64)> = sim.conditions().versions[0]
+        .iter()
+        .map(|v| (format!("{:?} {}", v.change, v.name), v.at_s))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            ("Initial v1".into(), 0.0),
+            ("Deploy v2".into(), 60.0),
+            ("Rollback v1".into(), 200.0)
+        ]
+    );
+}
+
+#[test]
+fn a_config_push_acts_at_once_and_its_rollback_too() {
+    let mut sim = sim(&format!(
+        r#"{DEPLOYED}, faults: [(kind: ConfigPush(change: "timeouts", latency_factor: 30.0), target: "checkout", start: At("60s"))]"#
+    ));
+    sim.schedule(
+        120.0,
+        Remediation::Rollback {
+            service: "checkout".into(),
+        },
+    );
+    sim.run_until(180.0);
+    let p50 = |from: f64, to: f64| {
+        let picked: Vec<f64> = window(&rows(&sim, 0), from, to)
+            .filter_map(|r| r.p50)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    };
+    assert!((p50(30.0, 60.0) - 0.010).abs() < 0.002);
+    assert!(
+        p50(62.0, 118.0) > 0.25,
+        "30x slower on every instance at once: {}",
+        p50(62.0, 118.0)
+    );
+    assert!(
+        (p50(125.0, 180.0) - 0.010).abs() < 0.002,
+        "reverted at once"
+    );
+    assert!(
+        sim.instance(0).restarts == 0,
+        "no restart for a config change"
+    );
+}
+
+#[test]
+fn disabling_the_flag_and_fixing_dns_end_their_faults() {
+    let mut sim = sim(
+        r#"services: [(name: "web", workers: 32, calls: [(to: "search", timeout: "500ms")]), (name: "search")],
+           traffic: [(to: "web", rate: 20.0)],
+           faults: [
+               (kind: FeatureFlag(flag: "new-checkout", error_ratio: 0.5), target: "web", start: At("10s")),
+               (kind: DnsFailure, target: "web->search", start: At("70s")),
+           ]"#,
+    );
+    sim.schedule(
+        40.0,
+        Remediation::DisableFlag {
+            service: "web".into(),
+            flag: "new-checkout".into(),
+        },
+    );
+    sim.schedule(
+        100.0,
+        Remediation::FixDns {
+            from: "web".into(),
+            to: "search".into(),
+        },
+    );
+    sim.run_until(130.0);
+    let web = rows(&sim, 0);
+    assert!((error_ratio(&web, 15.0, 40.0) - 0.5).abs() < 0.1);
+    assert!(error_ratio(&web, 45.0, 70.0) < 0.001, "flag off");
+    assert!(
+        error_ratio(&web, 75.0, 100.0) > 0.99,
+        "name does not resolve"
+    );
+    assert!(error_ratio(&web, 105.0, 130.0) < 0.001, "DNS fixed");
+    let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
+    assert_eq!(ended, vec![Some(40.0), Some(100.0)]);
+}

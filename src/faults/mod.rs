@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use serde::Serialize;
 
 use crate::scenario::{Condition, FaultKind, FaultStart, Scenario};
-use crate::sim::conditions::Conditions;
+use crate::sim::conditions::{ChangeKind, Conditions, Version};
 use crate::sim::events::Events;
 use crate::sim::instance::{Effects, Me};
 use crate::sim::metrics::{ServiceMetrics, ServiceRow, Tallies};
@@ -129,7 +129,7 @@ impl FaultTimeline {
     }
 
     /// Starts and ends faults at the start of `tick`, fires the one-shot ones, and rewrites
-    /// `conditions` from the faults now active.
+    /// `conditions` from the faults now active. Returns the deploys to roll out.
     pub fn advance(
         &mut self,
         topology: &Topology,
@@ -138,14 +138,15 @@ impl FaultTimeline {
         last_second: impl Fn(usize) -> Option<ServiceRow>,
         fx: &mut Effects,
         tick: Tick,
-    ) {
+    ) -> Vec<Rollout> {
         let now = tick.t0;
-        *conditions = Conditions::normal(topology);
+        let mut rollouts = Vec::new();
+        conditions.clear_bends();
         for fault in &mut self.faults {
             if fault.started_at.is_none() && fault.due(now, &last_second) {
                 fault.started_at = Some(now);
                 if fault.kind.is_one_shot() {
-                    fire_once(fault, topology, conditions, instances, fx, now);
+                    rollouts.extend(fire_once(fault, topology, conditions, instances, fx, now));
                     fault.ended_at = Some(now);
                 }
             }
@@ -159,7 +160,27 @@ impl FaultTimeline {
                 bend(fault, conditions);
             }
         }
+        rollouts
     }
+
+    /// Ends, at `now`, the active faults `cures` says a remediation has fixed; how many.
+    pub fn end_where(&mut self, now: f64, cures: impl Fn(&Fault) -> bool) -> usize {
+        let mut ended = 0;
+        for fault in &mut self.faults {
+            if fault.is_active() && cures(fault) {
+                fault.ended_at = Some(now);
+                ended += 1;
+            }
+        }
+        ended
+    }
+}
+
+/// A new version to roll out by restarting a service's instances one by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    pub service: usize,
+    pub version: usize,
 }
 
 impl Fault {
@@ -208,6 +229,14 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
                 FaultKind::Errors { ratio } => {
                     c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - ratio);
                 }
+                FaultKind::FeatureFlag {
+                    error_ratio,
+                    extra_latency,
+                    ..
+                } => {
+                    c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - error_ratio);
+                    c.extra_latency += extra_latency.get();
+                }
                 _ => {}
             }
         }
@@ -230,17 +259,17 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
     }
 }
 
-/// Faults that happen once: crashes and cache flushes.
+/// Faults that happen once: crashes, cache flushes, deploys and configuration pushes.
 fn fire_once(
     fault: &Fault,
     topology: &Topology,
-    conditions: &Conditions,
+    conditions: &mut Conditions,
     instances: &mut impl InstanceStore,
     fx: &mut Effects,
     now: f64,
-) {
+) -> Option<Rollout> {
     let Target::Service(s) = fault.target else {
-        return;
+        return None;
     };
     let model = &topology.services[s];
     let members = model.first_instance..model.first_instance + model.instances;
@@ -269,8 +298,55 @@ fn fire_once(
                 instances.instance(global).flush_cache();
             }
         }
+        FaultKind::Deploy {
+            ref version,
+            error_ratio,
+            latency_factor,
+            leak_mb_per_request,
+        } => {
+            let history = &mut conditions.versions[s];
+            history.push(Version {
+                name: version.clone(),
+                at_s: now,
+                change: ChangeKind::Deploy,
+                error_ratio,
+                latency_factor,
+                leak_mb_per_request,
+                previous: history.len() - 1,
+            });
+            return Some(Rollout {
+                service: s,
+                version: history.len() - 1,
+            });
+        }
+        FaultKind::ConfigPush {
+            ref change,
+            error_ratio,
+            latency_factor,
+        } => {
+            // A config change bends the code that runs: its effects add to the current version's.
+            let history = &mut conditions.versions[s];
+            let current = history
+                .last()
+                .expect("a history starts with the initial version")
+                .clone();
+            history.push(Version {
+                name: format!("{} + {change}", current.name),
+                at_s: now,
+                change: ChangeKind::Config,
+                error_ratio: 1.0 - (1.0 - current.error_ratio) * (1.0 - error_ratio),
+                latency_factor: current.latency_factor * latency_factor,
+                leak_mb_per_request: current.leak_mb_per_request,
+                previous: history.len() - 1,
+            });
+            let version = history.len() - 1;
+            for global in members {
+                instances.instance(global).version = version;
+            }
+        }
         _ => {}
     }
+    None
 }
 
 /// A fault's story, for reports.
@@ -306,6 +382,7 @@ fn inject_faults(
     mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
     metrics: Query<&ServiceMetrics>,
+    mut remediations: ResMut<crate::remediation::Remediations>,
 ) {
     let mut store =
         crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
@@ -319,7 +396,7 @@ fn inject_faults(
         events: &mut events,
         tallies: &mut tallies.services,
     };
-    timeline.advance(
+    let rollouts = timeline.advance(
         &fleet.topology,
         &mut conditions,
         &mut store,
@@ -327,6 +404,9 @@ fn inject_faults(
         &mut fx,
         clock.current(),
     );
+    for rollout in rollouts {
+        remediations.roll_out(&fleet.topology, rollout.service, rollout.version);
+    }
 }
 
 /// One line of `firedrill catalog`: a fault kind as a scenario author writes it.
@@ -417,5 +497,23 @@ pub const CATALOG: &[CatalogEntry] = &[
         target: "traffic entry",
         example: r#"(kind: TrafficSurge(multiplier: 3.0), target: "shoppers", start: At("5m"), duration: "10m")"#,
         description: "the entry's first tries multiply (a campaign, a bot, a homepage flood)",
+    },
+    CatalogEntry {
+        name: "Deploy",
+        target: "service",
+        example: r#"(kind: Deploy(version: "v2.4.0", error_ratio: 0.15, latency_factor: 1.5), target: "checkout", start: At("5m"))"#,
+        description: "a new version rolled out by restarting instances one by one; errors grow as it spreads. No fields but version: a good deploy",
+    },
+    CatalogEntry {
+        name: "ConfigPush",
+        target: "service",
+        example: r#"(kind: ConfigPush(change: "pool-timeout=50ms", error_ratio: 0.3), target: "api", start: At("5m"))"#,
+        description: "a configuration change applied to every instance at once, on top of the running version",
+    },
+    CatalogEntry {
+        name: "FeatureFlag",
+        target: "service",
+        example: r#"(kind: FeatureFlag(flag: "new-pricing", error_ratio: 0.2, extra_latency: "100ms"), target: "web", start: At("5m"))"#,
+        description: "a flag turned on whose code path fails or is slow, until the flag is disabled",
     },
 ];

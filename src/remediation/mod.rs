@@ -14,8 +14,10 @@ use std::collections::VecDeque;
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Backoff, Seconds};
+use crate::faults::{FaultTimeline, Target};
+use crate::scenario::{Backoff, FaultKind, Seconds};
 use crate::sim::conditions::Conditions;
+use crate::sim::conditions::{ChangeKind, Version};
 use crate::sim::instance::{Effects, Me};
 use crate::sim::metrics::Tallies;
 use crate::sim::step::{InstanceStore, Tick};
@@ -81,6 +83,21 @@ pub enum Remediation {
         from: String,
         to: String,
     },
+    /// Return to the version that ran before the service's last deploy or config push:
+    /// a deploy is rolled back instance by instance, a config push at once.
+    Rollback {
+        service: String,
+    },
+    /// Turn a feature flag off, ending what its code path was doing.
+    DisableFlag {
+        service: String,
+        flag: String,
+    },
+    /// Fix name resolution on a call edge.
+    FixDns {
+        from: String,
+        to: String,
+    },
     /// Change a caller's timeout, retries or backoff on one edge.
     TuneCalls {
         from: String,
@@ -106,6 +123,9 @@ impl Remediation {
             Self::SetPool { .. } => "SetPool",
             Self::OpenCircuit { .. } => "OpenCircuit",
             Self::CloseCircuit { .. } => "CloseCircuit",
+            Self::Rollback { .. } => "Rollback",
+            Self::DisableFlag { .. } => "DisableFlag",
+            Self::FixDns { .. } => "FixDns",
             Self::TuneCalls { .. } => "TuneCalls",
         }
     }
@@ -118,6 +138,17 @@ pub enum Op {
         service: usize,
         instances: Vec<u32>,
         one_at_a_time: bool,
+    },
+    Rollback {
+        service: usize,
+    },
+    DisableFlag {
+        service: usize,
+        flag: String,
+    },
+    FixDns {
+        from: usize,
+        edge: usize,
     },
     Shed {
         service: usize,
@@ -224,6 +255,20 @@ impl Op {
                     max_rps: Some(*max_rps),
                 }
             }
+            Remediation::Rollback { service: name } => Op::Rollback {
+                service: service(name)?,
+            },
+            Remediation::DisableFlag {
+                service: name,
+                flag,
+            } => Op::DisableFlag {
+                service: service(name)?,
+                flag: flag.clone(),
+            },
+            Remediation::FixDns { from, to } => {
+                let (from, edge) = edge(from, to)?;
+                Op::FixDns { from, edge }
+            }
             Remediation::StopShedding { service: name } => Op::Shed {
                 service: service(name)?,
                 max_rps: None,
@@ -281,12 +326,15 @@ impl Op {
 /// A restart in progress: instances still to restart, and the one(s) being restarted.
 #[derive(Clone, Debug)]
 struct Restart {
+    service: usize,
     waiting: VecDeque<u32>,
     /// Instances draining, with the time they are killed at the latest.
     draining: Vec<(u32, f64)>,
     /// Instances killed, waiting to come back.
     restarting: Vec<u32>,
     one_at_a_time: bool,
+    /// The version instances come back on, for a deploy or a rollback.
+    to_version: Option<usize>,
 }
 
 /// A cache warm-up in progress.
@@ -349,6 +397,7 @@ impl Remediations {
         &mut self,
         topology: &Topology,
         conditions: &mut Conditions,
+        faults: &mut FaultTimeline,
         instances: &mut impl InstanceStore,
         fx: &mut Effects,
         tick: Tick,
@@ -358,7 +407,7 @@ impl Remediations {
             let (_, remediation) = self.pending.pop_front().expect("peeked");
             // Scripts are checked when loaded; a command that no longer fits is skipped.
             if let Ok(op) = Op::resolve(&remediation, topology) {
-                self.start(op, topology, conditions, instances, fx, now);
+                self.start(op, topology, (conditions, faults), instances, fx, now);
                 self.applied.push(Applied {
                     at_s: now,
                     action: ron::to_string(&remediation).expect("remediations serialize"),
@@ -383,26 +432,87 @@ impl Remediations {
         }
     }
 
+    /// Rolls version `version` of `service` out, restarting its instances one by one.
+    pub fn roll_out(&mut self, topology: &Topology, service: usize, version: usize) {
+        let m = &topology.services[service];
+        self.restarts.push(Restart {
+            service,
+            waiting: (m.first_instance..m.first_instance + m.instances).collect(),
+            draining: Vec::new(),
+            restarting: Vec::new(),
+            one_at_a_time: true,
+            to_version: Some(version),
+        });
+    }
+
     fn start(
         &mut self,
         op: Op,
         topology: &Topology,
-        conditions: &Conditions,
+        (conditions, faults): (&mut Conditions, &mut FaultTimeline),
         instances: &mut impl InstanceStore,
         fx: &mut Effects,
         now: f64,
     ) {
         match op {
+            Op::Rollback { service } => {
+                let history = &mut conditions.versions[service];
+                let latest = history
+                    .last()
+                    .expect("a history starts with the initial version")
+                    .clone();
+                if latest.change == ChangeKind::Initial {
+                    return; // nothing was changed: nothing to roll back
+                }
+                let target = history[latest.previous].clone();
+                history.push(Version {
+                    change: ChangeKind::Rollback,
+                    at_s: now,
+                    ..target
+                });
+                let version = history.len() - 1;
+                if latest.change == ChangeKind::Config {
+                    let m = &topology.services[service];
+                    for global in m.first_instance..m.first_instance + m.instances {
+                        instances.instance(global).version = version;
+                    }
+                } else {
+                    // A rollout still under way is cancelled: the rollback replaces it.
+                    for rollout in &self.restarts {
+                        if rollout.service == service && rollout.to_version.is_some() {
+                            for &(global, _) in &rollout.draining {
+                                instances.instance(global).draining = false;
+                            }
+                        }
+                    }
+                    self.restarts
+                        .retain(|r| !(r.service == service && r.to_version.is_some()));
+                    self.roll_out(topology, service, version);
+                }
+            }
+            Op::DisableFlag { service, flag } => {
+                faults.end_where(now, |f| {
+                    f.target == Target::Service(service)
+                        && matches!(&f.kind, FaultKind::FeatureFlag { flag: name, .. } if *name == flag)
+                });
+            }
+            Op::FixDns { from, edge } => {
+                faults.end_where(now, |f| {
+                    f.target == Target::Edge(from, edge) && matches!(f.kind, FaultKind::DnsFailure)
+                });
+            }
             Op::Restart {
+                service,
                 instances: members,
                 one_at_a_time,
-                ..
             } => {
                 self.restarts.push(Restart {
+                    service,
                     waiting: members.into(),
                     draining: Vec::new(),
                     restarting: Vec::new(),
                     one_at_a_time,
+                    to_version: None,
                 });
             }
             Op::Shed { service, max_rps } => self.shed[service] = max_rps,
@@ -477,6 +587,9 @@ impl Remediations {
                     if state.up {
                         state.kill(me, now, fx);
                     }
+                    if let Some(version) = restart.to_version {
+                        state.version = version;
+                    }
                     state.draining = false;
                     restart.restarting.push(global);
                 } else {
@@ -526,6 +639,7 @@ fn apply_remediations(
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+    mut faults: ResMut<FaultTimeline>,
 ) {
     let mut store =
         crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
@@ -536,6 +650,7 @@ fn apply_remediations(
     remediations.advance(
         &fleet.topology,
         &mut conditions,
+        &mut faults,
         &mut store,
         &mut fx,
         clock.current(),
@@ -607,6 +722,24 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "20m", action: CloseCircuit(from: "web", to: "recommendations"))"#,
         delay: "immediate",
         description: "lets calls through the edge again",
+    },
+    CatalogEntry {
+        name: "Rollback",
+        example: r#"(at: "6m", action: Rollback(service: "checkout"))"#,
+        delay: "deploy: instances x (drain + restart_time); config: immediate",
+        description: "returns to the version before the last deploy or config push (a restart would keep the bad one)",
+    },
+    CatalogEntry {
+        name: "DisableFlag",
+        example: r#"(at: "6m", action: DisableFlag(service: "web", flag: "new-pricing"))"#,
+        delay: "immediate",
+        description: "turns a feature flag off, ending what its code path does",
+    },
+    CatalogEntry {
+        name: "FixDns",
+        example: r#"(at: "6m", action: FixDns(from: "checkout", to: "payment"))"#,
+        delay: "immediate",
+        description: "restores name resolution on a call edge",
     },
     CatalogEntry {
         name: "TuneCalls",

@@ -390,6 +390,9 @@ mod defaults {
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
     }
+    pub fn factor() -> f64 {
+        1.0
+    }
     pub fn one_instance() -> u32 {
         1
     }
@@ -496,6 +499,33 @@ pub enum FaultKind {
     CacheFlush,
     /// The target traffic entry's rate is multiplied.
     TrafficSurge { multiplier: f64 },
+    /// A new version, rolled out by restarting instances one by one; the rest of its fields
+    /// say what it does wrong (none: a good deploy).
+    Deploy {
+        version: String,
+        #[serde(default)]
+        error_ratio: f64,
+        #[serde(default = "defaults::factor")]
+        latency_factor: f64,
+        #[serde(default)]
+        leak_mb_per_request: f64,
+    },
+    /// A configuration push, applied to every instance at once.
+    ConfigPush {
+        change: String,
+        #[serde(default)]
+        error_ratio: f64,
+        #[serde(default = "defaults::factor")]
+        latency_factor: f64,
+    },
+    /// A feature flag turned on whose code path fails or is slow, until the flag is disabled.
+    FeatureFlag {
+        flag: String,
+        #[serde(default)]
+        error_ratio: f64,
+        #[serde(default)]
+        extra_latency: Seconds,
+    },
 }
 
 impl FaultKind {
@@ -526,12 +556,18 @@ impl FaultKind {
             Self::DnsFailure => "DnsFailure",
             Self::CacheFlush => "CacheFlush",
             Self::TrafficSurge { .. } => "TrafficSurge",
+            Self::Deploy { .. } => "Deploy",
+            Self::ConfigPush { .. } => "ConfigPush",
+            Self::FeatureFlag { .. } => "FeatureFlag",
         }
     }
 
     /// Whether it happens once (and `duration` means nothing).
     pub fn is_one_shot(&self) -> bool {
-        matches!(self, Self::Crash { .. } | Self::CacheFlush)
+        matches!(
+            self,
+            Self::Crash { .. } | Self::CacheFlush | Self::Deploy { .. } | Self::ConfigPush { .. }
+        )
     }
 }
 

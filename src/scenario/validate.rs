@@ -448,6 +448,51 @@ fn check_fault(
                 );
             }
         }
+        FaultKind::Deploy {
+            version,
+            error_ratio,
+            latency_factor,
+            leak_mb_per_request,
+        } => {
+            if version.trim().is_empty() {
+                c.error(format!("{kind}.version"), "a deploy needs a version name");
+            }
+            c.ratio(format!("{kind}.error_ratio"), "error_ratio", *error_ratio);
+            c.positive(
+                format!("{kind}.latency_factor"),
+                "latency_factor",
+                *latency_factor,
+            );
+            c.non_negative(
+                format!("{kind}.leak_mb_per_request"),
+                "leak_mb_per_request",
+                *leak_mb_per_request,
+            );
+        }
+        FaultKind::ConfigPush {
+            error_ratio,
+            latency_factor,
+            ..
+        } => {
+            c.ratio(format!("{kind}.error_ratio"), "error_ratio", *error_ratio);
+            c.positive(
+                format!("{kind}.latency_factor"),
+                "latency_factor",
+                *latency_factor,
+            );
+        }
+        FaultKind::FeatureFlag {
+            error_ratio,
+            extra_latency,
+            ..
+        } => {
+            c.ratio(format!("{kind}.error_ratio"), "error_ratio", *error_ratio);
+            c.non_negative(
+                format!("{kind}.extra_latency"),
+                "extra_latency",
+                extra_latency.get(),
+            );
+        }
         FaultKind::Partition | FaultKind::DnsFailure => {}
     }
     let start = format!("{path}.start");

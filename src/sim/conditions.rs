@@ -2,6 +2,7 @@
 //! simulation reads these on its hot paths; the faults system rewrites them every tick.
 
 use bevy::prelude::Resource;
+use serde::Serialize;
 
 use super::topology::{RetryPolicy, Topology};
 
@@ -66,12 +67,55 @@ impl Default for SourceConditions {
     }
 }
 
+/// What changed a service's running version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ChangeKind {
+    /// The version the run starts with.
+    Initial,
+    /// New code, rolled out by restarting instances one by one.
+    Deploy,
+    /// A configuration push, applied to every instance at once.
+    Config,
+    /// Back to the version before the last change.
+    Rollback,
+}
+
+/// One entry of a service's version history, with what the version does differently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Version {
+    pub name: String,
+    pub at_s: f64,
+    pub change: ChangeKind,
+    pub error_ratio: f64,
+    pub latency_factor: f64,
+    pub leak_mb_per_request: f64,
+    /// The version that ran before this change (a rollback returns to it).
+    #[serde(skip)]
+    pub previous: usize,
+}
+
+impl Version {
+    fn initial() -> Self {
+        Self {
+            name: "v1".to_string(),
+            at_s: 0.0,
+            change: ChangeKind::Initial,
+            error_ratio: 0.0,
+            latency_factor: 1.0,
+            leak_mb_per_request: 0.0,
+            previous: 0,
+        }
+    }
+}
+
 #[derive(Resource, Clone, Debug)]
 pub struct Conditions {
     pub services: Vec<ServiceConditions>,
     /// By calling service, then by the index of the call in its `calls`.
     pub edges: Vec<Vec<EdgeConditions>>,
     pub sources: Vec<SourceConditions>,
+    /// Each service's version history, oldest first; instances run one of these.
+    pub versions: Vec<Vec<Version>>,
 }
 
 impl Conditions {
@@ -85,6 +129,16 @@ impl Conditions {
                 .map(|s| vec![EdgeConditions::default(); s.edges.len()])
                 .collect(),
             sources: vec![SourceConditions::default(); topology.sources.len()],
+            versions: vec![vec![Version::initial()]; topology.services.len()],
         }
+    }
+
+    /// Straightens what faults and remediations bend each tick; the version history stays.
+    pub fn clear_bends(&mut self) {
+        self.services.fill(ServiceConditions::default());
+        for edges in &mut self.edges {
+            edges.fill(EdgeConditions::default());
+        }
+        self.sources.fill(SourceConditions::default());
     }
 }

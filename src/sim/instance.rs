@@ -47,6 +47,8 @@ pub struct InstanceState {
     pub restarts: u32,
     /// When the instance last came up.
     pub up_since: f64,
+    /// The entry of its service's version history it runs.
+    pub version: usize,
     /// Memory lost to a leak, freed only by a restart.
     pub leaked_mb: f64,
     /// Bumped on every crash, so work the dead process had scheduled is dropped.
@@ -108,6 +110,7 @@ impl InstanceState {
             passed_probes: 0,
             restarts: 0,
             up_since: 0.0,
+            version: 0,
             leaked_mb: 0.0,
             incarnation: 0,
             queue: VecDeque::new(),
@@ -347,14 +350,20 @@ impl InstanceState {
     fn begin(&mut self, me: Me, call: Call, now: f64, fx: &mut Effects) {
         let service = me.model();
         let bent = me.bent();
-        let work =
-            service.service_time.sample(&mut self.rng) * bent.latency_factor + bent.extra_latency;
+        let version = &me.conditions.versions[me.service][self.version];
+        let work = service.service_time.sample(&mut self.rng)
+            * bent.latency_factor
+            * version.latency_factor
+            + bent.extra_latency;
         self.cpu_seconds += work * service.cpu_share;
-        self.leaked_mb += bent.leak_mb_per_request;
+        self.leaked_mb += bent.leak_mb_per_request + version.leak_mb_per_request;
         let in_service = self.busy() as f64;
         let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
-        // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected).
-        let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
+        // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected)(1 - version's).
+        let error_ratio = 1.0
+            - (1.0 - service.error_ratio)
+                * (1.0 - bent.extra_error_ratio)
+                * (1.0 - version.error_ratio);
         let finished = if error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio {
             Some(Outcome::ServerError)
         } else if (matches!(service.kind, ServiceKind::Cache { .. })
