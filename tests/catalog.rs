@@ -7,10 +7,11 @@ use firedrill::sim::topology::Topology;
 
 const FLEET: &str = r#"
     services: [
-        (name: "gateway", calls: [(to: "web")]),
+        (name: "gateway", calls: [(to: "web"), (to: "auth")]),
         (name: "web", instances: 2, memory: (limit_mb: 2048.0),
          calls: [(to: "catalog"), (to: "api"), (to: "recommendations", optional: true)]),
         (name: "api"),
+        (name: "auth"),
         (name: "catalog", calls: [(to: "product-cache")]),
         (name: "product-cache", kind: Cache(hit_ratio: 0.9), calls: [(to: "orders-db")]),
         (name: "recommendations"),
@@ -19,6 +20,7 @@ const FLEET: &str = r#"
         (name: "orders-db", kind: Database(pool: 10)),
     ],
     traffic: [(name: "shoppers", to: "gateway", rate: 10.0), (to: "checkout", rate: 1.0)],
+    zones: ["a", "b"],
     duration: "30m","#;
 
 #[test]
@@ -37,7 +39,7 @@ fn every_fault_example_loads_and_every_kind_is_listed() {
     }
     assert_eq!(
         firedrill::faults::CATALOG.len(),
-        16,
+        23,
         "a new fault kind needs its catalog entry"
     );
 }
@@ -55,7 +57,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        13,
+        15,
         "a new remediation needs its catalog entry"
     );
 }

@@ -352,3 +352,222 @@ fn sim_again() -> Simulation {
            (kind: Errors(ratio: 1.0), target: "a", start: When(P99Above(service: "a", seconds: "500ms")))"#,
     )
 }
+
+fn zoned(body: &str) -> Simulation {
+    let text = format!(
+        "(name: \"zoned\", seed: 4, duration: \"30m\", zones: [\"a\", \"b\", \"c\"], {body})"
+    );
+    Simulation::new(
+        &load_str("zoned.ron", &text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario,
+    )
+}
+
+const ZONED_API: &str = r#"services: [(name: "api", instances: 6, workers: 4, service_time: Exponential(mean: "40ms"),
+        queue_limit: 400, restart_time: "20s", health_check: (interval: "2s", timeout: "500ms"))],
+    traffic: [(name: "users", to: "api", rate: 420.0, timeout: "2s")],
+    faults: [(kind: ZoneLoss, target: "a", start: At("60s"))]"#;
+
+#[test]
+fn losing_one_zone_of_three_cascades_through_the_survivors() {
+    // 420 req/s on 6 x 100/s is 70%; on the 4 survivors it is 105%: they fall behind, their
+    // probes time out behind the queue, and the balancer ejects them in turn.
+    let mut sim = zoned(ZONED_API);
+    sim.run_until(60.0);
+    assert_eq!(seconds(&sim, 0).last().unwrap().healthy, 6);
+    sim.run_until(240.0);
+    let rows = seconds(&sim, 0);
+    let lowest = rows
+        .iter()
+        .filter(|r| r.t >= 90.0)
+        .map(|r| r.healthy)
+        .min()
+        .unwrap();
+    assert!(lowest < 4, "survivors are ejected too: as low as {lowest}");
+    assert!(error_ratio(&rows, 120.0, 240.0) > 0.1);
+    assert!(
+        (0..6).filter(|&g| !sim.instance(g).up).count() == 2,
+        "zone a stays down"
+    );
+}
+
+#[test]
+fn shedding_stops_the_zone_loss_cascade() {
+    let mut sim = zoned(ZONED_API);
+    sim.schedule(
+        61.0,
+        firedrill::remediation::Remediation::ShedLoad {
+            service: "api".into(),
+            max_rps: 320.0,
+        },
+    );
+    sim.run_until(240.0);
+    let rows = seconds(&sim, 0);
+    let lowest = rows
+        .iter()
+        .filter(|r| r.t >= 90.0)
+        .map(|r| r.healthy)
+        .min()
+        .unwrap();
+    assert_eq!(lowest, 4, "the survivors hold");
+}
+
+#[test]
+fn readiness_failures_push_traffic_onto_the_other_instances() {
+    let mut sim = sim(
+        r#"(name: "a", instances: 4, health_check: (interval: "1s"))"#,
+        r#"(to: "a", rate: 40.0)"#,
+        r#"(kind: ReadinessFailure(instances: 2), target: "a", start: At("10s"))"#,
+    );
+    sim.run_until(60.0);
+    let rows = seconds(&sim, 0);
+    assert_eq!(rows.last().unwrap().healthy, 2);
+    assert!(
+        (0..4).all(|g| sim.instance(g).up),
+        "they work; only their probes fail"
+    );
+}
+
+#[test]
+fn flapping_health_checks_move_working_instances_in_and_out() {
+    let mut sim = sim(
+        r#"(name: "a", instances: 4, health_check: (interval: "1s", unhealthy_threshold: 1, healthy_threshold: 1))"#,
+        r#"(to: "a", rate: 40.0)"#,
+        r#"(kind: FlappingHealthChecks(ratio: 0.5), target: "a", start: At("10s"))"#,
+    );
+    sim.run_until(70.0);
+    let healthy: Vec<u32> = seconds(&sim, 0)
+        .iter()
+        .filter(|r| r.t >= 15.0)
+        .map(|r| r.healthy)
+        .collect();
+    assert!(
+        healthy.iter().any(|&h| h <= 2) && healthy.iter().any(|&h| h >= 3),
+        "{healthy:?}"
+    );
+    assert!((0..4).all(|g| sim.instance(g).up));
+}
+
+#[test]
+fn gc_pauses_stretch_the_tail_not_the_median() {
+    let mut sim = sim(
+        r#"(name: "a", workers: 64, service_time: Constant(value: "20ms"))"#,
+        r#"(to: "a", rate: 50.0)"#,
+        r#"(kind: GcPauses(interval: "5s", pause: "500ms"), target: "a", start: At("60s"))"#,
+    );
+    sim.run_until(180.0);
+    sim.flush_metrics();
+    let minutes: Vec<ServiceRow> = sim
+        .service_metrics(0)
+        .minutes
+        .rows()
+        .iter()
+        .cloned()
+        .collect();
+    let p50 = minutes[2].p50.unwrap();
+    assert!((p50 - 0.020).abs() < 0.003, "median {p50}");
+    assert!(minutes[0].p99.unwrap() < 0.03);
+    assert!(
+        minutes[2].p99.unwrap() > 0.3,
+        "10% of requests wait out a pause: p99 {:?}",
+        minutes[2].p99
+    );
+}
+
+#[test]
+fn a_filling_disk_trends_to_full_then_fails_writes_until_logs_are_rotated() {
+    let mut sim = sim(
+        r#"(name: "a", disk: (size_mb: 10000.0, used_mb: 4000.0))"#,
+        r#"(to: "a", rate: 10.0)"#,
+        r#"(kind: DiskFill(per_request_mb: 5.0), target: "a", start: At("0s"))"#,
+    );
+    // 10 req/s x 5 MB = 50 MB/s: 6000 MB of headroom lasts 120 s.
+    sim.run_until(100.0);
+    let rows = seconds(&sim, 0);
+    let at = |t: f64| rows.iter().find(|r| r.t == t).unwrap().disk_used_ratio;
+    let slope = (at(90.0) - at(30.0)) / 60.0;
+    assert!(
+        (slope - 0.005).abs() < 0.0008,
+        "0.5%/s, to extrapolate: {slope}"
+    );
+    assert!(error_ratio(&rows, 0.0, 100.0) < 0.001);
+    sim.run_until(180.0);
+    assert!(
+        error_ratio(&seconds(&sim, 0), 140.0, 180.0) > 0.99,
+        "full: writes fail"
+    );
+    sim.schedule(
+        180.0,
+        firedrill::remediation::Remediation::FreeDisk {
+            service: "a".into(),
+        },
+    );
+    sim.run_until(240.0);
+    assert!(
+        error_ratio(&seconds(&sim, 0), 185.0, 240.0) < 0.001,
+        "logs rotated"
+    );
+}
+
+#[test]
+fn a_certificate_expires_on_time_for_its_callers_only_and_can_be_rotated_before() {
+    let body = (
+        r#"(name: "web", workers: 32, calls: [(to: "api", timeout: "1s")]), (name: "api"), (name: "batch", calls: [(to: "other")]), (name: "other")"#,
+        r#"(to: "web", rate: 20.0), (to: "batch", rate: 5.0)"#,
+        r#"(kind: CertExpiry, target: "api", start: At("5m"))"#,
+    );
+    let mut expiring = sim(body.0, body.1, body.2);
+    expiring.run_until(120.0);
+    let countdown = seconds(&expiring, 1)
+        .last()
+        .unwrap()
+        .cert_expires_in_s
+        .unwrap();
+    assert!(
+        (countdown - 180.0).abs() < 0.2,
+        "the countdown is visible: {countdown}"
+    );
+    expiring.run_until(360.0);
+    assert!(
+        error_ratio(&seconds(&expiring, 0), 300.5, 360.0) > 0.99,
+        "web's calls fail at expiry"
+    );
+    assert_eq!(
+        sum(&seconds(&expiring, 1), 301.0, 360.0, |r| r.requests),
+        0,
+        "api sees no request"
+    );
+    assert!(
+        error_ratio(&seconds(&expiring, 2), 300.0, 360.0) < 0.001,
+        "batch is not affected"
+    );
+
+    let mut rotated = sim(body.0, body.1, body.2);
+    rotated.schedule(
+        240.0,
+        firedrill::remediation::Remediation::RotateCertificate {
+            service: "api".into(),
+        },
+    );
+    rotated.run_until(360.0);
+    assert!(
+        error_ratio(&seconds(&rotated, 0), 240.0, 360.0) < 0.001,
+        "defused"
+    );
+    assert_eq!(rotated.faults().faults[0].started_at, None);
+}
+
+#[test]
+fn clock_skew_fails_requests_on_the_skewed_instances_only() {
+    let mut sim = sim(
+        r#"(name: "a", instances: 4)"#,
+        r#"(to: "a", rate: 40.0)"#,
+        r#"(kind: ClockSkew(instances: 1, error_ratio: 1.0), target: "a", start: At("10s"))"#,
+    );
+    sim.run_until(130.0);
+    assert!(
+        (error_ratio(&seconds(&sim, 0), 20.0, 130.0) - 0.25).abs() < 0.04,
+        "one instance in four"
+    );
+}

@@ -32,6 +32,7 @@ pub enum Target {
     /// A caller and the index of the call in its `calls`.
     Edge(usize, usize),
     Source(usize),
+    Zone(usize),
 }
 
 /// One fault of the timeline and what has become of it.
@@ -92,6 +93,13 @@ impl FaultTimeline {
                             .expect("validated edge");
                         Target::Edge(from, edge)
                     }
+                    crate::scenario::TargetKind::Zone => Target::Zone(
+                        topology
+                            .zones
+                            .iter()
+                            .position(|z| *z == spec.target)
+                            .expect("validated zone"),
+                    ),
                     crate::scenario::TargetKind::Traffic => Target::Source(
                         topology
                             .sources
@@ -143,7 +151,16 @@ impl FaultTimeline {
         let mut rollouts = Vec::new();
         conditions.clear_bends();
         for fault in &mut self.faults {
-            if fault.started_at.is_none() && fault.due(now, &last_second) {
+            // A fault a remediation defused before it started (ended, never started) stays so.
+            let waiting = fault.started_at.is_none() && fault.ended_at.is_none();
+            if waiting
+                && let (FaultKind::CertExpiry, Target::Service(s), Start::At(at)) =
+                    (&fault.kind, fault.target, &fault.start)
+            {
+                // The time bomb's countdown is visible before it goes off.
+                conditions.cert_expires_at[s] = Some(*at);
+            }
+            if waiting && fault.due(now, &last_second) {
                 fault.started_at = Some(now);
                 if fault.kind.is_one_shot() {
                     rollouts.extend(fire_once(fault, topology, conditions, instances, fx, now));
@@ -163,11 +180,12 @@ impl FaultTimeline {
         rollouts
     }
 
-    /// Ends, at `now`, the active faults `cures` says a remediation has fixed; how many.
+    /// Ends, at `now`, the faults `cures` says a remediation has fixed — active ones, and
+    /// ones not started yet (a time bomb defused); how many.
     pub fn end_where(&mut self, now: f64, cures: impl Fn(&Fault) -> bool) -> usize {
         let mut ended = 0;
         for fault in &mut self.faults {
-            if fault.is_active() && cures(fault) {
+            if fault.ended_at.is_none() && cures(fault) {
                 fault.ended_at = Some(now);
                 ended += 1;
             }
@@ -237,6 +255,30 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
                     c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - error_ratio);
                     c.extra_latency += extra_latency.get();
                 }
+                FaultKind::ReadinessFailure { instances } => {
+                    c.probe_fails = c.probe_fails.max(*instances)
+                }
+                FaultKind::FlappingHealthChecks { ratio } => {
+                    c.probe_flap_ratio = 1.0 - (1.0 - c.probe_flap_ratio) * (1.0 - ratio);
+                }
+                FaultKind::GcPauses { interval, pause } => {
+                    c.gc = Some((interval.get(), pause.get()))
+                }
+                FaultKind::DiskFill {
+                    per_request_mb,
+                    per_minute_mb,
+                } => {
+                    c.disk_mb_per_request += per_request_mb;
+                    c.disk_mb_per_second += per_minute_mb / 60.0;
+                }
+                FaultKind::CertExpiry => {
+                    c.tls_expired = true;
+                    conditions.cert_expires_at[s] = fault.started_at;
+                }
+                FaultKind::ClockSkew {
+                    instances,
+                    error_ratio,
+                } => c.clock_skew = (*instances, *error_ratio),
                 _ => {}
             }
         }
@@ -255,6 +297,7 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
         (Target::Source(i), FaultKind::TrafficSurge { multiplier }) => {
             conditions.sources[i].rate_factor *= multiplier;
         }
+        (Target::Zone(z), _) => conditions.zones_down[z] = true,
         (Target::Source(_), _) => {}
     }
 }
@@ -515,5 +558,47 @@ pub const CATALOG: &[CatalogEntry] = &[
         target: "service",
         example: r#"(kind: FeatureFlag(flag: "new-pricing", error_ratio: 0.2, extra_latency: "100ms"), target: "web", start: At("5m"))"#,
         description: "a flag turned on whose code path fails or is slow, until the flag is disabled",
+    },
+    CatalogEntry {
+        name: "ZoneLoss",
+        target: "zone",
+        example: r#"(kind: ZoneLoss, target: "a", start: At("5m"), duration: "20m")"#,
+        description: "every instance in the zone dies and cannot restart; survivors take the load (n/(n-k)) and may cascade",
+    },
+    CatalogEntry {
+        name: "ReadinessFailure",
+        target: "service",
+        example: r#"(kind: ReadinessFailure(instances: 2), target: "web", start: At("5m"))"#,
+        description: "probes of working instances fail: the balancer ejects them and the others take their load",
+    },
+    CatalogEntry {
+        name: "FlappingHealthChecks",
+        target: "service",
+        example: r#"(kind: FlappingHealthChecks(ratio: 0.3), target: "web", start: At("5m"))"#,
+        description: "probes fail at random: instances flap in and out of rotation, the healthy count jitters",
+    },
+    CatalogEntry {
+        name: "GcPauses",
+        target: "service",
+        example: r#"(kind: GcPauses(interval: "10s", pause: "800ms"), target: "api", start: At("5m"))"#,
+        description: "stop-the-world pauses: the tail (p99) stretches while the median barely moves",
+    },
+    CatalogEntry {
+        name: "DiskFill",
+        target: "service",
+        example: r#"(kind: DiskFill(per_request_mb: 0.5), target: "api", start: At("2m"))"#,
+        description: "logs fill the disk in a line you can extrapolate; at 100% every request that writes fails",
+    },
+    CatalogEntry {
+        name: "CertExpiry",
+        target: "service",
+        example: r#"(kind: CertExpiry, target: "payment", start: At("20m"))"#,
+        description: "a time bomb: the remaining validity counts down on the dashboard; at expiry every call to the service fails",
+    },
+    CatalogEntry {
+        name: "ClockSkew",
+        target: "service",
+        example: r#"(kind: ClockSkew(instances: 1, error_ratio: 0.8), target: "auth", start: At("5m"))"#,
+        description: "instances with drifting clocks fail token checks: errors concentrated on those instances",
     },
 ];

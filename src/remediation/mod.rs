@@ -98,6 +98,14 @@ pub enum Remediation {
         from: String,
         to: String,
     },
+    /// Rotate logs on every instance, freeing the disk they filled.
+    FreeDisk {
+        service: String,
+    },
+    /// Install a new certificate, before or after the old one expires.
+    RotateCertificate {
+        service: String,
+    },
     /// Change a caller's timeout, retries or backoff on one edge.
     TuneCalls {
         from: String,
@@ -126,6 +134,8 @@ impl Remediation {
             Self::Rollback { .. } => "Rollback",
             Self::DisableFlag { .. } => "DisableFlag",
             Self::FixDns { .. } => "FixDns",
+            Self::FreeDisk { .. } => "FreeDisk",
+            Self::RotateCertificate { .. } => "RotateCertificate",
             Self::TuneCalls { .. } => "TuneCalls",
         }
     }
@@ -149,6 +159,12 @@ pub enum Op {
     FixDns {
         from: usize,
         edge: usize,
+    },
+    FreeDisk {
+        service: usize,
+    },
+    RotateCertificate {
+        service: usize,
     },
     Shed {
         service: usize,
@@ -264,6 +280,12 @@ impl Op {
             } => Op::DisableFlag {
                 service: service(name)?,
                 flag: flag.clone(),
+            },
+            Remediation::FreeDisk { service: name } => Op::FreeDisk {
+                service: service(name)?,
+            },
+            Remediation::RotateCertificate { service: name } => Op::RotateCertificate {
+                service: service(name)?,
             },
             Remediation::FixDns { from, to } => {
                 let (from, edge) = edge(from, to)?;
@@ -494,6 +516,17 @@ impl Remediations {
                 faults.end_where(now, |f| {
                     f.target == Target::Service(service)
                         && matches!(&f.kind, FaultKind::FeatureFlag { flag: name, .. } if *name == flag)
+                });
+            }
+            Op::FreeDisk { service } => {
+                let m = &topology.services[service];
+                for global in m.first_instance..m.first_instance + m.instances {
+                    crate::sim::instance::rotate_logs(instances.instance(global), m);
+                }
+            }
+            Op::RotateCertificate { service } => {
+                faults.end_where(now, |f| {
+                    f.target == Target::Service(service) && matches!(f.kind, FaultKind::CertExpiry)
                 });
             }
             Op::FixDns { from, edge } => {
@@ -740,6 +773,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "6m", action: FixDns(from: "checkout", to: "payment"))"#,
         delay: "immediate",
         description: "restores name resolution on a call edge",
+    },
+    CatalogEntry {
+        name: "FreeDisk",
+        example: r#"(at: "6m", action: FreeDisk(service: "api"))"#,
+        delay: "immediate",
+        description: "rotates logs on every instance; the disk fills again if the cause remains",
+    },
+    CatalogEntry {
+        name: "RotateCertificate",
+        example: r#"(at: "6m", action: RotateCertificate(service: "payment"))"#,
+        delay: "immediate",
+        description: "installs a new certificate: ends an expiry, or defuses one that has not happened yet",
     },
     CatalogEntry {
         name: "TuneCalls",

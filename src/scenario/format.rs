@@ -27,6 +27,9 @@ pub struct Scenario {
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
     pub traffic: Vec<TrafficSpec>,
+    /// Availability zones; instance k of every service runs in zone k mod len.
+    #[serde(default = "defaults::zones")]
+    pub zones: Vec<String>,
     /// Faults injected into the fleet, on a timeline.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -58,6 +61,8 @@ pub struct ServiceSpec {
     pub cpu: CpuSpec,
     #[serde(default)]
     pub memory: MemorySpec,
+    #[serde(default)]
+    pub disk: DiskSpec,
     /// How long a crashed or OOM-killed instance takes to come back.
     #[serde(default = "defaults::restart_time")]
     pub restart_time: Seconds,
@@ -171,6 +176,26 @@ impl Default for MemorySpec {
             base_mb: defaults::base_mb(),
             per_request_mb: defaults::per_request_mb(),
             limit_mb: None,
+        }
+    }
+}
+
+/// The local disk of one instance, filled by its logs.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskSpec {
+    #[serde(default = "defaults::disk_size_mb")]
+    pub size_mb: f64,
+    /// Used when the run starts.
+    #[serde(default = "defaults::disk_used_mb")]
+    pub used_mb: f64,
+}
+
+impl Default for DiskSpec {
+    fn default() -> Self {
+        Self {
+            size_mb: defaults::disk_size_mb(),
+            used_mb: defaults::disk_used_mb(),
         }
     }
 }
@@ -390,6 +415,15 @@ mod defaults {
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
     }
+    pub fn zones() -> Vec<String> {
+        vec!["a".to_string()]
+    }
+    pub fn disk_size_mb() -> f64 {
+        20_000.0
+    }
+    pub fn disk_used_mb() -> f64 {
+        4_000.0
+    }
     pub fn factor() -> f64 {
         1.0
     }
@@ -518,6 +552,36 @@ pub enum FaultKind {
         #[serde(default = "defaults::factor")]
         latency_factor: f64,
     },
+    /// Every instance in the zone (the fault's target) dies and cannot start until it ends.
+    ZoneLoss,
+    /// Readiness probes of `instances` instances fail although they work: the load balancer
+    /// ejects them and their traffic lands on the others.
+    ReadinessFailure {
+        #[serde(default = "defaults::one_instance")]
+        instances: u32,
+    },
+    /// Each probe fails with probability `ratio`: instances flap in and out of rotation.
+    FlappingHealthChecks { ratio: f64 },
+    /// Stop-the-world pauses of `pause` every `interval` on every instance.
+    GcPauses { interval: Seconds, pause: Seconds },
+    /// Logs fill the disk at `per_request_mb` (plus `per_minute_mb`); a full disk fails
+    /// every request that writes.
+    DiskFill {
+        #[serde(default)]
+        per_request_mb: f64,
+        #[serde(default)]
+        per_minute_mb: f64,
+    },
+    /// The service's TLS certificate expires at the fault's start: every call to it fails
+    /// the handshake. Its remaining validity is visible before (a time bomb).
+    CertExpiry,
+    /// The clocks of `instances` instances drift: requests they handle fail token checks
+    /// with probability `error_ratio`.
+    ClockSkew {
+        #[serde(default = "defaults::one_instance")]
+        instances: u32,
+        error_ratio: f64,
+    },
     /// A feature flag turned on whose code path fails or is slow, until the flag is disabled.
     FeatureFlag {
         flag: String,
@@ -537,6 +601,7 @@ impl FaultKind {
             | Self::Partition
             | Self::DnsFailure => TargetKind::Edge,
             Self::TrafficSurge { .. } => TargetKind::Traffic,
+            Self::ZoneLoss => TargetKind::Zone,
             _ => TargetKind::Service,
         }
     }
@@ -559,6 +624,13 @@ impl FaultKind {
             Self::Deploy { .. } => "Deploy",
             Self::ConfigPush { .. } => "ConfigPush",
             Self::FeatureFlag { .. } => "FeatureFlag",
+            Self::ZoneLoss => "ZoneLoss",
+            Self::ReadinessFailure { .. } => "ReadinessFailure",
+            Self::FlappingHealthChecks { .. } => "FlappingHealthChecks",
+            Self::GcPauses { .. } => "GcPauses",
+            Self::DiskFill { .. } => "DiskFill",
+            Self::CertExpiry => "CertExpiry",
+            Self::ClockSkew { .. } => "ClockSkew",
         }
     }
 
@@ -576,4 +648,5 @@ pub enum TargetKind {
     Service,
     Edge,
     Traffic,
+    Zone,
 }

@@ -103,6 +103,14 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     if scenario.services.is_empty() {
         c.error("services", "the fleet needs at least one service");
     }
+    if scenario.zones.is_empty() {
+        c.error("zones", "the fleet needs at least one zone");
+    }
+    for (i, zone) in scenario.zones.iter().enumerate() {
+        if scenario.zones[..i].contains(zone) {
+            c.error(format!("zones[{i}]"), format!("duplicate zone \"{zone}\""));
+        }
+    }
 
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     for (i, service) in scenario.services.iter().enumerate() {
@@ -280,6 +288,20 @@ fn check_service(
             ),
         );
     }
+    c.positive(
+        format!("{path}.disk.size_mb"),
+        "size_mb",
+        service.disk.size_mb,
+    );
+    if !(0.0..service.disk.size_mb).contains(&service.disk.used_mb) {
+        c.error(
+            format!("{path}.disk.used_mb"),
+            format!(
+                "used_mb {} must be at least 0 and below size_mb {}",
+                service.disk.used_mb, service.disk.size_mb
+            ),
+        );
+    }
     c.non_negative(
         format!("{path}.restart_time"),
         "restart_time",
@@ -362,6 +384,15 @@ fn check_fault(
                 ),
             ),
         },
+        TargetKind::Zone => {
+            if !scenario.zones.contains(&fault.target) {
+                let known: Vec<&str> = scenario.zones.iter().map(String::as_str).collect();
+                c.error(
+                    target,
+                    format!("unknown zone \"{}\" (zones: {})", fault.target, known.join(", ")),
+                );
+            }
+        }
         TargetKind::Traffic => {
             let sources: Vec<String> = scenario
                 .traffic
@@ -493,7 +524,64 @@ fn check_fault(
                 extra_latency.get(),
             );
         }
-        FaultKind::Partition | FaultKind::DnsFailure => {}
+        FaultKind::FlappingHealthChecks { ratio } => {
+            c.ratio(format!("{kind}.ratio"), "ratio", *ratio)
+        }
+        FaultKind::GcPauses { interval, pause } => {
+            c.positive(format!("{kind}.interval"), "interval", interval.get());
+            c.positive(format!("{kind}.pause"), "pause", pause.get());
+            if pause.get() >= interval.get() {
+                c.error(
+                    format!("{kind}.pause"),
+                    "a pause as long as its interval never ends",
+                );
+            }
+        }
+        FaultKind::DiskFill {
+            per_request_mb,
+            per_minute_mb,
+        } => {
+            c.non_negative(
+                format!("{kind}.per_request_mb"),
+                "per_request_mb",
+                *per_request_mb,
+            );
+            c.non_negative(
+                format!("{kind}.per_minute_mb"),
+                "per_minute_mb",
+                *per_minute_mb,
+            );
+            if *per_request_mb == 0.0 && *per_minute_mb == 0.0 {
+                c.error(
+                    kind.clone(),
+                    "a disk fill needs per_request_mb or per_minute_mb above 0",
+                );
+            }
+        }
+        FaultKind::ClockSkew {
+            instances,
+            error_ratio,
+        } => {
+            c.ratio(format!("{kind}.error_ratio"), "error_ratio", *error_ratio);
+            if *instances == 0 {
+                c.error(
+                    format!("{kind}.instances"),
+                    "clock skew needs at least one instance",
+                );
+            }
+        }
+        FaultKind::Partition
+        | FaultKind::DnsFailure
+        | FaultKind::ZoneLoss
+        | FaultKind::CertExpiry => {}
+        FaultKind::ReadinessFailure { instances } => {
+            if *instances == 0 {
+                c.error(
+                    format!("{kind}.instances"),
+                    "a readiness failure needs at least one instance",
+                );
+            }
+        }
     }
     let start = format!("{path}.start");
     let end = scenario.duration.get();

@@ -23,6 +23,18 @@ pub struct ServiceConditions {
     pub crash_after: Option<f64>,
     /// Admission control: requests per second each instance accepts; the rest are refused.
     pub admit_rps: Option<f64>,
+    /// Readiness probes of the first this many instances fail whatever their state.
+    pub probe_fails: u32,
+    /// Probability that a probe fails at random.
+    pub probe_flap_ratio: f64,
+    /// Stop-the-world pauses: (interval, pause), in seconds.
+    pub gc: Option<(f64, f64)>,
+    pub disk_mb_per_request: f64,
+    pub disk_mb_per_second: f64,
+    /// The certificate has expired: every call to the service fails its handshake.
+    pub tls_expired: bool,
+    /// The first `.0` instances have skewed clocks and fail `.1` of their requests.
+    pub clock_skew: (u32, f64),
 }
 
 impl Default for ServiceConditions {
@@ -36,6 +48,13 @@ impl Default for ServiceConditions {
             cpu_hog_cores: 0.0,
             crash_after: None,
             admit_rps: None,
+            probe_fails: 0,
+            probe_flap_ratio: 0.0,
+            gc: None,
+            disk_mb_per_request: 0.0,
+            disk_mb_per_second: 0.0,
+            tls_expired: false,
+            clock_skew: (0, 0.0),
         }
     }
 }
@@ -116,6 +135,10 @@ pub struct Conditions {
     pub sources: Vec<SourceConditions>,
     /// Each service's version history, oldest first; instances run one of these.
     pub versions: Vec<Vec<Version>>,
+    /// Zones whose instances are lost.
+    pub zones_down: Vec<bool>,
+    /// When each service's certificate expires, if a fault has it expire.
+    pub cert_expires_at: Vec<Option<f64>>,
 }
 
 impl Conditions {
@@ -130,6 +153,8 @@ impl Conditions {
                 .collect(),
             sources: vec![SourceConditions::default(); topology.sources.len()],
             versions: vec![vec![Version::initial()]; topology.services.len()],
+            zones_down: vec![false; topology.zones.len()],
+            cert_expires_at: vec![None; topology.services.len()],
         }
     }
 
@@ -140,5 +165,7 @@ impl Conditions {
             edges.fill(EdgeConditions::default());
         }
         self.sources.fill(SourceConditions::default());
+        self.zones_down.fill(false);
+        self.cert_expires_at.fill(None);
     }
 }

@@ -51,6 +51,8 @@ pub struct InstanceState {
     pub version: usize,
     /// Memory lost to a leak, freed only by a restart.
     pub leaked_mb: f64,
+    /// The instance's local disk, filled by its logs.
+    pub disk_used_mb: f64,
     /// Bumped on every crash, so work the dead process had scheduled is dropped.
     incarnation: u32,
     queue: VecDeque<Call>,
@@ -112,6 +114,7 @@ impl InstanceState {
             up_since: 0.0,
             version: 0,
             leaked_mb: 0.0,
+            disk_used_mb: service.disk_used_mb,
             incarnation: 0,
             queue: VecDeque::new(),
             workers: service.workers,
@@ -237,6 +240,8 @@ impl InstanceState {
         let dt = t1 - t0;
         if self.up {
             self.leaked_mb += bent.leak_mb_per_second * dt;
+            self.disk_used_mb =
+                (self.disk_used_mb + bent.disk_mb_per_second * dt).min(service.disk_size_mb);
         }
         let hog = if self.up {
             bent.cpu_hog_cores * dt
@@ -253,14 +258,15 @@ impl InstanceState {
         let crash_loop = bent
             .crash_after
             .is_some_and(|after| t1 - self.up_since >= after);
-        if self.up && (oom || crash_loop) {
+        let zone_lost = me.conditions.zones_down[me.topology.zone_of(me.global)];
+        if self.up && (oom || crash_loop || zone_lost) {
             self.kill(me, t1, fx);
         }
     }
 
-    /// Starts the instance again once its restart time has passed.
-    pub fn start_if_due(&mut self, now: f64) {
-        if !self.up && now >= self.down_until {
+    /// Starts the instance again once its restart time has passed (not in a lost zone).
+    pub fn start_if_due(&mut self, now: f64, zone_down: bool) {
+        if !self.up && now >= self.down_until && !zone_down {
             self.up = true;
             self.up_since = now;
         }
@@ -357,14 +363,28 @@ impl InstanceState {
             + bent.extra_latency;
         self.cpu_seconds += work * service.cpu_share;
         self.leaked_mb += bent.leak_mb_per_request + version.leak_mb_per_request;
+        self.disk_used_mb =
+            (self.disk_used_mb + bent.disk_mb_per_request).min(service.disk_size_mb);
         let in_service = self.busy() as f64;
-        let end = now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
+        let mut end =
+            now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
+        if let Some((interval, pause)) = bent.gc {
+            end += gc_stall(now, end, interval, pause);
+        }
+        let disk_full = self.disk_used_mb >= service.disk_size_mb;
+        let (skewed, skew_ratio) = bent.clock_skew;
+        let skew_fails = me.global - service.first_instance < skewed
+            && skew_ratio > 0.0
+            && uniform(&mut self.rng) < skew_ratio;
         // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected)(1 - version's).
         let error_ratio = 1.0
             - (1.0 - service.error_ratio)
                 * (1.0 - bent.extra_error_ratio)
                 * (1.0 - version.error_ratio);
-        let finished = if error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio {
+        let finished = if disk_full
+            || skew_fails
+            || (error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio)
+        {
             Some(Outcome::ServerError)
         } else if (matches!(service.kind, ServiceKind::Cache { .. })
             && uniform(&mut self.rng) < self.hit_probability(service))
@@ -434,7 +454,8 @@ impl InstanceState {
         let timeout = bent.policy.map_or(edge.policy.timeout, |p| p.timeout);
         fx.events
             .schedule(at + timeout, Event::Timeout { to: reply });
-        if bent.unresolvable || bent.circuit_open {
+        let handshake_fails = me.conditions.services[edge.to].tls_expired;
+        if bent.unresolvable || bent.circuit_open || handshake_fails {
             fx.events.reply(reply, at, Outcome::Rejected);
         } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
             let arrival = at + bent.extra_latency;
@@ -514,6 +535,25 @@ fn policy(me: Me, edge: usize) -> RetryPolicy {
     me.conditions.edges[me.service][edge]
         .policy
         .unwrap_or(scenario)
+}
+
+/// Time a request started at `start` and due at `end` loses to stop-the-world pauses of
+/// `pause` every `interval`: the rest of a pause it starts in, and every pause it spans.
+fn gc_stall(start: f64, end: f64, interval: f64, pause: f64) -> f64 {
+    let phase = start % interval;
+    let wait = if phase < pause { pause - phase } else { 0.0 };
+    let next_pause = start - phase + interval;
+    let spanned = if end + wait > next_pause {
+        ((end + wait - next_pause) / interval).floor() + 1.0
+    } else {
+        0.0
+    };
+    wait + spanned * pause
+}
+
+/// Frees the logs that filled a disk, back to where the run started.
+pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
+    state.disk_used_mb = service.disk_used_mb;
 }
 
 /// Seconds over which CPU demand is smoothed before it slows requests down.

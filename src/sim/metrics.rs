@@ -145,6 +145,11 @@ pub struct ServiceRow {
     pub in_flight: f64,
     /// Fewest instances up and in rotation at any tick of the period.
     pub healthy: u32,
+    /// The fullest instance disk at any tick of the period, 0..1.
+    pub disk_used_ratio: f64,
+    /// Validity left on the service's certificate at the end of the period, when a fault has
+    /// it expire (negative: expired that long ago).
+    pub cert_expires_in_s: Option<f64>,
 }
 
 /// A traffic source over one period.
@@ -168,6 +173,9 @@ pub struct Gauges {
     pub memory_mb: f64,
     /// The fullest instance.
     pub memory_max_mb: f64,
+    /// The fullest disk, 0..1.
+    pub disk_used_ratio: f64,
+    pub cert_expires_in_s: Option<f64>,
     pub queue: f64,
     pub in_flight: f64,
     pub healthy: u32,
@@ -187,6 +195,8 @@ impl ServiceWindow {
         self.ticks += 1;
         self.gauges.memory_mb += gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
+        self.gauges.disk_used_ratio = self.gauges.disk_used_ratio.max(gauges.disk_used_ratio);
+        self.gauges.cert_expires_in_s = gauges.cert_expires_in_s;
         self.gauges.queue += gauges.queue;
         self.gauges.in_flight += gauges.in_flight;
         self.healthy_min = Some(
@@ -200,6 +210,11 @@ impl ServiceWindow {
         self.ticks += other.ticks;
         self.gauges.memory_mb += other.gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(other.gauges.memory_max_mb);
+        self.gauges.disk_used_ratio = self
+            .gauges
+            .disk_used_ratio
+            .max(other.gauges.disk_used_ratio);
+        self.gauges.cert_expires_in_s = other.gauges.cert_expires_in_s;
         self.gauges.queue += other.gauges.queue;
         self.gauges.in_flight += other.gauges.in_flight;
         if let Some(h) = other.healthy_min {
@@ -231,6 +246,8 @@ impl ServiceWindow {
             queue: self.gauges.queue / ticks,
             in_flight: self.gauges.in_flight / ticks,
             healthy: self.healthy_min.unwrap_or(0),
+            disk_used_ratio: self.gauges.disk_used_ratio,
+            cert_expires_in_s: self.gauges.cert_expires_in_s,
         }
     }
 

@@ -281,10 +281,11 @@ fn generate_traffic(
 fn health_checks(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
+    conditions: Res<Conditions>,
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
 ) {
     let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
-    step::run_health_checks(&fleet.topology, &mut store, clock.current());
+    step::run_health_checks(&fleet.topology, &conditions, &mut store, clock.current());
 }
 
 #[allow(clippy::too_many_arguments)] // a system's parameters are its data access
@@ -323,6 +324,7 @@ fn serve(
 fn record_metrics(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
+    conditions: Res<Conditions>,
     mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
     mut services: Query<&mut ServiceMetrics>,
@@ -331,7 +333,7 @@ fn record_metrics(
     let tick = clock.current();
     let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     for (s, &entity) in fleet.services.iter().enumerate() {
-        let gauges = step::gauges(&fleet.topology, s, &mut store);
+        let gauges = step::gauges(&fleet.topology, &conditions, s, &mut store, tick);
         let mut metrics = services.get_mut(entity).expect("service entity");
         step::record_service(&mut metrics, &mut tallies, s, gauges, tick);
     }

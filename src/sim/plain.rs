@@ -70,7 +70,7 @@ impl PlainFleet {
             &mut self.tallies,
             tick,
         );
-        step::run_health_checks(t, &mut self.instances, tick);
+        step::run_health_checks(t, c, &mut self.instances, tick);
         step::run_events(
             (t, c),
             &mut self.instances,
@@ -89,7 +89,7 @@ impl PlainFleet {
             tick,
         );
         for (s, metrics) in self.service_metrics.iter_mut().enumerate() {
-            let gauges = step::gauges(t, s, &mut self.instances);
+            let gauges = step::gauges(t, &self.conditions, s, &mut self.instances, tick);
             step::record_service(metrics, &mut self.tallies, s, gauges, tick);
         }
         for (i, metrics) in self.source_metrics.iter_mut().enumerate() {

@@ -27,6 +27,8 @@ pub struct Me<'a> {
     pub model: &'a SourceModel,
     pub index: u32,
     pub rate_factor: f64,
+    /// The entry service's certificate has expired: handshakes fail.
+    pub tls_expired: bool,
 }
 
 /// What a source's handlers may write besides its own state.
@@ -136,7 +138,11 @@ impl SourceState {
             slot,
             seq,
         };
-        events.send(me.model.to, Call { arrival: at, reply });
+        if me.tls_expired {
+            events.reply(reply, at, Outcome::Rejected);
+        } else {
+            events.send(me.model.to, Call { arrival: at, reply });
+        }
         events.schedule(at + me.model.policy.timeout, Event::Timeout { to: reply });
     }
 

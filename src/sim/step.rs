@@ -6,7 +6,7 @@ use super::conditions::Conditions;
 use super::events::{Event, Events, ReplyTo};
 use super::instance::{self, InstanceState, Me};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
-use super::random;
+use super::random::{self, uniform};
 use super::source::{self, SourceState};
 use super::topology::Topology;
 
@@ -67,6 +67,7 @@ pub fn generate_traffic(
             model,
             index: i as u32,
             rate_factor: conditions.sources[i].rate_factor,
+            tls_expired: conditions.services[model.to].tls_expired,
         };
         let mut fx = source::Effects {
             events,
@@ -78,15 +79,29 @@ pub fn generate_traffic(
 
 /// Restarts instances whose restart time is over, and probes those due a health check
 /// (spread over the interval so instances are not checked in lockstep).
-pub fn run_health_checks(topology: &Topology, instances: &mut impl InstanceStore, tick: Tick) {
+pub fn run_health_checks(
+    topology: &Topology,
+    conditions: &Conditions,
+    instances: &mut impl InstanceStore,
+    tick: Tick,
+) {
     for (global, &s) in topology.instance_service.iter().enumerate() {
         let service = &topology.services[s as usize];
+        let bent = &conditions.services[s as usize];
         let state = instances.instance(global as u32);
-        state.start_if_due(tick.t0);
+        state.start_if_due(
+            tick.t0,
+            conditions.zones_down[topology.zone_of(global as u32)],
+        );
         if !(tick.index + global as u64).is_multiple_of(service.hc_interval_ticks) {
             continue;
         }
-        let passed = state.up && state.queue_age(tick.t0) <= service.hc_timeout;
+        let flapped =
+            bent.probe_flap_ratio > 0.0 && uniform(&mut state.rng) < bent.probe_flap_ratio;
+        let passed = state.up
+            && state.queue_age(tick.t0) <= service.hc_timeout
+            && global as u32 - service.first_instance >= bent.probe_fails
+            && !flapped;
         balancer::probe(
             &mut state.in_rotation,
             &mut state.failed_probes,
@@ -235,6 +250,7 @@ fn source_context<'a>(
             model: &topology.sources[source as usize],
             index: source,
             rate_factor: conditions.sources[source as usize].rate_factor,
+            tls_expired: conditions.services[topology.sources[source as usize].to].tls_expired,
         },
         source::Effects {
             events,
@@ -281,13 +297,25 @@ pub fn record_source(metrics: &mut SourceMetrics, tallies: &mut Tallies, i: usiz
 }
 
 /// End-of-tick gauges of one service.
-pub fn gauges(topology: &Topology, service: usize, instances: &mut impl InstanceStore) -> Gauges {
+pub fn gauges(
+    topology: &Topology,
+    conditions: &Conditions,
+    service: usize,
+    instances: &mut impl InstanceStore,
+    tick: Tick,
+) -> Gauges {
     let model = &topology.services[service];
-    let mut gauges = Gauges::default();
+    let mut gauges = Gauges {
+        cert_expires_in_s: conditions.cert_expires_at[service].map(|at| at - tick.t1),
+        ..Gauges::default()
+    };
     for k in 0..model.instances {
         let state = instances.instance(model.first_instance + k);
         gauges.memory_mb += state.memory_mb;
         gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
+        gauges.disk_used_ratio = gauges
+            .disk_used_ratio
+            .max(state.disk_used_mb / model.disk_size_mb);
         gauges.queue += state.queue_len() as f64;
         gauges.in_flight += state.busy() as f64;
         gauges.healthy += u32::from(state.takes_traffic());

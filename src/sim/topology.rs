@@ -42,6 +42,8 @@ pub struct ServiceModel {
     pub base_mb: f64,
     pub per_request_mb: f64,
     pub limit_mb: Option<f64>,
+    pub disk_size_mb: f64,
+    pub disk_used_mb: f64,
     pub restart_time: f64,
     pub load_balancer: LoadBalancer,
     pub hc_interval_ticks: u64,
@@ -92,6 +94,7 @@ pub struct Topology {
     pub total_instances: u32,
     /// The service of each instance, by global instance index.
     pub instance_service: Vec<u32>,
+    pub zones: Vec<String>,
 }
 
 impl Topology {
@@ -131,6 +134,8 @@ impl Topology {
                     base_mb: s.memory.base_mb,
                     per_request_mb: s.memory.per_request_mb,
                     limit_mb: s.memory.limit_mb,
+                    disk_size_mb: s.disk.size_mb,
+                    disk_used_mb: s.disk.used_mb,
                     restart_time: s.restart_time.get(),
                     load_balancer: s.load_balancer,
                     hc_interval_ticks: ((s.health_check.interval.get() / tick).round() as u64)
@@ -172,6 +177,7 @@ impl Topology {
             .collect();
         Self {
             instance_service,
+            zones: scenario.zones.clone(),
             name: scenario.name.clone(),
             seed: scenario.seed,
             tick,
@@ -185,6 +191,12 @@ impl Topology {
 
     pub fn ticks(&self) -> u64 {
         (self.duration / self.tick).round() as u64
+    }
+
+    /// The zone of an instance: instance k of a service runs in zone k mod zones.
+    pub fn zone_of(&self, instance: u32) -> usize {
+        let service = &self.services[self.service_of(instance)];
+        (instance - service.first_instance) as usize % self.zones.len().max(1)
     }
 
     /// The service an instance (by global index) belongs to.
