@@ -42,7 +42,9 @@ pub struct ChangeRecord {
 pub struct ServiceReport {
     pub name: String,
     pub kind: String,
+    /// Instances at the start, and the most scaling may provision.
     pub instances: u32,
+    pub max_instances: u32,
     pub workers: u32,
     pub summary: ServiceSummary,
     pub minutes: Vec<ServiceRow>,
@@ -144,12 +146,9 @@ pub fn run(scenario: &Scenario, script: &[Action], mut progress: impl FnMut(f64)
             name: model.name.clone(),
             kind: model.kind.label().to_string(),
             instances: model.instances,
+            max_instances: model.slots,
             workers: model.workers,
-            summary: service_summary(
-                &sim.service_metrics(s).totals,
-                seconds,
-                model.cores * f64::from(model.instances),
-            ),
+            summary: service_summary(&sim.service_metrics(s).totals, seconds),
             minutes: std::mem::take(&mut service_minutes[s]),
         })
         .collect();
@@ -204,7 +203,7 @@ fn take_new<'a, T: Clone + 'a>(
     rows.extend(new.into_iter().rev());
 }
 
-fn service_summary(t: &ServiceTotals, seconds: f64, cores: f64) -> ServiceSummary {
+fn service_summary(t: &ServiceTotals, seconds: f64) -> ServiceSummary {
     let c = &t.counts;
     let ticks = t.ticks.max(1) as f64;
     ServiceSummary {
@@ -220,8 +219,8 @@ fn service_summary(t: &ServiceTotals, seconds: f64, cores: f64) -> ServiceSummar
         p50_s: c.latency.quantile(0.5),
         p90_s: c.latency.quantile(0.9),
         p99_s: c.latency.quantile(0.99),
-        cpu_mean: if seconds > 0.0 {
-            c.cpu_seconds / (cores * seconds)
+        cpu_mean: if t.core_seconds > 0.0 {
+            c.cpu_seconds / t.core_seconds
         } else {
             0.0
         },

@@ -463,3 +463,90 @@ fn disabling_the_flag_and_fixing_dns_end_their_faults() {
     let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
     assert_eq!(ended, vec![Some(40.0), Some(100.0)]);
 }
+
+#[test]
+fn scaling_out_helps_only_once_the_new_instances_have_booted() {
+    let body = r#"services: [(name: "api", instances: 2, max_instances: 6, workers: 4,
+            service_time: Exponential(mean: "40ms"), health_check: (interval: "2s"))],
+        traffic: [(to: "api", rate: 260.0, timeout: "2s")]"#;
+    // 260 req/s on 2 x 100/s: overloaded. Two more instances make it 65%.
+    let mut sim = sim(body);
+    sim.schedule(
+        30.0,
+        Remediation::ScaleOut {
+            service: "api".into(),
+            count: 2,
+        },
+    );
+    sim.run_until(200.0);
+    let api = rows(&sim, 0);
+    assert!(
+        error_ratio(&api, 40.0, 85.0) > 0.2,
+        "still overloaded while they boot"
+    );
+    let joined = api.iter().find(|r| r.healthy == 4).map(|r| r.t).unwrap();
+    assert!(
+        (90.0..110.0).contains(&joined),
+        "60 s of boot, then two passing probes: {joined}"
+    );
+    assert!(
+        error_ratio(&api, 150.0, 200.0) < 0.01,
+        "four instances carry it"
+    );
+    sim.schedule(
+        200.0,
+        Remediation::ScaleIn {
+            service: "api".into(),
+            count: 2,
+        },
+    );
+    sim.run_until(260.0);
+    let api = rows(&sim, 0);
+    let provisioned: Vec<bool> = (0..6).map(|g| sim.instance(g).provisioned).collect();
+    assert_eq!(
+        provisioned,
+        vec![true, true, false, false, false, false],
+        "the newest go first"
+    );
+    assert!(
+        error_ratio(&api, 230.0, 260.0) > 0.2,
+        "scaled in too far: overloaded again"
+    );
+}
+
+#[test]
+fn scaling_the_stateless_tier_does_not_fix_a_database_bottleneck() {
+    let body = r#"services: [
+            (name: "web", instances: 2, max_instances: 8, workers: 32, calls: [(to: "db", timeout: "1s")]),
+            (name: "db", kind: Database(pool: 4), service_time: Exponential(mean: "50ms")),
+        ],
+        traffic: [(to: "web", rate: 100.0)]"#;
+    // The database serves 80 queries/s: web is not the bottleneck.
+    let mut left = sim(body);
+    let mut scaled = sim(body);
+    scaled.schedule(
+        30.0,
+        Remediation::ScaleOut {
+            service: "web".into(),
+            count: 6,
+        },
+    );
+    for sim in [&mut left, &mut scaled] {
+        sim.run_until(240.0);
+    }
+    let goodput = |sim: &Simulation| {
+        let rows: Vec<_> = sim
+            .source_metrics(0)
+            .seconds
+            .rows()
+            .iter()
+            .filter(|r| r.t >= 180.0)
+            .cloned()
+            .collect();
+        rows.iter().map(|r| r.ok).sum::<u64>() as f64
+            / rows.iter().map(|r| r.first_tries).sum::<u64>() as f64
+    };
+    let (before, after) = (goodput(&left), goodput(&scaled));
+    assert!(before < 0.9, "the database limits goodput: {before}");
+    assert!(after <= before * 1.05, "no better: {before} -> {after}");
+}

@@ -315,7 +315,7 @@ fn fire_once(
         return None;
     };
     let model = &topology.services[s];
-    let members = model.first_instance..model.first_instance + model.instances;
+    let members = model.members();
     match fault.kind {
         FaultKind::Crash { instances: count } => {
             let mut left = count;

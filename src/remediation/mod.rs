@@ -37,6 +37,8 @@ pub(super) fn plugin(app: &mut App) {
 
 /// How long a restarting instance may take to finish its requests before it is killed.
 pub const DRAIN_TIMEOUT: f64 = 10.0;
+/// How long a new instance takes to boot before its first probe.
+pub const PROVISION_TIME: f64 = 60.0;
 /// How long warming a cache takes, from empty to full.
 pub const WARM_TIME: f64 = 60.0;
 
@@ -106,6 +108,16 @@ pub enum Remediation {
     RotateCertificate {
         service: String,
     },
+    /// Provision `count` more instances: they boot, then join once their probes pass.
+    ScaleOut {
+        service: String,
+        count: u32,
+    },
+    /// Drain and remove `count` instances (the newest first); at least one stays.
+    ScaleIn {
+        service: String,
+        count: u32,
+    },
     /// Change a caller's timeout, retries or backoff on one edge.
     TuneCalls {
         from: String,
@@ -136,6 +148,8 @@ impl Remediation {
             Self::FixDns { .. } => "FixDns",
             Self::FreeDisk { .. } => "FreeDisk",
             Self::RotateCertificate { .. } => "RotateCertificate",
+            Self::ScaleOut { .. } => "ScaleOut",
+            Self::ScaleIn { .. } => "ScaleIn",
             Self::TuneCalls { .. } => "TuneCalls",
         }
     }
@@ -148,6 +162,14 @@ pub enum Op {
         service: usize,
         instances: Vec<u32>,
         one_at_a_time: bool,
+    },
+    ScaleOut {
+        service: usize,
+        count: u32,
+    },
+    ScaleIn {
+        service: usize,
+        count: u32,
     },
     Rollback {
         service: usize,
@@ -221,7 +243,7 @@ impl Op {
         };
         let all = |s: usize| {
             let m = &topology.services[s];
-            (m.first_instance..m.first_instance + m.instances).collect::<Vec<u32>>()
+            m.members().collect::<Vec<u32>>()
         };
         Ok(match remediation {
             Remediation::RestartInstance {
@@ -230,11 +252,11 @@ impl Op {
             } => {
                 let s = service(name)?;
                 let m = &topology.services[s];
-                if *instance >= m.instances {
+                if *instance >= m.slots {
                     return Err(format!(
                         "\"{name}\" has {} instances (0 to {}): there is no instance {instance}",
-                        m.instances,
-                        m.instances - 1
+                        m.slots,
+                        m.slots - 1
                     ));
                 }
                 Op::Restart {
@@ -281,6 +303,36 @@ impl Op {
                 service: service(name)?,
                 flag: flag.clone(),
             },
+            Remediation::ScaleOut {
+                service: name,
+                count,
+            } => {
+                let s = service(name)?;
+                let m = &topology.services[s];
+                if *count == 0 || *count > m.slots - m.instances {
+                    return Err(format!(
+                        "\"{name}\" can grow by at most {} instances (max_instances is {}); asked for {count}",
+                        m.slots - m.instances,
+                        m.slots
+                    ));
+                }
+                Op::ScaleOut {
+                    service: s,
+                    count: *count,
+                }
+            }
+            Remediation::ScaleIn {
+                service: name,
+                count,
+            } => {
+                if *count == 0 {
+                    return Err("scaling in by 0 does nothing".to_string());
+                }
+                Op::ScaleIn {
+                    service: service(name)?,
+                    count: *count,
+                }
+            }
             Remediation::FreeDisk { service: name } => Op::FreeDisk {
                 service: service(name)?,
             },
@@ -357,6 +409,8 @@ struct Restart {
     one_at_a_time: bool,
     /// The version instances come back on, for a deploy or a rollback.
     to_version: Option<usize>,
+    /// The instances are removed instead of coming back (scaling in).
+    remove: bool,
 }
 
 /// A cache warm-up in progress.
@@ -440,8 +494,13 @@ impl Remediations {
         self.progress_warmings(topology, instances, tick);
         for (s, limit) in self.shed.iter().enumerate() {
             if let Some(rps) = limit {
-                conditions.services[s].admit_rps =
-                    Some(rps / f64::from(topology.services[s].instances));
+                let m = &topology.services[s];
+                let live = m
+                    .members()
+                    .filter(|&g| instances.instance(g).provisioned)
+                    .count()
+                    .max(1);
+                conditions.services[s].admit_rps = Some(rps / live as f64);
             }
         }
         for (s, edges) in conditions.edges.iter_mut().enumerate() {
@@ -459,11 +518,12 @@ impl Remediations {
         let m = &topology.services[service];
         self.restarts.push(Restart {
             service,
-            waiting: (m.first_instance..m.first_instance + m.instances).collect(),
+            waiting: m.members().collect(),
             draining: Vec::new(),
             restarting: Vec::new(),
             one_at_a_time: true,
             to_version: Some(version),
+            remove: false,
         });
     }
 
@@ -495,7 +555,7 @@ impl Remediations {
                 let version = history.len() - 1;
                 if latest.change == ChangeKind::Config {
                     let m = &topology.services[service];
-                    for global in m.first_instance..m.first_instance + m.instances {
+                    for global in m.members() {
                         instances.instance(global).version = version;
                     }
                 } else {
@@ -518,9 +578,43 @@ impl Remediations {
                         && matches!(&f.kind, FaultKind::FeatureFlag { flag: name, .. } if *name == flag)
                 });
             }
+            Op::ScaleOut { service, count } => {
+                let m = &topology.services[service];
+                let latest = conditions.versions[service].len() - 1;
+                let empty: Vec<u32> = m
+                    .members()
+                    .filter(|&g| !instances.instance(g).provisioned)
+                    .take(count as usize)
+                    .collect();
+                for global in empty {
+                    instances
+                        .instance(global)
+                        .provision(m, latest, now, PROVISION_TIME);
+                }
+            }
+            Op::ScaleIn { service, count } => {
+                let m = &topology.services[service];
+                let mut live: Vec<u32> = m
+                    .members()
+                    .filter(|&g| {
+                        instances.instance(g).provisioned && !instances.instance(g).draining
+                    })
+                    .collect();
+                let keep = live.len().saturating_sub(count as usize).max(1);
+                let leaving = live.split_off(keep);
+                self.restarts.push(Restart {
+                    service,
+                    waiting: leaving.into_iter().rev().collect(),
+                    draining: Vec::new(),
+                    restarting: Vec::new(),
+                    one_at_a_time: false,
+                    to_version: None,
+                    remove: true,
+                });
+            }
             Op::FreeDisk { service } => {
                 let m = &topology.services[service];
-                for global in m.first_instance..m.first_instance + m.instances {
+                for global in m.members() {
                     crate::sim::instance::rotate_logs(instances.instance(global), m);
                 }
             }
@@ -546,6 +640,7 @@ impl Remediations {
                     restarting: Vec::new(),
                     one_at_a_time,
                     to_version: None,
+                    remove: false,
                 });
             }
             Op::Shed { service, max_rps } => self.shed[service] = max_rps,
@@ -555,7 +650,7 @@ impl Remediations {
             }),
             Op::SetPool { service, size } => {
                 let m = &topology.services[service];
-                for global in m.first_instance..m.first_instance + m.instances {
+                for global in m.members() {
                     let me = Me {
                         topology,
                         conditions,
@@ -594,7 +689,20 @@ impl Remediations {
         now: f64,
     ) {
         for restart in &mut self.restarts {
-            restart.restarting.retain(|&g| !instances.instance(g).up);
+            // Empty slots have nothing to restart; they only learn the version to run.
+            restart.waiting.retain(|&g| {
+                let state = instances.instance(g);
+                if !state.provisioned
+                    && let Some(version) = restart.to_version
+                {
+                    state.version = version;
+                }
+                state.provisioned
+            });
+            restart.restarting.retain(|&g| {
+                let state = instances.instance(g);
+                state.provisioned && !state.up
+            });
             let idle = restart.draining.is_empty() && restart.restarting.is_empty();
             if !restart.one_at_a_time || idle {
                 let take = if restart.one_at_a_time {
@@ -624,7 +732,11 @@ impl Remediations {
                         state.version = version;
                     }
                     state.draining = false;
-                    restart.restarting.push(global);
+                    if restart.remove {
+                        state.vacate();
+                    } else {
+                        restart.restarting.push(global);
+                    }
                 } else {
                     still_draining.push((global, deadline));
                 }
@@ -644,7 +756,7 @@ impl Remediations {
     ) {
         for warming in &self.warmings {
             let m = &topology.services[warming.service];
-            for global in m.first_instance..m.first_instance + m.instances {
+            for global in m.members() {
                 let state = instances.instance(global);
                 let per_tick = (f64::from(state.cache_capacity(m)) * (tick.t1 - tick.t0)
                     / WARM_TIME)
@@ -785,6 +897,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "6m", action: RotateCertificate(service: "payment"))"#,
         delay: "immediate",
         description: "installs a new certificate: ends an expiry, or defuses one that has not happened yet",
+    },
+    CatalogEntry {
+        name: "ScaleOut",
+        example: r#"(at: "6m", action: ScaleOut(service: "web", count: 2))"#,
+        delay: "60 s to boot + passing probes",
+        description: "provisions instances (up to max_instances); no help until they boot, none if the bottleneck is behind",
+    },
+    CatalogEntry {
+        name: "ScaleIn",
+        example: r#"(at: "30m", action: ScaleIn(service: "web", count: 2))"#,
+        delay: "drain",
+        description: "drains and removes the newest instances; at least one stays",
     },
     CatalogEntry {
         name: "TuneCalls",

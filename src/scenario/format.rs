@@ -43,6 +43,9 @@ pub struct ServiceSpec {
     pub kind: ServiceKind,
     #[serde(default = "defaults::instances")]
     pub instances: u32,
+    /// How far `ScaleOut` may go; defaults to `instances` (no scaling).
+    #[serde(default)]
+    pub max_instances: Option<u32>,
     /// Requests one instance serves at once; defaults depend on the kind.
     #[serde(default)]
     pub workers: Option<u32>,

@@ -204,6 +204,17 @@ fn check_service(
             "zero instances gives zero capacity; use at least 1",
         );
     }
+    if let Some(max) = service.max_instances
+        && max < service.instances
+    {
+        c.error(
+            format!("{path}.max_instances"),
+            format!(
+                "max_instances {max} is below instances {}: scaling could only shrink below the start",
+                service.instances
+            ),
+        );
+    }
     match service.kind {
         ServiceKind::Database { pool } => {
             if pool == 0 {

@@ -6,6 +6,8 @@ use crate::scenario::LoadBalancer;
 /// What the balancer knows of one instance when it assigns calls.
 #[derive(Clone, Copy, Debug)]
 pub struct Backend {
+    /// An instance exists in this slot.
+    pub provisioned: bool,
     pub in_rotation: bool,
     /// Requests queued or in service: the "connections" of least-connections.
     pub load: usize,
@@ -22,11 +24,12 @@ pub fn pick(
     mut backend: impl FnMut(usize) -> Backend,
 ) -> usize {
     let fail_open = !(0..n).any(|k| backend(k).in_rotation);
+    let candidate = |b: Backend| b.provisioned && (fail_open || b.in_rotation);
     let start = *cursor % n;
     let chosen = match policy {
         LoadBalancer::RoundRobin => (0..n)
             .map(|offset| (start + offset) % n)
-            .find(|&k| fail_open || backend(k).in_rotation)
+            .find(|&k| candidate(backend(k)))
             .unwrap_or(start),
         LoadBalancer::LeastConnections => {
             // Ties go round-robin from the cursor so equal backends share the load.
@@ -34,7 +37,7 @@ pub fn pick(
             for offset in 0..n {
                 let k = (start + offset) % n;
                 let b = backend(k);
-                if (fail_open || b.in_rotation) && best.is_none_or(|(_, load)| b.load < load) {
+                if candidate(b) && best.is_none_or(|(_, load)| b.load < load) {
                     best = Some((k, b.load));
                 }
             }
@@ -76,7 +79,11 @@ mod tests {
 
     fn backends(spec: &[(bool, usize)]) -> Vec<Backend> {
         spec.iter()
-            .map(|&(in_rotation, load)| Backend { in_rotation, load })
+            .map(|&(in_rotation, load)| Backend {
+                provisioned: true,
+                in_rotation,
+                load,
+            })
             .collect()
     }
 

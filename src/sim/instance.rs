@@ -38,6 +38,8 @@ struct Job {
 
 #[derive(Component, Debug)]
 pub struct InstanceState {
+    /// Whether this slot holds an instance at all (scaling provisions and removes them).
+    pub provisioned: bool,
     pub up: bool,
     pub down_until: f64,
     /// Whether the load balancer sends it traffic (health checks decide).
@@ -105,6 +107,7 @@ impl Me<'_> {
 impl InstanceState {
     pub fn new(service: &ServiceModel, rng: ChaCha8Rng) -> Self {
         Self {
+            provisioned: true,
             up: true,
             down_until: 0.0,
             in_rotation: true,
@@ -264,9 +267,32 @@ impl InstanceState {
         }
     }
 
+    /// An empty slot: no instance, no traffic, until `provision`.
+    pub fn vacate(&mut self) {
+        self.provisioned = false;
+        self.up = false;
+        self.in_rotation = false;
+        self.down_until = f64::INFINITY;
+    }
+
+    /// Puts a new instance in the slot, running `version`: it boots for `boot` seconds, then
+    /// joins the rotation once its probes pass.
+    pub fn provision(&mut self, service: &ServiceModel, version: usize, now: f64, boot: f64) {
+        self.provisioned = true;
+        self.up = false;
+        self.in_rotation = false;
+        self.failed_probes = 0;
+        self.passed_probes = 0;
+        self.down_until = now + boot;
+        self.version = version;
+        self.cached_keys = 0;
+        self.leaked_mb = 0.0;
+        self.disk_used_mb = service.disk_used_mb;
+    }
+
     /// Starts the instance again once its restart time has passed (not in a lost zone).
     pub fn start_if_due(&mut self, now: f64, zone_down: bool) {
-        if !self.up && now >= self.down_until && !zone_down {
+        if self.provisioned && !self.up && now >= self.down_until && !zone_down {
             self.up = true;
             self.up_since = now;
         }

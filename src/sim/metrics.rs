@@ -173,6 +173,8 @@ pub struct Gauges {
     pub memory_mb: f64,
     /// The fullest instance.
     pub memory_max_mb: f64,
+    /// Instances provisioned (the service's capacity in instances).
+    pub provisioned: u32,
     /// The fullest disk, 0..1.
     pub disk_used_ratio: f64,
     pub cert_expires_in_s: Option<f64>,
@@ -188,11 +190,14 @@ struct ServiceWindow {
     counts: ServiceTally,
     gauges: Gauges,
     healthy_min: Option<u32>,
+    /// CPU-seconds the provisioned instances could have used.
+    core_seconds: f64,
 }
 
 impl ServiceWindow {
-    fn add_gauges(&mut self, gauges: Gauges) {
+    fn add_gauges(&mut self, gauges: Gauges, core_seconds: f64) {
         self.ticks += 1;
+        self.core_seconds += core_seconds;
         self.gauges.memory_mb += gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self.gauges.disk_used_ratio.max(gauges.disk_used_ratio);
@@ -208,6 +213,7 @@ impl ServiceWindow {
     fn merge(&mut self, other: &ServiceWindow) {
         self.counts.absorb(&other.counts);
         self.ticks += other.ticks;
+        self.core_seconds += other.core_seconds;
         self.gauges.memory_mb += other.gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(other.gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self
@@ -222,7 +228,8 @@ impl ServiceWindow {
         }
     }
 
-    fn row(&self, capacity_core_seconds: f64) -> ServiceRow {
+    fn row(&self) -> ServiceRow {
+        let capacity_core_seconds = self.core_seconds;
         let ticks = f64::from(self.ticks.max(1));
         let h = &self.counts.latency;
         ServiceRow {
@@ -254,6 +261,7 @@ impl ServiceWindow {
     fn reset(&mut self, start: f64) {
         self.start = start;
         self.ticks = 0;
+        self.core_seconds = 0.0;
         self.counts.reset();
         self.gauges = Gauges::default();
         self.healthy_min = None;
@@ -272,6 +280,8 @@ pub struct ServiceTotals {
     pub queue_sum: f64,
     pub healthy_min: Option<u32>,
     pub ticks: u64,
+    /// CPU-seconds the provisioned instances could have used over the run.
+    pub core_seconds: f64,
 }
 
 #[derive(Component, Clone, Debug)]
@@ -283,11 +293,10 @@ pub struct ServiceMetrics {
     minute: ServiceWindow,
     /// Cores of one instance, for CPU utilisation.
     cores_per_instance: f64,
-    instances: u32,
 }
 
 impl ServiceMetrics {
-    pub fn new(cores_per_instance: f64, instances: u32) -> Self {
+    pub fn new(cores_per_instance: f64) -> Self {
         Self {
             seconds: Ring::new(SECOND_ROWS),
             minutes: Ring::new(MINUTE_ROWS),
@@ -295,7 +304,6 @@ impl ServiceMetrics {
             second: ServiceWindow::default(),
             minute: ServiceWindow::default(),
             cores_per_instance,
-            instances,
         }
     }
 
@@ -303,9 +311,11 @@ impl ServiceMetrics {
     /// when the tick ends on their boundary.
     pub fn record(&mut self, tally: &ServiceTally, gauges: Gauges, tick_end: f64, dt: f64) {
         self.second.counts.absorb(tally);
-        self.second.add_gauges(gauges);
+        let core_seconds = self.cores_per_instance * f64::from(gauges.provisioned) * dt;
+        self.second.add_gauges(gauges, core_seconds);
         let t = &mut self.totals;
         t.ticks += 1;
+        t.core_seconds += core_seconds;
         t.memory_peak_mb = t.memory_peak_mb.max(gauges.memory_max_mb);
         t.queue_peak = t.queue_peak.max(gauges.queue);
         t.in_flight_sum += gauges.in_flight;
@@ -315,42 +325,29 @@ impl ServiceMetrics {
                 .map_or(gauges.healthy, |h| h.min(gauges.healthy)),
         );
 
-        let capacity = self.cores_per_instance * f64::from(self.instances);
         if crosses(tick_end, dt, 1.0) {
-            let row = self
-                .second
-                .row(capacity * f64::from(self.second.ticks) * dt);
+            let row = self.second.row();
             self.totals.cpu_peak = self.totals.cpu_peak.max(row.cpu);
             self.seconds.push(row);
             self.minute.merge(&self.second);
             self.second.reset(tick_end);
         }
         if crosses(tick_end, dt, 60.0) {
-            self.minutes.push(
-                self.minute
-                    .row(capacity * f64::from(self.minute.ticks) * dt),
-            );
+            self.minutes.push(self.minute.row());
             self.totals.counts.absorb(&self.minute.counts);
             self.minute.reset(tick_end);
         }
     }
 
     /// Closes the open second and minute at the end of a run so nothing is left uncounted.
-    pub fn flush(&mut self, now: f64, dt: f64) {
-        let capacity = self.cores_per_instance * f64::from(self.instances);
+    pub fn flush(&mut self, now: f64) {
         if self.second.ticks > 0 {
-            self.seconds.push(
-                self.second
-                    .row(capacity * f64::from(self.second.ticks) * dt),
-            );
+            self.seconds.push(self.second.row());
             self.minute.merge(&self.second);
             self.second.reset(now);
         }
         if self.minute.ticks > 0 {
-            self.minutes.push(
-                self.minute
-                    .row(capacity * f64::from(self.minute.ticks) * dt),
-            );
+            self.minutes.push(self.minute.row());
             self.totals.counts.absorb(&self.minute.counts);
             self.minute.reset(now);
         }
@@ -515,7 +512,7 @@ mod tests {
 
     #[test]
     fn service_rows_count_every_request_once() {
-        let mut metrics = ServiceMetrics::new(2.0, 1);
+        let mut metrics = ServiceMetrics::new(2.0);
         let dt = 0.1;
         let mut tally = ServiceTally {
             arrivals: 3,
@@ -526,9 +523,17 @@ mod tests {
         };
         tally.latency.observe(0.01);
         for k in 1..=1205u64 {
-            metrics.record(&tally, Gauges::default(), k as f64 * dt, dt);
+            metrics.record(
+                &tally,
+                Gauges {
+                    provisioned: 1,
+                    ..Gauges::default()
+                },
+                k as f64 * dt,
+                dt,
+            );
         }
-        metrics.flush(120.5, dt);
+        metrics.flush(120.5);
         assert_eq!(metrics.totals.counts.arrivals, 3 * 1205);
         assert_eq!(metrics.totals.counts.latency.total(), 1205);
         assert_eq!(metrics.minutes.produced(), 3);

@@ -144,12 +144,12 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
                 .spawn((
                     Name::new(service.name.clone()),
                     ServiceId(i),
-                    ServiceMetrics::new(service.cores, service.instances),
+                    ServiceMetrics::new(service.cores),
                 ))
                 .id(),
         );
-        for k in 0..service.instances {
-            let global = service.first_instance + k;
+        for global in service.members() {
+            let k = global - service.first_instance;
             instances.push(
                 world
                     .spawn((
@@ -419,7 +419,7 @@ impl Simulation {
         let world = self.app.world_mut();
         let mut services = world.query::<&mut ServiceMetrics>();
         for mut metrics in services.iter_mut(world) {
-            metrics.flush(clock.now(), clock.dt);
+            metrics.flush(clock.now());
         }
         let mut sources = world.query::<&mut SourceMetrics>();
         for mut metrics in sources.iter_mut(world) {

@@ -35,7 +35,7 @@ impl PlainFleet {
             service_metrics: topology
                 .services
                 .iter()
-                .map(|s| ServiceMetrics::new(s.cores, s.instances))
+                .map(|s| ServiceMetrics::new(s.cores))
                 .collect(),
             source_metrics: topology
                 .sources

@@ -35,6 +35,8 @@ pub struct Me<'a> {
 pub struct Effects<'a> {
     pub events: &'a mut Events,
     pub tally: &'a mut SourceTally,
+    /// The entry service's count of calls whose callers gave up: users are callers too.
+    pub entry_timeouts: &'a mut u64,
 }
 
 #[derive(Component, Debug)]
@@ -149,6 +151,9 @@ impl SourceState {
     fn failed(&mut self, me: Me, slot: u32, failure: Failure, now: f64, fx: &mut Effects) {
         let policy = &me.model.policy;
         let request = self.requests.get_mut(slot).expect("live request");
+        if failure == Failure::Timeout {
+            *fx.entry_timeouts += 1;
+        }
         let attempt = request.attempt + 1;
         if self.retry.allow(policy, attempt) {
             let delay = backoff_delay(

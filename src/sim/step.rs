@@ -32,11 +32,16 @@ impl SourceStore for Vec<SourceState> {
     }
 }
 
-/// The fresh state of instance `global`, with its own random stream.
+/// The fresh state of instance slot `global`, with its own random stream; slots beyond the
+/// service's starting instances are empty.
 pub fn new_instance(topology: &Topology, global: u32) -> InstanceState {
     let service = &topology.services[topology.service_of(global)];
     let rng = random::stream(topology.seed, random::STREAM_INSTANCE + u64::from(global));
-    InstanceState::new(service, rng)
+    let mut state = InstanceState::new(service, rng);
+    if global - service.first_instance >= service.instances {
+        state.vacate();
+    }
+    state
 }
 
 /// The fresh state of traffic source `index`, with its own random stream.
@@ -72,6 +77,7 @@ pub fn generate_traffic(
         let mut fx = source::Effects {
             events,
             tally: &mut tallies.sources[i],
+            entry_timeouts: &mut tallies.services[model.to].timeouts,
         };
         sources.source(i).generate(me, tick.t0, tick.t1, &mut fx);
     }
@@ -89,6 +95,9 @@ pub fn run_health_checks(
         let service = &topology.services[s as usize];
         let bent = &conditions.services[s as usize];
         let state = instances.instance(global as u32);
+        if !state.provisioned {
+            continue;
+        }
         state.start_if_due(
             tick.t0,
             conditions.zones_down[topology.zone_of(global as u32)],
@@ -142,10 +151,11 @@ pub fn run_events(
                 let k = balancer::pick(
                     model.load_balancer,
                     &mut cursors[s],
-                    model.instances as usize,
+                    model.slots as usize,
                     |k| {
                         let state = instances.instance(first + k as u32);
                         Backend {
+                            provisioned: state.provisioned,
                             in_rotation: state.takes_traffic(),
                             load: state.queue_len() + state.busy(),
                         }
@@ -255,6 +265,7 @@ fn source_context<'a>(
         source::Effects {
             events,
             tally: &mut tallies.sources[source as usize],
+            entry_timeouts: &mut tallies.services[topology.sources[source as usize].to].timeouts,
         },
     )
 }
@@ -309,8 +320,12 @@ pub fn gauges(
         cert_expires_in_s: conditions.cert_expires_at[service].map(|at| at - tick.t1),
         ..Gauges::default()
     };
-    for k in 0..model.instances {
-        let state = instances.instance(model.first_instance + k);
+    for global in model.members() {
+        let state = instances.instance(global);
+        if !state.provisioned {
+            continue;
+        }
+        gauges.provisioned += 1;
         gauges.memory_mb += state.memory_mb;
         gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
         gauges.disk_used_ratio = gauges
@@ -320,6 +335,6 @@ pub fn gauges(
         gauges.in_flight += state.busy() as f64;
         gauges.healthy += u32::from(state.takes_traffic());
     }
-    gauges.memory_mb /= f64::from(model.instances.max(1));
+    gauges.memory_mb /= f64::from(gauges.provisioned.max(1));
     gauges
 }

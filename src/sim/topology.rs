@@ -28,8 +28,11 @@ pub struct Edge {
 pub struct ServiceModel {
     pub name: String,
     pub kind: ServiceKind,
+    /// Instances provisioned when the run starts.
     pub instances: u32,
-    /// Global index of this service's first instance.
+    /// Instance slots: the most `ScaleOut` can provision.
+    pub slots: u32,
+    /// Global index of this service's first instance slot.
     pub first_instance: u32,
     pub workers: u32,
     pub service_time: Sampler,
@@ -51,6 +54,13 @@ pub struct ServiceModel {
     pub unhealthy_threshold: u32,
     pub healthy_threshold: u32,
     pub edges: Vec<Edge>,
+}
+
+impl ServiceModel {
+    /// Global indices of the service's instance slots, provisioned or not.
+    pub fn members(&self) -> std::ops::Range<u32> {
+        self.first_instance..self.first_instance + self.slots
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +127,7 @@ impl Topology {
                     name: s.name.clone(),
                     kind: s.kind,
                     instances: s.instances,
+                    slots: s.max_instances.unwrap_or(s.instances).max(s.instances),
                     first_instance,
                     workers: s.effective_workers(),
                     service_time: Sampler::new(s.service_time),
@@ -159,7 +170,7 @@ impl Topology {
                         })
                         .collect(),
                 };
-                first_instance += s.instances;
+                first_instance += model.slots;
                 model
             })
             .collect();
@@ -173,7 +184,7 @@ impl Topology {
         let instance_service = services
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| std::iter::repeat_n(i as u32, s.instances as usize))
+            .flat_map(|(i, s)| std::iter::repeat_n(i as u32, s.slots as usize))
             .collect();
         Self {
             instance_service,
