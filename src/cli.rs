@@ -44,6 +44,9 @@ pub enum Command {
         /// Apply the remediations of this action script at their times.
         #[arg(long, value_name = "ACTIONS.ron")]
         script: Option<PathBuf>,
+        /// Print the last N lines of each service's log after the summary.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        logs: usize,
     },
     /// List every fault kind and remediation, with an example of each.
     Catalog,
@@ -77,12 +80,16 @@ pub fn main() -> ExitCode {
             duration,
             report,
             script,
+            logs,
         } => run(
             &scenario,
-            seed,
-            duration,
-            report.as_deref(),
-            script.as_deref(),
+            RunOptions {
+                seed,
+                duration,
+                report: report.as_deref(),
+                script: script.as_deref(),
+                logs,
+            },
         ),
         Command::Validate { paths } => validate(&paths),
         Command::Catalog => {
@@ -92,13 +99,22 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(
-    path: &Path,
+struct RunOptions<'a> {
     seed: Option<u64>,
     duration: Option<f64>,
-    report_path: Option<&Path>,
-    script_path: Option<&Path>,
-) -> ExitCode {
+    report: Option<&'a Path>,
+    script: Option<&'a Path>,
+    logs: usize,
+}
+
+fn run(path: &Path, options: RunOptions) -> ExitCode {
+    let RunOptions {
+        seed,
+        duration,
+        report: report_path,
+        script: script_path,
+        logs,
+    } = options;
     if !path.is_file() {
         eprintln!("firedrill: {}: no such scenario file", path.display());
         return ExitCode::from(USAGE);
@@ -149,7 +165,11 @@ fn run(
     let show_progress = std::io::stderr().is_terminal();
     let started = Instant::now();
     let total = scenario.duration.get();
-    let report::Run { report, events } = report::run(&scenario, &script, |now| {
+    let report::Run {
+        report,
+        events,
+        logs: log_tails,
+    } = report::run(&scenario, &script, logs, |now| {
         if show_progress {
             eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
             let _ = std::io::stderr().flush();
@@ -161,6 +181,14 @@ fn run(
     }
 
     print!("{}", summary_table(&report));
+    for (service, lines) in report.services.iter().zip(&log_tails) {
+        if !lines.is_empty() {
+            println!("\nlog of {} (last {})", service.name, lines.len());
+            for line in lines {
+                println!("  {line}");
+            }
+        }
+    }
     if let Some(out) = report_path {
         if let Err(error) = write_atomically(out, &report.to_json()) {
             eprintln!("firedrill: cannot write {}: {error}", out.display());

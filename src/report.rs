@@ -98,15 +98,23 @@ pub struct TrafficSummary {
     pub p99_s: Option<f64>,
 }
 
-/// A finished headless run: the report, and how much work it took (for the terminal).
+/// A finished headless run: the report, how much work it took, and the tail of each
+/// service's log (for the terminal).
 pub struct Run {
     pub report: Report,
     pub events: u64,
+    pub logs: Vec<Vec<String>>,
 }
 
 /// Runs `scenario` to its end headless with the remediations of `script`, calling
-/// `progress` with the simulated time after each simulated minute.
-pub fn run(scenario: &Scenario, script: &[Action], mut progress: impl FnMut(f64)) -> Run {
+/// `progress` with the simulated time after each simulated minute; keeps the last
+/// `log_lines` lines of each service's log.
+pub fn run(
+    scenario: &Scenario,
+    script: &[Action],
+    log_lines: usize,
+    mut progress: impl FnMut(f64),
+) -> Run {
     let mut sim = Simulation::new(scenario);
     for action in script {
         sim.schedule(action.at.get(), action.action.clone());
@@ -165,6 +173,9 @@ pub fn run(scenario: &Scenario, script: &[Action], mut progress: impl FnMut(f64)
         .collect();
     Run {
         events: sim.events_handled(),
+        logs: (0..topology.services.len())
+            .map(|s| sim.log_lines(s, log_lines))
+            .collect(),
         report: Report {
             report_format: REPORT_FORMAT,
             scenario: topology.name.clone(),

@@ -331,7 +331,7 @@ fn fire_once(
                         service: s,
                         global,
                     };
-                    state.kill(me, now, fx);
+                    state.kill(me, now, crate::sim::logs::Down::Killed, fx);
                     left -= 1;
                 }
             }
@@ -437,7 +437,7 @@ fn inject_faults(
     };
     let mut fx = Effects {
         events: &mut events,
-        tallies: &mut tallies.services,
+        tallies: &mut tallies,
     };
     let rollouts = timeline.advance(
         &fleet.topology,

@@ -726,7 +726,7 @@ impl Remediations {
                         global,
                     };
                     if state.up {
-                        state.kill(me, now, fx);
+                        state.kill(me, now, crate::sim::logs::Down::Restart, fx);
                     }
                     if let Some(version) = restart.to_version {
                         state.version = version;
@@ -790,7 +790,7 @@ fn apply_remediations(
         crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     let mut fx = Effects {
         events: &mut events,
-        tallies: &mut tallies.services,
+        tallies: &mut tallies,
     };
     remediations.advance(
         &fleet.topology,

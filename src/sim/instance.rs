@@ -16,7 +16,8 @@ use crate::scenario::ServiceKind;
 
 use super::conditions::{Conditions, ServiceConditions};
 use super::events::{Call, Completion, Event, Events, Failure, Outcome, ReplyTo, Slab};
-use super::metrics::ServiceTally;
+use super::logs::{Cause, Down, Level, LogEvent};
+use super::metrics::Tallies;
 use super::random::uniform;
 use super::retry::{RetryState, backoff_delay};
 use super::topology::{RetryPolicy, ServiceModel, Topology};
@@ -82,7 +83,7 @@ pub struct InstanceState {
 /// Everything an instance's handlers may write besides its own state.
 pub struct Effects<'a> {
     pub events: &'a mut Events,
-    pub tallies: &'a mut [ServiceTally],
+    pub tallies: &'a mut Tallies,
 }
 
 /// Which instance is acting, in which fleet, under which conditions.
@@ -188,7 +189,7 @@ impl InstanceState {
     /// A call reaches this instance: refused when down or when the queue is full.
     pub fn on_arrival(&mut self, me: Me, call: Call, now: f64, fx: &mut Effects) {
         let service = me.model();
-        let tally = &mut fx.tallies[me.service];
+        let tally = &mut fx.tallies.services[me.service];
         tally.arrivals += 1;
         let shed = me.bent().admit_rps.is_some_and(|rps| !self.admit(rps, now));
         if !self.up || shed || self.queue.len() >= service.queue_limit {
@@ -252,7 +253,7 @@ impl InstanceState {
             0.0
         };
         let demand = (self.cpu_seconds + hog) / (service.cores * dt);
-        fx.tallies[me.service].cpu_seconds += self.cpu_seconds + hog;
+        fx.tallies.services[me.service].cpu_seconds += self.cpu_seconds + hog;
         self.cpu_seconds = 0.0;
         self.cpu_demand += (demand - self.cpu_demand) * (dt / CPU_SMOOTHING_SECONDS).min(1.0);
         let held = (self.queue.len() + self.busy()) as f64;
@@ -263,7 +264,17 @@ impl InstanceState {
             .is_some_and(|after| t1 - self.up_since >= after);
         let zone_lost = me.conditions.zones_down[me.topology.zone_of(me.global)];
         if self.up && (oom || crash_loop || zone_lost) {
-            self.kill(me, t1, fx);
+            let why = if zone_lost {
+                Down::ZoneLost
+            } else if oom {
+                Down::OutOfMemory {
+                    used_mb: self.memory_mb,
+                    limit_mb: service.limit_mb.unwrap_or(0.0),
+                }
+            } else {
+                Down::CrashLoop
+            };
+            self.kill(me, t1, why, fx);
         }
     }
 
@@ -290,18 +301,33 @@ impl InstanceState {
         self.disk_used_mb = service.disk_used_mb;
     }
 
-    /// Starts the instance again once its restart time has passed (not in a lost zone).
-    pub fn start_if_due(&mut self, now: f64, zone_down: bool) {
-        if self.provisioned && !self.up && now >= self.down_until && !zone_down {
+    /// Starts the instance again once its restart time has passed (not in a lost zone);
+    /// whether it started.
+    pub fn start_if_due(&mut self, now: f64, zone_down: bool) -> bool {
+        let due = self.provisioned && !self.up && now >= self.down_until && !zone_down;
+        if due {
             self.up = true;
             self.up_since = now;
         }
+        due
     }
 
     /// Kills the instance at `now` (OOM or crash): every request it holds fails, and it
     /// comes back cold after the service's restart time.
-    pub fn kill(&mut self, me: Me, now: f64, fx: &mut Effects) {
+    pub fn kill(&mut self, me: Me, now: f64, why: Down, fx: &mut Effects) {
         let service = me.model();
+        let level = if matches!(why, Down::Restart) {
+            Level::Info
+        } else {
+            Level::Error
+        };
+        fx.tallies.logs.log(
+            me.service,
+            me.global,
+            now,
+            level,
+            LogEvent::InstanceDown { why },
+        );
         let queued: Vec<Call> = self.queue.drain(..).collect();
         for call in queued {
             self.respond(
@@ -402,15 +428,30 @@ impl InstanceState {
         let skew_fails = me.global - service.first_instance < skewed
             && skew_ratio > 0.0
             && uniform(&mut self.rng) < skew_ratio;
-        // Independent causes of failure: P(fail) = 1 - (1 - own)(1 - injected)(1 - version's).
-        let error_ratio = 1.0
-            - (1.0 - service.error_ratio)
-                * (1.0 - bent.extra_error_ratio)
-                * (1.0 - version.error_ratio);
-        let finished = if disk_full
-            || skew_fails
-            || (error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio)
-        {
+        // Independent causes of failure, each named in the log: the version's bug first,
+        // then the everyday and injected errors, P(fail) = 1 - (1 - own)(1 - injected).
+        let version_fails =
+            version.error_ratio > 0.0 && uniform(&mut self.rng) < version.error_ratio;
+        let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
+        let cause = if disk_full {
+            Some(Cause::DiskFull)
+        } else if skew_fails {
+            Some(Cause::ClockSkew)
+        } else if version_fails {
+            Some(Cause::Version(self.version))
+        } else if error_ratio > 0.0 && uniform(&mut self.rng) < error_ratio {
+            Some(Cause::Internal)
+        } else {
+            None
+        };
+        let finished = if let Some(cause) = cause {
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                end,
+                Level::Error,
+                LogEvent::RequestFailed { cause },
+            );
             Some(Outcome::ServerError)
         } else if (matches!(service.kind, ServiceKind::Cache { .. })
             && uniform(&mut self.rng) < self.hit_probability(service))
@@ -509,20 +550,54 @@ impl InstanceState {
         let edge = &service.edges[job.edge];
         let policy = policy(me, job.edge);
         if failure == Failure::Timeout {
-            fx.tallies[edge.to].timeouts += 1;
+            fx.tallies.services[edge.to].timeouts += 1;
         }
         let attempt = job.attempt + 1;
+        let callee = edge.to as u32;
         if self.retry[job.edge].allow(&policy, attempt) {
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                now,
+                Level::Warn,
+                LogEvent::Retrying {
+                    callee,
+                    attempt,
+                    failure,
+                },
+            );
             let delay = backoff_delay(policy.backoff, attempt, job.previous_backoff, &mut self.rng);
             job.attempt = attempt;
             job.previous_backoff = delay;
-            fx.tallies[edge.to].retries += 1;
+            fx.tallies.services[edge.to].retries += 1;
             self.send(me, slot, now + delay, fx);
         } else if edge.optional {
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                now,
+                Level::Warn,
+                LogEvent::CallFailed {
+                    callee,
+                    failure,
+                    attempts: attempt,
+                },
+            );
             job.calls_left = 0;
             job.attempt = 0;
             self.proceed(me, slot, now, fx);
         } else {
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                now,
+                Level::Error,
+                LogEvent::CallFailed {
+                    callee,
+                    failure,
+                    attempts: attempt,
+                },
+            );
             self.finish(me, slot, now, Outcome::ServerError, fx);
         }
     }
@@ -544,7 +619,7 @@ impl InstanceState {
         outcome: Outcome,
         fx: &mut Effects,
     ) {
-        let tally = &mut fx.tallies[service];
+        let tally = &mut fx.tallies.services[service];
         tally.latency.observe(now - arrival);
         match outcome {
             Outcome::Ok => tally.ok += 1,

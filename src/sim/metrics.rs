@@ -7,6 +7,7 @@ use bevy::prelude::*;
 use serde::Serialize;
 
 use super::histogram::Histogram;
+use super::logs::Logs;
 
 /// Per-second rows kept for live dashboards.
 pub const SECOND_ROWS: usize = 300;
@@ -75,10 +76,12 @@ pub struct SourceTally {
     pub latency: Histogram,
 }
 
+/// What happened this tick, and the fleet's running log.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Tallies {
     pub services: Vec<ServiceTally>,
     pub sources: Vec<SourceTally>,
+    pub logs: Logs,
 }
 
 /// A bounded ring of rows, oldest dropped first; `produced` counts every row ever pushed.

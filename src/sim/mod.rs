@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod events;
 pub mod histogram;
 pub mod instance;
+pub mod logs;
 pub mod metrics;
 pub mod plain;
 pub mod random;
@@ -186,6 +187,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
     world.insert_resource(Tallies {
         services: vec![Default::default(); topology.services.len()],
         sources: vec![Default::default(); topology.sources.len()],
+        logs: logs::Logs::new(topology.services.len()),
     });
     world.insert_resource(SimClock {
         tick: 0,
@@ -282,10 +284,17 @@ fn health_checks(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
     conditions: Res<Conditions>,
+    mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
 ) {
     let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
-    step::run_health_checks(&fleet.topology, &conditions, &mut store, clock.current());
+    step::run_health_checks(
+        &fleet.topology,
+        &conditions,
+        &mut store,
+        &mut tallies.logs,
+        clock.current(),
+    );
 }
 
 #[allow(clippy::too_many_arguments)] // a system's parameters are its data access
@@ -425,6 +434,29 @@ impl Simulation {
         for mut metrics in sources.iter_mut(world) {
             metrics.flush(clock.now());
         }
+    }
+
+    /// The last log lines of `service`, rendered, oldest first.
+    pub fn log_lines(&self, service: usize, last: usize) -> Vec<String> {
+        let tallies = self.app.world().resource::<Tallies>();
+        let versions: Vec<String> = self.conditions().versions[service]
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        let mut entries: Vec<&logs::LogEntry> = tallies.logs.entries(service).collect();
+        entries.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let skip = entries.len().saturating_sub(last);
+        entries[skip..]
+            .iter()
+            .map(|entry| {
+                logs::Line {
+                    entry,
+                    topology: self.topology(),
+                    versions: &versions,
+                }
+                .to_string()
+            })
+            .collect()
     }
 
     /// Events handled so far (arrivals, completions, replies, timeouts).

@@ -47,6 +47,7 @@ impl PlainFleet {
             tallies: Tallies {
                 services: vec![Default::default(); topology.services.len()],
                 sources: vec![Default::default(); topology.sources.len()],
+                logs: super::logs::Logs::new(topology.services.len()),
             },
             cursors: vec![0; topology.services.len()],
             tick: 0,
@@ -70,7 +71,7 @@ impl PlainFleet {
             &mut self.tallies,
             tick,
         );
-        step::run_health_checks(t, c, &mut self.instances, tick);
+        step::run_health_checks(t, c, &mut self.instances, &mut self.tallies.logs, tick);
         step::run_events(
             (t, c),
             &mut self.instances,

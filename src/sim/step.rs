@@ -5,6 +5,7 @@ use super::balancer::{self, Backend};
 use super::conditions::Conditions;
 use super::events::{Event, Events, ReplyTo};
 use super::instance::{self, InstanceState, Me};
+use super::logs::{Level, LogEvent, Logs};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
 use super::random::{self, uniform};
 use super::source::{self, SourceState};
@@ -89,6 +90,7 @@ pub fn run_health_checks(
     topology: &Topology,
     conditions: &Conditions,
     instances: &mut impl InstanceStore,
+    logs: &mut Logs,
     tick: Tick,
 ) {
     for (global, &s) in topology.instance_service.iter().enumerate() {
@@ -98,10 +100,13 @@ pub fn run_health_checks(
         if !state.provisioned {
             continue;
         }
-        state.start_if_due(
-            tick.t0,
-            conditions.zones_down[topology.zone_of(global as u32)],
-        );
+        let zone_down = conditions.zones_down[topology.zone_of(global as u32)];
+        if state.start_if_due(tick.t0, zone_down) {
+            let event = LogEvent::InstanceUp {
+                version: state.version,
+            };
+            logs.log(s as usize, global as u32, tick.t0, Level::Info, event);
+        }
         if !(tick.index + global as u64).is_multiple_of(service.hc_interval_ticks) {
             continue;
         }
@@ -170,7 +175,7 @@ pub fn run_events(
                 };
                 let mut fx = instance::Effects {
                     events,
-                    tallies: &mut tallies.services,
+                    tallies: &mut *tallies,
                 };
                 instances
                     .instance(global)
@@ -243,7 +248,7 @@ fn instance_context<'a>(
         },
         instance::Effects {
             events,
-            tallies: &mut tallies.services,
+            tallies: &mut *tallies,
         },
     )
 }

@@ -1,0 +1,99 @@
+//! The logs name the real cause of what goes wrong, the way real logs do, and an error storm
+//! does not flood them.
+
+use firedrill::remediation::Remediation;
+use firedrill::scenario::load_str;
+use firedrill::sim::Simulation;
+
+fn sim(body: &str) -> Simulation {
+    let text = format!("(name: \"logs\", seed: 9, duration: \"30m\", {body})");
+    Simulation::new(
+        &load_str("logs.ron", &text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario,
+    )
+}
+
+fn contains(lines: &[String], needle: &str) -> bool {
+    lines.iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn failed_calls_name_the_dependency_and_how_it_failed() {
+    let mut sim = sim(
+        r#"services: [(name: "checkout", calls: [(to: "payment", timeout: "3s", retries: 1)]), (name: "payment", kind: External)],
+           traffic: [(to: "checkout", rate: 5.0)],
+           faults: [(kind: Partition, target: "checkout->payment", start: At("10s"))]"#,
+    );
+    sim.run_until(40.0);
+    let lines = sim.log_lines(0, 50);
+    assert!(
+        contains(
+            &lines,
+            "WARN  checkout-0 retry 1 of call to payment: timed out waiting for payment"
+        ),
+        "{lines:#?}"
+    );
+    assert!(contains(
+        &lines,
+        "ERROR checkout-0 call to payment failed after 2 attempt(s), request failed: timed out waiting for payment"
+    ));
+}
+
+#[test]
+fn own_failures_name_their_cause() {
+    let mut sim = sim(
+        r#"services: [(name: "api", instances: 2, memory: (base_mb: 200.0, limit_mb: 300.0, per_request_mb: 0.0),
+                       disk: (size_mb: 5000.0, used_mb: 4990.0))],
+           traffic: [(to: "api", rate: 20.0)],
+           faults: [
+               (kind: Deploy(version: "v7", error_ratio: 0.5), target: "api", start: At("5s")),
+               (kind: MemoryLeak(per_minute_mb: 300.0), target: "api", start: At("0s")),
+               (kind: DiskFill(per_request_mb: 1.0), target: "api", start: At("100s")),
+           ]"#,
+    );
+    sim.schedule(
+        1.0,
+        Remediation::RestartInstance {
+            service: "api".into(),
+            instance: 1,
+        },
+    );
+    sim.run_until(140.0);
+    let lines = sim.log_lines(0, 2_000);
+    for needle in [
+        "INFO  api-1 shutting down for a restart",
+        "api-0 started, version v7",
+        "request failed: unhandled exception in api (version v7)",
+        "killed: out of memory (",
+        "request failed: write /var/log/app.log: no space left on device",
+    ] {
+        assert!(
+            contains(&lines, needle),
+            "no line with {needle:?} in {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_error_storm_is_rate_limited_and_the_drop_is_counted() {
+    let mut sim = sim(
+        r#"services: [(name: "api", workers: 64)], traffic: [(to: "api", rate: 200.0)],
+           faults: [(kind: Errors(ratio: 1.0), target: "api", start: At("0s"))]"#,
+    );
+    sim.run_until(10.5);
+    let lines = sim.log_lines(0, 2_000);
+    let errors = lines
+        .iter()
+        .filter(|l| l.contains("internal error"))
+        .count();
+    assert_eq!(errors, 20 * 10 + 20, "20 lines a second are kept");
+    assert!(
+        contains(
+            &lines,
+            "WARN  api-0 180 more log lines this second were dropped"
+        ),
+        "{:#?}",
+        &lines[..25]
+    );
+}
