@@ -47,6 +47,9 @@ pub enum Command {
         /// Print the last N lines of each service's log after the summary.
         #[arg(long, value_name = "N", default_value_t = 0)]
         logs: usize,
+        /// Print the N slowest sampled traces (1% of user requests are traced).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        traces: usize,
     },
     /// List every fault kind and remediation, with an example of each.
     Catalog,
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
             report,
             script,
             logs,
+            traces,
         } => run(
             &scenario,
             RunOptions {
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
                 report: report.as_deref(),
                 script: script.as_deref(),
                 logs,
+                traces,
             },
         ),
         Command::Validate { paths } => validate(&paths),
@@ -105,6 +110,7 @@ struct RunOptions<'a> {
     report: Option<&'a Path>,
     script: Option<&'a Path>,
     logs: usize,
+    traces: usize,
 }
 
 fn run(path: &Path, options: RunOptions) -> ExitCode {
@@ -114,6 +120,7 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
         report: report_path,
         script: script_path,
         logs,
+        traces,
     } = options;
     if !path.is_file() {
         eprintln!("firedrill: {}: no such scenario file", path.display());
@@ -169,7 +176,8 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
         report,
         events,
         logs: log_tails,
-    } = report::run(&scenario, &script, logs, |now| {
+        traces: slowest,
+    } = report::run(&scenario, &script, (logs, traces), |now| {
         if show_progress {
             eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
             let _ = std::io::stderr().flush();
@@ -181,6 +189,9 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
     }
 
     print!("{}", summary_table(&report));
+    for (rank, trace) in slowest.iter().enumerate() {
+        println!("\nslowest trace #{}\n{trace}", rank + 1);
+    }
     for (service, lines) in report.services.iter().zip(&log_tails) {
         if !lines.is_empty() {
             println!("\nlog of {} (last {})", service.name, lines.len());

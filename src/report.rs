@@ -104,15 +104,17 @@ pub struct Run {
     pub report: Report,
     pub events: u64,
     pub logs: Vec<Vec<String>>,
+    /// The slowest sampled traces, rendered.
+    pub traces: Vec<String>,
 }
 
 /// Runs `scenario` to its end headless with the remediations of `script`, calling
 /// `progress` with the simulated time after each simulated minute; keeps the last
-/// `log_lines` lines of each service's log.
+/// `log_lines` lines of each service's log and the `slowest_traces` slowest traces.
 pub fn run(
     scenario: &Scenario,
     script: &[Action],
-    log_lines: usize,
+    (log_lines, slowest_traces): (usize, usize),
     mut progress: impl FnMut(f64),
 ) -> Run {
     let mut sim = Simulation::new(scenario);
@@ -176,6 +178,7 @@ pub fn run(
         logs: (0..topology.services.len())
             .map(|s| sim.log_lines(s, log_lines))
             .collect(),
+        traces: sim.slowest_traces(slowest_traces),
         report: Report {
             report_format: REPORT_FORMAT,
             scenario: topology.name.clone(),

@@ -9,12 +9,15 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use bevy::prelude::Resource;
 
+use super::traces::TraceContext;
+
 /// A request on its way to a service.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Call {
     /// When it reached the service.
     pub arrival: f64,
     pub reply: ReplyTo,
+    pub trace: TraceContext,
 }
 
 /// Where an answer goes: a calling instance's job, or a traffic source's request.

@@ -21,6 +21,7 @@ use super::metrics::Tallies;
 use super::random::uniform;
 use super::retry::{RetryState, backoff_delay};
 use super::topology::{RetryPolicy, ServiceModel, Topology};
+use super::traces::{Handler, Span, TraceContext};
 
 /// A request that holds a worker while it waits on a downstream call.
 #[derive(Clone, Debug)]
@@ -35,6 +36,10 @@ struct Job {
     previous_backoff: f64,
     /// A cache miss stores the value once its fill succeeds.
     fills_cache: bool,
+    /// The request's trace and this job's span in it, when sampled.
+    trace: TraceContext,
+    span: u32,
+    began: f64,
 }
 
 #[derive(Component, Debug)]
@@ -195,6 +200,7 @@ impl InstanceState {
         if !self.up || shed || self.queue.len() >= service.queue_limit {
             tally.rejected += 1;
             fx.events.reply(call.reply, now, Outcome::Rejected);
+            trace_span(me, &call, now, now, Outcome::Rejected, fx);
             return;
         }
         self.queue.push_back(call);
@@ -409,11 +415,12 @@ impl InstanceState {
         let service = me.model();
         let bent = me.bent();
         let version = &me.conditions.versions[me.service][self.version];
-        let work = service.service_time.sample(&mut self.rng)
+        let compute = service.service_time.sample(&mut self.rng)
             * bent.latency_factor
-            * version.latency_factor
-            + bent.extra_latency;
-        self.cpu_seconds += work * service.cpu_share;
+            * version.latency_factor;
+        // Injected latency is waiting (a lock, a slow disk), not CPU.
+        self.cpu_seconds += compute * service.cpu_share;
+        let work = compute + bent.extra_latency;
         self.leaked_mb += bent.leak_mb_per_request + version.leak_mb_per_request;
         self.disk_used_mb =
             (self.disk_used_mb + bent.disk_mb_per_request).min(service.disk_size_mb);
@@ -463,6 +470,7 @@ impl InstanceState {
             None
         };
         if let Some(outcome) = finished {
+            trace_span(me, &call, now, end, outcome, fx);
             fx.events.schedule(
                 end,
                 Event::Complete {
@@ -487,6 +495,13 @@ impl InstanceState {
             seq: 0,
             previous_backoff: 0.0,
             fills_cache: matches!(service.kind, ServiceKind::Cache { .. }),
+            trace: call.trace,
+            span: if call.trace.is_traced() {
+                fx.tallies.traces.next_id()
+            } else {
+                0
+            },
+            began: now,
         });
         self.proceed(me, slot, end, fx);
     }
@@ -526,7 +541,18 @@ impl InstanceState {
             fx.events.reply(reply, at, Outcome::Rejected);
         } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
             let arrival = at + bent.extra_latency;
-            fx.events.send(edge.to, Call { arrival, reply });
+            let trace = TraceContext {
+                trace: job.trace.trace,
+                parent: job.span,
+            };
+            fx.events.send(
+                edge.to,
+                Call {
+                    arrival,
+                    reply,
+                    trace,
+                },
+            );
         }
         // A lost call never arrives: its caller finds out at the deadline.
     }
@@ -605,6 +631,18 @@ impl InstanceState {
     /// A job is over: answer its caller and free its worker.
     fn finish(&mut self, me: Me, slot: u32, now: f64, outcome: Outcome, fx: &mut Effects) {
         let job = self.jobs.remove(slot).expect("live job");
+        if job.trace.is_traced() {
+            fx.tallies.traces.record(Span {
+                trace: job.trace.trace,
+                id: job.span,
+                parent: job.trace.parent,
+                handler: Handler::Instance(me.global),
+                start: job.arrival,
+                began: job.began,
+                end: now,
+                outcome,
+            });
+        }
         self.respond(me.service, job.reply, job.arrival, now, outcome, fx);
         self.busy_workers -= 1;
         self.serve(me, now, fx);
@@ -650,6 +688,23 @@ fn gc_stall(start: f64, end: f64, interval: f64, pause: f64) -> f64 {
         0.0
     };
     wait + spanned * pause
+}
+
+/// Records the span of a sampled request answered without downstream calls.
+fn trace_span(me: Me, call: &Call, began: f64, end: f64, outcome: Outcome, fx: &mut Effects) {
+    if call.trace.is_traced() {
+        let id = fx.tallies.traces.next_id();
+        fx.tallies.traces.record(Span {
+            trace: call.trace.trace,
+            id,
+            parent: call.trace.parent,
+            handler: Handler::Instance(me.global),
+            start: call.arrival,
+            began,
+            end,
+            outcome,
+        });
+    }
 }
 
 /// Frees the logs that filled a disk, back to where the run started.

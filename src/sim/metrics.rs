@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::histogram::Histogram;
 use super::logs::Logs;
+use super::traces::Traces;
 
 /// Per-second rows kept for live dashboards.
 pub const SECOND_ROWS: usize = 300;
@@ -82,6 +83,7 @@ pub struct Tallies {
     pub services: Vec<ServiceTally>,
     pub sources: Vec<SourceTally>,
     pub logs: Logs,
+    pub traces: Traces,
 }
 
 /// A bounded ring of rows, oldest dropped first; `produced` counts every row ever pushed.

@@ -14,6 +14,7 @@ pub mod retry;
 pub mod source;
 pub mod step;
 pub mod topology;
+pub mod traces;
 
 use std::sync::Arc;
 
@@ -188,6 +189,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         services: vec![Default::default(); topology.services.len()],
         sources: vec![Default::default(); topology.sources.len()],
         logs: logs::Logs::new(topology.services.len()),
+        traces: traces::Traces::default(),
     });
     world.insert_resource(SimClock {
         tick: 0,
@@ -456,6 +458,27 @@ impl Simulation {
                 }
                 .to_string()
             })
+            .collect()
+    }
+
+    /// The recent sampled traces.
+    pub fn traces(&self) -> &traces::Traces {
+        &self.app.world().resource::<Tallies>().traces
+    }
+
+    /// The `count` slowest sampled user requests still kept, slowest first, as trees.
+    pub fn slowest_traces(&self, count: usize) -> Vec<String> {
+        let traces = self.traces();
+        let mut roots: Vec<&traces::Span> = traces.roots().collect();
+        roots.sort_by(|a, b| {
+            (b.end - b.start)
+                .total_cmp(&(a.end - a.start))
+                .then(a.trace.cmp(&b.trace))
+        });
+        roots
+            .iter()
+            .take(count)
+            .map(|root| traces::render(&traces.trace(root.trace), self.topology()))
             .collect()
     }
 

@@ -48,6 +48,7 @@ impl PlainFleet {
                 services: vec![Default::default(); topology.services.len()],
                 sources: vec![Default::default(); topology.sources.len()],
                 logs: super::logs::Logs::new(topology.services.len()),
+                traces: Default::default(),
             },
             cursors: vec![0; topology.services.len()],
             tick: 0,

@@ -9,6 +9,7 @@ use super::metrics::SourceTally;
 use super::random::{exponential, standard_normal};
 use super::retry::{RetryState, backoff_delay};
 use super::topology::SourceModel;
+use super::traces::{Handler, SAMPLE_RATIO, Span, TraceContext, Traces};
 
 /// Correlation time of the rate noise: the wobble is slow, like real traffic.
 const NOISE_SECONDS: f64 = 30.0;
@@ -19,6 +20,8 @@ struct Request {
     attempt: u32,
     seq: u32,
     previous_backoff: f64,
+    /// The user's span and its trace, when the request is sampled.
+    trace: TraceContext,
 }
 
 /// Which source is acting, and how faults bend its rate.
@@ -37,6 +40,7 @@ pub struct Effects<'a> {
     pub tally: &'a mut SourceTally,
     /// The entry service's count of calls whose callers gave up: users are callers too.
     pub entry_timeouts: &'a mut u64,
+    pub traces: &'a mut Traces,
 }
 
 #[derive(Component, Debug)]
@@ -48,6 +52,8 @@ pub struct SourceState {
     noise: f64,
     /// The offered first-try rate in the last tick.
     pub rate: f64,
+    /// First tries sent so far.
+    sent: u64,
     pub rng: ChaCha8Rng,
 }
 
@@ -59,6 +65,7 @@ impl SourceState {
             retry: RetryState::new(&model.policy),
             noise: 0.0,
             rate: model.rate,
+            sent: 0,
             rng,
         }
     }
@@ -87,11 +94,23 @@ impl SourceState {
         let mut t = t0 + exponential(&mut self.rng, mean_gap);
         while t < t1 {
             fx.tally.first_tries += 1;
+            self.sent += 1;
+            // Sampling hashes the request's number instead of drawing from the source's
+            // stream: observing the fleet must not change what it does.
+            let trace = if sampled(me.index, self.sent) {
+                TraceContext {
+                    trace: fx.traces.next_id(),
+                    parent: fx.traces.next_id(),
+                }
+            } else {
+                TraceContext::default()
+            };
             let slot = self.requests.insert(Request {
                 first_sent: t,
                 attempt: 0,
                 seq: 0,
                 previous_backoff: 0.0,
+                trace,
             });
             self.send(me, slot, t, fx.events);
             t += exponential(&mut self.rng, mean_gap);
@@ -115,6 +134,7 @@ impl SourceState {
             self.retry.on_success(&me.model.policy);
             fx.tally.ok += 1;
             fx.tally.latency.observe(now - request.first_sent);
+            record_user_span(me, &request, now, Outcome::Ok, fx);
         } else {
             self.failed(me, slot, outcome.into(), now, fx);
         }
@@ -135,6 +155,7 @@ impl SourceState {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         self.requests.get_mut(slot).expect("live request").seq = seq;
+        let trace = self.requests.get_mut(slot).expect("live request").trace;
         let reply = ReplyTo::Source {
             source: me.index,
             slot,
@@ -143,7 +164,14 @@ impl SourceState {
         if me.tls_expired {
             events.reply(reply, at, Outcome::Rejected);
         } else {
-            events.send(me.model.to, Call { arrival: at, reply });
+            events.send(
+                me.model.to,
+                Call {
+                    arrival: at,
+                    reply,
+                    trace,
+                },
+            );
         }
         events.schedule(at + me.model.policy.timeout, Event::Timeout { to: reply });
     }
@@ -167,7 +195,13 @@ impl SourceState {
             fx.tally.retries += 1;
             self.send(me, slot, now + delay, fx.events);
         } else {
-            self.requests.remove(slot);
+            let request = self.requests.remove(slot).expect("live request");
+            let outcome = if failure == Failure::Rejected {
+                Outcome::Rejected
+            } else {
+                Outcome::ServerError
+            };
+            record_user_span(me, &request, now, outcome, fx);
             match failure {
                 Failure::Timeout => fx.tally.timeouts += 1,
                 Failure::ServerError => fx.tally.server_errors += 1,
@@ -175,4 +209,30 @@ impl SourceState {
             }
         }
     }
+}
+
+/// The user's view of a sampled request: the root of its trace.
+fn record_user_span(me: Me, request: &Request, now: f64, outcome: Outcome, fx: &mut Effects) {
+    if request.trace.is_traced() {
+        fx.traces.record(Span {
+            trace: request.trace.trace,
+            id: request.trace.parent,
+            parent: 0,
+            handler: Handler::Client(me.index),
+            start: request.first_sent,
+            began: request.first_sent,
+            end: now,
+            outcome,
+        });
+    }
+}
+
+/// Whether request `n` of source `index` is traced: a SplitMix64 hash of the pair, below
+/// the sample ratio.
+fn sampled(index: u32, n: u64) -> bool {
+    let mut z = (u64::from(index) << 48 ^ n).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z as f64) < SAMPLE_RATIO * u64::MAX as f64
 }

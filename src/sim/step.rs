@@ -79,6 +79,7 @@ pub fn generate_traffic(
             events,
             tally: &mut tallies.sources[i],
             entry_timeouts: &mut tallies.services[model.to].timeouts,
+            traces: &mut tallies.traces,
         };
         sources.source(i).generate(me, tick.t0, tick.t1, &mut fx);
     }
@@ -271,6 +272,7 @@ fn source_context<'a>(
             events,
             tally: &mut tallies.sources[source as usize],
             entry_timeouts: &mut tallies.services[topology.sources[source as usize].to].timeouts,
+            traces: &mut tallies.traces,
         },
     )
 }
