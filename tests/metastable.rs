@@ -11,10 +11,14 @@ const SPIKE_START: f64 = 60.0;
 const SPIKE_END: f64 = 65.0;
 
 fn run(client_retry_policy: &str, seconds: f64) -> Vec<SourceRow> {
+    run_seeded(3, client_retry_policy, seconds)
+}
+
+fn run_seeded(seed: u64, client_retry_policy: &str, seconds: f64) -> Vec<SourceRow> {
     let text = format!(
         r#"(
             name: "retry-storm",
-            seed: 3,
+            seed: {seed},
             duration: {seconds},
             services: [(
                 name: "server",
@@ -59,38 +63,55 @@ fn stable_before_the_spike() {
     assert!(g > 0.95, "goodput before the spike {g:.2}");
 }
 
-#[test]
-fn without_backoff_the_storm_outlives_its_trigger() {
-    let rows = run("backoff: Immediate,", 200.0);
-    let before = goodput(&rows, 20.0, SPIKE_START);
-    eprintln!("goodput before the spike: {before:.2}");
-    assert!(before > 0.95);
-    // Every 5-second window of the minute after the spike ends stays below 25% of offered load.
-    let mut from = SPIKE_END;
-    while from < SPIKE_END + 60.0 {
-        let g = goodput(&rows, from, from + 5.0);
-        eprintln!("goodput {from:>5}s..{:>5}s: {g:.2}", from + 5.0);
-        assert!(
-            g < 0.25,
-            "goodput {g:.2} at {from}s: the system recovered on its own"
-        );
-        from += 5.0;
-    }
-    // And it is still down at the end: retries outnumber first tries at the server.
+/// Whether the storm outlived its trigger in this run: every 5-second window of the minute
+/// after the spike ends stays below 25% of offered load, and retries still outnumber first
+/// tries two minutes later.
+fn stayed_down(rows: &[SourceRow]) -> bool {
+    let windows_down = (0..12).all(|k| {
+        let from = SPIKE_END + 5.0 * k as f64;
+        goodput(rows, from, from + 5.0) < 0.25
+    });
     let late: Vec<&SourceRow> = rows.iter().filter(|r| r.t >= 180.0).collect();
     let retries: u64 = late.iter().map(|r| r.retries).sum();
     let first: u64 = late.iter().map(|r| r.first_tries).sum();
-    assert!(retries > first, "retries {retries} vs first tries {first}");
+    windows_down && retries > first
+}
+
+#[test]
+fn without_backoff_the_storm_outlives_its_trigger() {
+    // The system is bistable and a 5 s spike sits near the threshold, so the claim is
+    // checked over seeds: it tips and stays down in at least 8 runs of 10 (25 of 30 seeds
+    // measured), and when it does, goodput is near zero for the whole minute.
+    let outcomes: Vec<(u64, bool)> = (1..=10)
+        .map(|seed| {
+            let rows = run_seeded(seed, "backoff: Immediate,", 200.0);
+            assert!(
+                goodput(&rows, 20.0, SPIKE_START) > 0.95,
+                "seed {seed}: stable before"
+            );
+            (seed, stayed_down(&rows))
+        })
+        .collect();
+    let down = outcomes.iter().filter(|(_, d)| *d).count();
+    assert!(
+        down >= 8,
+        "the storm outlived its trigger in only {down} of 10 runs: {outcomes:?}"
+    );
 }
 
 #[test]
 fn backoff_with_jitter_and_a_retry_budget_recovers() {
-    let rows = run(
-        r#"backoff: Exponential(base: "1s", cap: "30s", jitter: Full),
-           retry_budget: (ratio: 0.1, max_tokens: 10.0),"#,
-        300.0,
-    );
-    let after = goodput(&rows, 240.0, 300.0);
-    eprintln!("goodput in the last minute: {after:.2}");
-    assert!(after > 0.90, "goodput {after:.2}: no recovery");
+    for seed in 1..=10 {
+        let rows = run_seeded(
+            seed,
+            r#"backoff: Exponential(base: "1s", cap: "30s", jitter: Full),
+               retry_budget: (ratio: 0.1, max_tokens: 10.0),"#,
+            300.0,
+        );
+        let after = goodput(&rows, 240.0, 300.0);
+        assert!(
+            after > 0.90,
+            "seed {seed}: goodput {after:.2} in the last minute, no recovery"
+        );
+    }
 }

@@ -74,6 +74,9 @@ pub enum Event {
     Reply { to: ReplyTo, outcome: Outcome },
     /// A caller's deadline for a call passes.
     Timeout { to: ReplyTo },
+    /// The next request sharing a contended instance may be done; `generation` voids wake-ups
+    /// that later arrivals or departures have moved.
+    Contention { instance: u32, generation: u32 },
 }
 
 #[derive(Clone, Copy, Debug)]

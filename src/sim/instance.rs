@@ -79,6 +79,8 @@ pub struct InstanceState {
     pub cached_keys: u32,
     /// CPU-seconds of work started in the current tick.
     cpu_seconds: f64,
+    /// Requests sharing a contended resource (`slowdown_per_request`).
+    contention: Contention,
     /// Smoothed CPU demand in cores' worth of time (1.0 = all cores busy).
     pub cpu_demand: f64,
     pub memory_mb: f64,
@@ -140,6 +142,7 @@ impl InstanceState {
                 .collect(),
             cached_keys: cache_keys_per_instance(service),
             cpu_seconds: 0.0,
+            contention: Contention::default(),
             cpu_demand: 0.0,
             memory_mb: service.base_mb,
             rng,
@@ -234,6 +237,35 @@ impl InstanceState {
             Outcome::Ok => self.call_succeeded(me, slot, now, fx),
             failed => self.call_failed(me, slot, failed.into(), now, fx),
         }
+    }
+
+    /// A contended request may be done: complete those that are, then plan the next wake-up.
+    pub fn on_contention(&mut self, me: Me, generation: u32, now: f64, fx: &mut Effects) {
+        if generation != self.contention.generation {
+            return;
+        }
+        let done = self.contention.take_done(me, now);
+        for pending in done {
+            match pending {
+                Pending::Complete {
+                    completion,
+                    trace,
+                    began,
+                } => {
+                    if trace.is_traced() {
+                        let call = Call {
+                            arrival: completion.arrival,
+                            reply: completion.reply,
+                            trace,
+                        };
+                        trace_span(me, &call, began, now, completion.outcome, fx);
+                    }
+                    self.on_complete(me, completion, now, fx);
+                }
+                Pending::Continue { slot } => self.proceed(me, slot, now, fx),
+            }
+        }
+        self.contention.plan(me, now, fx);
     }
 
     /// The deadline of one of this instance's downstream calls has passed.
@@ -353,6 +385,7 @@ impl InstanceState {
         // Their callers find out by timing out, as with a real crash.
         self.incarnation += 1;
         self.jobs.clear();
+        self.contention.clear();
         self.busy_workers = 0;
         self.draining = false;
         self.up = false;
@@ -424,9 +457,11 @@ impl InstanceState {
         self.leaked_mb += bent.leak_mb_per_request + version.leak_mb_per_request;
         self.disk_used_mb =
             (self.disk_used_mb + bent.disk_mb_per_request).min(service.disk_size_mb);
-        let in_service = self.busy() as f64;
-        let mut end =
-            now + work * self.cpu_demand.max(1.0) + service.slowdown_per_request * in_service;
+        let work = work * self.cpu_demand.max(1.0);
+        // Under contention the end depends on the requests still to come: it is found by
+        // the shared progress below; otherwise it is known now.
+        let contended = service.slowdown_per_request > 0.0;
+        let mut end = now + work;
         if let Some((interval, pause)) = bent.gc {
             end += gc_stall(now, end, interval, pause);
         }
@@ -452,10 +487,11 @@ impl InstanceState {
             None
         };
         let finished = if let Some(cause) = cause {
+            let at = if contended { now } else { end };
             fx.tallies.logs.log(
                 me.service,
                 me.global,
-                end,
+                at,
                 Level::Error,
                 LogEvent::RequestFailed { cause },
             );
@@ -470,17 +506,27 @@ impl InstanceState {
             None
         };
         if let Some(outcome) = finished {
+            let completion = Completion {
+                incarnation: self.incarnation,
+                arrival: call.arrival,
+                reply: call.reply,
+                outcome,
+            };
+            if contended {
+                let pending = Pending::Complete {
+                    completion,
+                    trace: call.trace,
+                    began: now,
+                };
+                self.contention.join(me, work, pending, now, fx);
+                return;
+            }
             trace_span(me, &call, now, end, outcome, fx);
             fx.events.schedule(
                 end,
                 Event::Complete {
                     instance: me.global,
-                    work: Completion {
-                        incarnation: self.incarnation,
-                        arrival: call.arrival,
-                        reply: call.reply,
-                        outcome,
-                    },
+                    work: completion,
                 },
             );
             return;
@@ -503,7 +549,12 @@ impl InstanceState {
             },
             began: now,
         });
-        self.proceed(me, slot, end, fx);
+        if contended {
+            self.contention
+                .join(me, work, Pending::Continue { slot }, now, fx);
+        } else {
+            self.proceed(me, slot, end, fx);
+        }
     }
 
     /// Moves a job on at `at`: its next call, or its answer when no call is left.
@@ -688,6 +739,123 @@ fn gc_stall(start: f64, end: f64, interval: f64, pause: f64) -> f64 {
         0.0
     };
     wait + spanned * pause
+}
+
+/// What a contended request does once its own work is done.
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Complete {
+        completion: Completion,
+        trace: TraceContext,
+        began: f64,
+    },
+    Continue {
+        slot: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sharing {
+    /// Virtual time at which its work is done.
+    finish: f64,
+    order: u64,
+    pending: Pending,
+}
+
+impl PartialEq for Sharing {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Sharing {}
+
+impl PartialOrd for Sharing {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sharing {
+    /// Reversed, so the max-heap pops the earliest finish.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .finish
+            .total_cmp(&self.finish)
+            .then(other.order.cmp(&self.order))
+    }
+}
+
+/// Requests sharing a contended resource progress together, each at the rate
+/// 1 / (1 + slowdown x n / mean service time) while n of them run (processor sharing): a
+/// request that started alone slows down as others pile in. Tracked in virtual time, so
+/// each arrival or departure costs one heap operation.
+#[derive(Clone, Debug, Default)]
+struct Contention {
+    virtual_now: f64,
+    updated_at: f64,
+    running: std::collections::BinaryHeap<Sharing>,
+    order: u64,
+    generation: u32,
+}
+
+impl Contention {
+    fn factor(&self, me: Me) -> f64 {
+        let service = me.model();
+        1.0 + service.slowdown_per_request * self.running.len() as f64 / service.mean_service_time
+    }
+
+    fn advance(&mut self, me: Me, now: f64) {
+        if now > self.updated_at {
+            self.virtual_now += (now - self.updated_at) / self.factor(me);
+        }
+        self.updated_at = now;
+    }
+
+    fn join(&mut self, me: Me, work: f64, pending: Pending, now: f64, fx: &mut Effects) {
+        self.advance(me, now);
+        self.order += 1;
+        self.running.push(Sharing {
+            finish: self.virtual_now + work,
+            order: self.order,
+            pending,
+        });
+        self.plan(me, now, fx);
+    }
+
+    /// Removes the requests whose work is done at `now`.
+    fn take_done(&mut self, me: Me, now: f64) -> Vec<Pending> {
+        self.advance(me, now);
+        let mut done = Vec::new();
+        while let Some(next) = self.running.peek() {
+            if next.finish > self.virtual_now + 1e-9 {
+                break;
+            }
+            done.push(self.running.pop().expect("peeked").pending);
+        }
+        done
+    }
+
+    /// Schedules a wake-up for the next request to finish, voiding earlier ones.
+    fn plan(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        self.generation = self.generation.wrapping_add(1);
+        if let Some(next) = self.running.peek() {
+            let at = now + (next.finish - self.virtual_now).max(0.0) * self.factor(me);
+            fx.events.schedule(
+                at,
+                Event::Contention {
+                    instance: me.global,
+                    generation: self.generation,
+                },
+            );
+        }
+    }
+
+    /// A crash: the work in progress is lost.
+    fn clear(&mut self) {
+        self.running.clear();
+        self.generation = self.generation.wrapping_add(1);
+    }
 }
 
 /// Records the span of a sampled request answered without downstream calls.

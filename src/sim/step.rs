@@ -209,6 +209,16 @@ pub fn run_events(
                         .on_reply(me, slot, seq, outcome, now, &mut fx);
                 }
             },
+            Event::Contention {
+                instance,
+                generation,
+            } => {
+                let (me, mut fx) =
+                    instance_context(topology, conditions, instance, events, tallies);
+                instances
+                    .instance(instance)
+                    .on_contention(me, generation, now, &mut fx);
+            }
             Event::Timeout { to } => match to {
                 ReplyTo::Instance {
                     instance,
