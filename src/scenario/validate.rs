@@ -57,6 +57,26 @@ impl Checker {
         }
     }
 
+    /// Something that grows per request and per minute: neither negative, not both zero.
+    fn growth(&mut self, path: &str, what: &str, per_request_mb: f64, per_minute_mb: f64) {
+        self.non_negative(
+            format!("{path}.per_request_mb"),
+            "per_request_mb",
+            per_request_mb,
+        );
+        self.non_negative(
+            format!("{path}.per_minute_mb"),
+            "per_minute_mb",
+            per_minute_mb,
+        );
+        if per_request_mb == 0.0 && per_minute_mb == 0.0 {
+            self.error(
+                path,
+                format!("{what} needs per_request_mb or per_minute_mb above 0"),
+            );
+        }
+    }
+
     fn ratio(&mut self, path: String, what: &str, value: f64) {
         if !(0.0..=1.0).contains(&value) {
             self.error(
@@ -436,22 +456,7 @@ fn check_fault(
             per_request_mb,
             per_minute_mb,
         } => {
-            c.non_negative(
-                format!("{kind}.per_request_mb"),
-                "per_request_mb",
-                *per_request_mb,
-            );
-            c.non_negative(
-                format!("{kind}.per_minute_mb"),
-                "per_minute_mb",
-                *per_minute_mb,
-            );
-            if *per_request_mb == 0.0 && *per_minute_mb == 0.0 {
-                c.error(
-                    kind.clone(),
-                    "a memory leak needs per_request_mb or per_minute_mb above 0",
-                );
-            }
+            c.growth(&kind, "a memory leak", *per_request_mb, *per_minute_mb);
             if let Some(s) = service
                 && scenario.services[s].memory.limit_mb.is_none()
             {
@@ -552,22 +557,7 @@ fn check_fault(
             per_request_mb,
             per_minute_mb,
         } => {
-            c.non_negative(
-                format!("{kind}.per_request_mb"),
-                "per_request_mb",
-                *per_request_mb,
-            );
-            c.non_negative(
-                format!("{kind}.per_minute_mb"),
-                "per_minute_mb",
-                *per_minute_mb,
-            );
-            if *per_request_mb == 0.0 && *per_minute_mb == 0.0 {
-                c.error(
-                    kind.clone(),
-                    "a disk fill needs per_request_mb or per_minute_mb above 0",
-                );
-            }
+            c.growth(&kind, "a disk fill", *per_request_mb, *per_minute_mb);
         }
         FaultKind::ClockSkew {
             instances,

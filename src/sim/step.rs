@@ -3,7 +3,7 @@
 
 use super::balancer::{self, Backend};
 use super::conditions::Conditions;
-use super::events::{Event, Events, ReplyTo};
+use super::events::{Event, Events, Outcome, ReplyTo};
 use super::instance::{self, InstanceState, Me};
 use super::logs::{Level, LogEvent, Logs};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
@@ -189,26 +189,31 @@ pub fn run_events(
                     .instance(instance)
                     .on_complete(me, work, now, &mut fx);
             }
-            Event::Reply { to, outcome } => match to {
-                ReplyTo::Instance {
-                    instance,
-                    slot,
-                    seq,
-                } => {
-                    let (me, mut fx) =
-                        instance_context(topology, conditions, instance, events, tallies);
-                    instances
-                        .instance(instance)
-                        .on_reply(me, slot, seq, outcome, now, &mut fx);
-                }
-                ReplyTo::Source { source, slot, seq } => {
-                    let (me, mut fx) =
-                        source_context(topology, conditions, source, events, tallies);
-                    sources
-                        .source(source as usize)
-                        .on_reply(me, slot, seq, outcome, now, &mut fx);
-                }
-            },
+            // A timeout is the answer nobody sent.
+            Event::Reply { to, outcome } => {
+                let reached = (topology, conditions);
+                answer(
+                    reached,
+                    to,
+                    Some(outcome),
+                    now,
+                    instances,
+                    sources,
+                    (events, tallies),
+                );
+            }
+            Event::Timeout { to } => {
+                let reached = (topology, conditions);
+                answer(
+                    reached,
+                    to,
+                    None,
+                    now,
+                    instances,
+                    sources,
+                    (events, tallies),
+                );
+            }
             Event::Contention {
                 instance,
                 generation,
@@ -219,26 +224,40 @@ pub fn run_events(
                     .instance(instance)
                     .on_contention(me, generation, now, &mut fx);
             }
-            Event::Timeout { to } => match to {
-                ReplyTo::Instance {
-                    instance,
-                    slot,
-                    seq,
-                } => {
-                    let (me, mut fx) =
-                        instance_context(topology, conditions, instance, events, tallies);
-                    instances
-                        .instance(instance)
-                        .on_timeout(me, slot, seq, now, &mut fx);
-                }
-                ReplyTo::Source { source, slot, seq } => {
-                    let (me, mut fx) =
-                        source_context(topology, conditions, source, events, tallies);
-                    sources
-                        .source(source as usize)
-                        .on_timeout(me, slot, seq, now, &mut fx);
-                }
-            },
+        }
+    }
+}
+
+/// Delivers an answer (`None`: the deadline passed first) to the caller that waits for it.
+fn answer(
+    (topology, conditions): (&Topology, &Conditions),
+    to: ReplyTo,
+    outcome: Option<Outcome>,
+    now: f64,
+    instances: &mut impl InstanceStore,
+    sources: &mut impl SourceStore,
+    (events, tallies): (&mut Events, &mut Tallies),
+) {
+    match to {
+        ReplyTo::Instance {
+            instance,
+            slot,
+            seq,
+        } => {
+            let (me, mut fx) = instance_context(topology, conditions, instance, events, tallies);
+            let state = instances.instance(instance);
+            match outcome {
+                Some(outcome) => state.on_reply(me, slot, seq, outcome, now, &mut fx),
+                None => state.on_timeout(me, slot, seq, now, &mut fx),
+            }
+        }
+        ReplyTo::Source { source, slot, seq } => {
+            let (me, mut fx) = source_context(topology, conditions, source, events, tallies);
+            let state = sources.source(source as usize);
+            match outcome {
+                Some(outcome) => state.on_reply(me, slot, seq, outcome, now, &mut fx),
+                None => state.on_timeout(me, slot, seq, now, &mut fx),
+            }
         }
     }
 }
