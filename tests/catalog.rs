@@ -8,7 +8,7 @@ use firedrill::sim::topology::Topology;
 const FLEET: &str = r#"
     services: [
         (name: "gateway", calls: [(to: "web"), (to: "auth")]),
-        (name: "web", instances: 2, max_instances: 6, memory: (limit_mb: 2048.0),
+        (name: "web", instances: 3, max_instances: 6, memory: (limit_mb: 2048.0),
          calls: [(to: "catalog"), (to: "api"), (to: "recommendations", optional: true)]),
         (name: "api"),
         (name: "auth"),
@@ -39,7 +39,7 @@ fn every_fault_example_loads_and_every_kind_is_listed() {
     }
     assert_eq!(
         firedrill::faults::CATALOG.len(),
-        23,
+        26,
         "a new fault kind needs its catalog entry"
     );
 }
@@ -57,7 +57,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        17,
+        22,
         "a new remediation needs its catalog entry"
     );
 }

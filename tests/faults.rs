@@ -571,3 +571,67 @@ fn clock_skew_fails_requests_on_the_skewed_instances_only() {
         "one instance in four"
     );
 }
+
+#[test]
+fn io_latency_slows_requests_while_the_cpu_stays_flat() {
+    let mut sim = sim(
+        r#"(name: "db", workers: 64, service_time: Constant(value: "10ms"), cpu: (cores: 1.0, cpu_share: 1.0))"#,
+        r#"(to: "db", rate: 20.0)"#,
+        r#"(kind: IoLatency(extra: "200ms"), target: "db", start: At("30s"))"#,
+    );
+    sim.run_until(60.0);
+    let rows = seconds(&sim, 0);
+    assert!((mean(&rows, 35.0, 60.0, |r| r.p50.unwrap()) - 0.210).abs() < 0.02);
+    let (before, during) = (
+        mean(&rows, 5.0, 30.0, |r| r.cpu),
+        mean(&rows, 35.0, 60.0, |r| r.cpu),
+    );
+    assert!((during - before).abs() < 0.05, "CPU {before} -> {during}");
+}
+
+#[test]
+fn a_hot_key_fails_the_same_requests_every_time_so_retries_do_not_help() {
+    let mut sim = sim(
+        r#"(name: "api", workers: 64)"#,
+        r#"(to: "api", rate: 50.0, retries: 3, backoff: Immediate)"#,
+        r#"(kind: HotKey(ratio: 0.1), target: "api", start: At("0s"))"#,
+    );
+    sim.run_until(120.0);
+    sim.flush_metrics();
+    let users = &sim.source_metrics(0).totals;
+    let failed = users.failed() as f64 / users.first_tries as f64;
+    assert!(
+        (failed - 0.1).abs() < 0.02,
+        "a tenth of users fail despite 3 retries: {failed}"
+    );
+    assert!(
+        users.retries as f64 > 2.5 * users.failed() as f64,
+        "each retried 3 times, in vain"
+    );
+}
+
+#[test]
+fn missing_metrics_leave_a_gap_while_the_service_works() {
+    let mut sim = sim(
+        r#"(name: "api")"#,
+        r#"(to: "api", rate: 10.0)"#,
+        r#"(kind: MissingMetrics, target: "api", start: At("20s"), duration: "20s")"#,
+    );
+    sim.run_until(60.0);
+    let rows = seconds(&sim, 0);
+    let reported = |from: f64, to: f64| {
+        rows.iter()
+            .filter(|r| r.t >= from && r.t < to)
+            .all(|r| r.reported)
+    };
+    let gap = |from: f64, to: f64| {
+        rows.iter()
+            .filter(|r| r.t >= from && r.t < to)
+            .all(|r| !r.reported)
+    };
+    assert!(reported(0.0, 20.0) && gap(20.0, 40.0) && reported(40.0, 60.0));
+    assert!(
+        sum(&rows, 20.0, 40.0, |r| r.ok) > 150,
+        "the truth is kept for the debrief"
+    );
+}

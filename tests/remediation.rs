@@ -550,3 +550,75 @@ fn scaling_the_stateless_tier_does_not_fix_a_database_bottleneck() {
     assert!(before < 0.9, "the database limits goodput: {before}");
     assert!(after <= before * 1.05, "no better: {before} -> {after}");
 }
+
+#[test]
+fn rolling_forward_with_a_fix_replaces_a_bad_deploy() {
+    let mut sim = sim(&format!(
+        r#"{DEPLOYED}, faults: [(kind: Deploy(version: "v2", error_ratio: 0.4), target: "checkout", start: At("10s"))]"#
+    ));
+    sim.schedule(
+        80.0,
+        Remediation::RollForward {
+            service: "checkout".into(),
+            version: "v2.0.1".into(),
+        },
+    );
+    sim.run_until(160.0);
+    assert!((error_ratio(&rows(&sim, 0), 60.0, 80.0) - 0.4).abs() < 0.07);
+    assert!(
+        error_ratio(&rows(&sim, 0), 140.0, 160.0) < 0.001,
+        "v2.0.1 everywhere"
+    );
+    let names: Vec<&str> = sim.conditions().versions[0]
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["v1", "v2", "v2.0.1"]);
+}
+
+#[test]
+fn an_ejected_instance_keeps_running_without_traffic_until_restored() {
+    let mut sim =
+        sim(r#"services: [(name: "web", instances: 3)], traffic: [(to: "web", rate: 30.0)]"#);
+    sim.schedule(
+        10.0,
+        Remediation::EjectInstance {
+            service: "web".into(),
+            instance: 1,
+        },
+    );
+    sim.schedule(
+        40.0,
+        Remediation::RestoreInstance {
+            service: "web".into(),
+            instance: 1,
+        },
+    );
+    sim.run_until(60.0);
+    let healthy: Vec<u32> = rows(&sim, 0).iter().map(|r| r.healthy).collect();
+    assert_eq!(healthy[20..35].iter().max(), Some(&2));
+    assert_eq!(healthy[45..].iter().min(), Some(&3));
+    assert!(
+        sim.instance(1).up && sim.instance(1).restarts == 0,
+        "kept, not restarted"
+    );
+}
+
+#[test]
+fn draining_a_zone_shifts_its_traffic_to_the_others() {
+    let text = r#"(name: "zones", seed: 1, duration: "5m", zones: ["a", "b"],
+        services: [(name: "web", instances: 4, workers: 64, service_time: Constant(value: "5ms"))],
+        traffic: [(to: "web", rate: 40.0)])"#;
+    let mut sim = Simulation::new(&load_str("zones.ron", text).unwrap().scenario);
+    sim.schedule(10.0, Remediation::DrainZone { zone: "b".into() });
+    sim.run_until(60.0);
+    assert_eq!(
+        rows(&sim, 0).last().unwrap().healthy,
+        2,
+        "instances 1 and 3 are in zone b"
+    );
+    assert!(
+        error_ratio(&rows(&sim, 0), 12.0, 60.0) < 0.001,
+        "zone a carries the load"
+    );
+}

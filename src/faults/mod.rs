@@ -242,7 +242,13 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
                     c.leak_mb_per_second += per_minute_mb / 60.0;
                 }
                 FaultKind::CpuHog { cores } => c.cpu_hog_cores += cores,
-                FaultKind::Latency { extra } => c.extra_latency += extra.get(),
+                FaultKind::Latency { extra } | FaultKind::IoLatency { extra } => {
+                    c.extra_latency += extra.get()
+                }
+                FaultKind::HotKey { ratio } => {
+                    c.hot_key_ratio = 1.0 - (1.0 - c.hot_key_ratio) * (1.0 - ratio)
+                }
+                FaultKind::MissingMetrics => c.metrics_missing = true,
                 FaultKind::SlowQueries { factor } => c.latency_factor *= factor,
                 FaultKind::Errors { ratio } => {
                     c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - ratio);
@@ -558,6 +564,24 @@ pub const CATALOG: &[CatalogEntry] = &[
         target: "service",
         example: r#"(kind: FeatureFlag(flag: "new-pricing", error_ratio: 0.2, extra_latency: "100ms"), target: "web", start: At("5m"))"#,
         description: "a flag turned on whose code path fails or is slow, until the flag is disabled",
+    },
+    CatalogEntry {
+        name: "IoLatency",
+        target: "service",
+        example: r#"(kind: IoLatency(extra: "150ms"), target: "orders-db", start: At("5m"))"#,
+        description: "disk I/O slows down: latency rises while CPU stays flat (waiting, not working)",
+    },
+    CatalogEntry {
+        name: "HotKey",
+        target: "service",
+        example: r#"(kind: HotKey(ratio: 0.05), target: "catalog", start: At("5m"))"#,
+        description: "one key fails every request that touches it, on every retry: retries multiply load and fix nothing",
+    },
+    CatalogEntry {
+        name: "MissingMetrics",
+        target: "service",
+        example: r#"(kind: MissingMetrics, target: "payment", start: At("5m"), duration: "10m")"#,
+        description: "the service stops reporting metrics: dashboards show a gap while it keeps working (or failing)",
     },
     CatalogEntry {
         name: "ZoneLoss",

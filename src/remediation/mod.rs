@@ -108,6 +108,27 @@ pub enum Remediation {
     RotateCertificate {
         service: String,
     },
+    /// Deploy a fixed version, rolled out like any deploy.
+    RollForward {
+        service: String,
+        version: String,
+    },
+    /// Take one instance out of rotation without restarting it (keep it for evidence).
+    EjectInstance {
+        service: String,
+        instance: u32,
+    },
+    RestoreInstance {
+        service: String,
+        instance: u32,
+    },
+    /// Shift traffic away from a zone: balancers send it nothing.
+    DrainZone {
+        zone: String,
+    },
+    RestoreZone {
+        zone: String,
+    },
     /// Provision `count` more instances: they boot, then join once their probes pass.
     ScaleOut {
         service: String,
@@ -148,6 +169,11 @@ impl Remediation {
             Self::FixDns { .. } => "FixDns",
             Self::FreeDisk { .. } => "FreeDisk",
             Self::RotateCertificate { .. } => "RotateCertificate",
+            Self::RollForward { .. } => "RollForward",
+            Self::EjectInstance { .. } => "EjectInstance",
+            Self::RestoreInstance { .. } => "RestoreInstance",
+            Self::DrainZone { .. } => "DrainZone",
+            Self::RestoreZone { .. } => "RestoreZone",
             Self::ScaleOut { .. } => "ScaleOut",
             Self::ScaleIn { .. } => "ScaleIn",
             Self::TuneCalls { .. } => "TuneCalls",
@@ -166,6 +192,18 @@ pub enum Op {
     ScaleOut {
         service: usize,
         count: u32,
+    },
+    RollForward {
+        service: usize,
+        version: String,
+    },
+    Eject {
+        instance: u32,
+        ejected: bool,
+    },
+    Zone {
+        zone: usize,
+        drained: bool,
     },
     ScaleIn {
         service: usize,
@@ -303,6 +341,55 @@ impl Op {
                 service: service(name)?,
                 flag: flag.clone(),
             },
+            Remediation::RollForward {
+                service: name,
+                version,
+            } => {
+                if version.trim().is_empty() {
+                    return Err("a roll forward needs a version name".to_string());
+                }
+                Op::RollForward {
+                    service: service(name)?,
+                    version: version.clone(),
+                }
+            }
+            Remediation::EjectInstance {
+                service: name,
+                instance,
+            }
+            | Remediation::RestoreInstance {
+                service: name,
+                instance,
+            } => {
+                let m = &topology.services[service(name)?];
+                if *instance >= m.slots {
+                    return Err(format!(
+                        "\"{name}\" has {} instances (0 to {}): there is no instance {instance}",
+                        m.slots,
+                        m.slots - 1
+                    ));
+                }
+                Op::Eject {
+                    instance: m.first_instance + instance,
+                    ejected: matches!(remediation, Remediation::EjectInstance { .. }),
+                }
+            }
+            Remediation::DrainZone { zone } | Remediation::RestoreZone { zone } => {
+                let index = topology
+                    .zones
+                    .iter()
+                    .position(|z| z == zone)
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown zone \"{zone}\" (zones: {})",
+                            topology.zones.join(", ")
+                        )
+                    })?;
+                Op::Zone {
+                    zone: index,
+                    drained: matches!(remediation, Remediation::DrainZone { .. }),
+                }
+            }
             Remediation::ScaleOut {
                 service: name,
                 count,
@@ -435,6 +522,7 @@ pub struct Remediations {
     restarts: Vec<Restart>,
     warmings: Vec<Warming>,
     shed: Vec<Option<f64>>,
+    zones_drained: Vec<bool>,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -447,6 +535,7 @@ impl Remediations {
             restarts: Vec::new(),
             warmings: Vec::new(),
             shed: vec![None; topology.services.len()],
+            zones_drained: vec![false; topology.zones.len()],
             circuits: topology
                 .services
                 .iter()
@@ -503,6 +592,9 @@ impl Remediations {
                 conditions.services[s].admit_rps = Some(rps / live as f64);
             }
         }
+        for (zone, drained) in self.zones_drained.iter().enumerate() {
+            conditions.zones_drained[zone] |= drained;
+        }
         for (s, edges) in conditions.edges.iter_mut().enumerate() {
             for (k, edge) in edges.iter_mut().enumerate() {
                 edge.circuit_open |= self.circuits[s][k];
@@ -525,6 +617,19 @@ impl Remediations {
             to_version: Some(version),
             remove: false,
         });
+    }
+
+    /// Cancels the rollouts of `service` still under way (a newer one replaces them).
+    fn cancel_rollouts(&mut self, service: usize, instances: &mut impl InstanceStore) {
+        for rollout in &self.restarts {
+            if rollout.service == service && rollout.to_version.is_some() {
+                for &(global, _) in &rollout.draining {
+                    instances.instance(global).draining = false;
+                }
+            }
+        }
+        self.restarts
+            .retain(|r| !(r.service == service && r.to_version.is_some()));
     }
 
     fn start(
@@ -559,16 +664,7 @@ impl Remediations {
                         instances.instance(global).version = version;
                     }
                 } else {
-                    // A rollout still under way is cancelled: the rollback replaces it.
-                    for rollout in &self.restarts {
-                        if rollout.service == service && rollout.to_version.is_some() {
-                            for &(global, _) in &rollout.draining {
-                                instances.instance(global).draining = false;
-                            }
-                        }
-                    }
-                    self.restarts
-                        .retain(|r| !(r.service == service && r.to_version.is_some()));
+                    self.cancel_rollouts(service, instances);
                     self.roll_out(topology, service, version);
                 }
             }
@@ -578,6 +674,23 @@ impl Remediations {
                         && matches!(&f.kind, FaultKind::FeatureFlag { flag: name, .. } if *name == flag)
                 });
             }
+            Op::RollForward { service, version } => {
+                let history = &mut conditions.versions[service];
+                history.push(Version {
+                    name: version,
+                    at_s: now,
+                    change: ChangeKind::Deploy,
+                    error_ratio: 0.0,
+                    latency_factor: 1.0,
+                    leak_mb_per_request: 0.0,
+                    previous: history.len() - 1,
+                });
+                let version = history.len() - 1;
+                self.cancel_rollouts(service, instances);
+                self.roll_out(topology, service, version);
+            }
+            Op::Eject { instance, ejected } => instances.instance(instance).ejected = ejected,
+            Op::Zone { zone, drained } => self.zones_drained[zone] = drained,
             Op::ScaleOut { service, count } => {
                 let m = &topology.services[service];
                 let latest = conditions.versions[service].len() - 1;
@@ -897,6 +1010,36 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "6m", action: RotateCertificate(service: "payment"))"#,
         delay: "immediate",
         description: "installs a new certificate: ends an expiry, or defuses one that has not happened yet",
+    },
+    CatalogEntry {
+        name: "RollForward",
+        example: r#"(at: "6m", action: RollForward(service: "checkout", version: "v2.4.1"))"#,
+        delay: "instances x (drain + restart_time)",
+        description: "deploys a fixed version, rolled out like any deploy (slower than a rollback when the fix is not ready)",
+    },
+    CatalogEntry {
+        name: "EjectInstance",
+        example: r#"(at: "6m", action: EjectInstance(service: "web", instance: 2))"#,
+        delay: "immediate",
+        description: "takes one instance out of rotation without restarting it: traffic moves, evidence stays",
+    },
+    CatalogEntry {
+        name: "RestoreInstance",
+        example: r#"(at: "20m", action: RestoreInstance(service: "web", instance: 2))"#,
+        delay: "immediate",
+        description: "puts an ejected instance back in rotation",
+    },
+    CatalogEntry {
+        name: "DrainZone",
+        example: r#"(at: "6m", action: DrainZone(zone: "b"))"#,
+        delay: "immediate",
+        description: "shifts traffic away from a zone: its instances get nothing, the others take the load",
+    },
+    CatalogEntry {
+        name: "RestoreZone",
+        example: r#"(at: "20m", action: RestoreZone(zone: "b"))"#,
+        delay: "immediate",
+        description: "sends traffic to a drained zone again",
     },
     CatalogEntry {
         name: "ScaleOut",

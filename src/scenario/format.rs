@@ -585,6 +585,14 @@ pub enum FaultKind {
         instances: u32,
         error_ratio: f64,
     },
+    /// Disk I/O slows down: every request waits `extra` longer, its CPU stays flat.
+    IoLatency { extra: Seconds },
+    /// One key (a hot partition, a bad record) fails every request that touches it, retries
+    /// included: `ratio` is the share of user requests that touch it.
+    HotKey { ratio: f64 },
+    /// The service stops reporting metrics: its rows are marked unreported (dashboards go
+    /// blank) while it keeps working.
+    MissingMetrics,
     /// A feature flag turned on whose code path fails or is slow, until the flag is disabled.
     FeatureFlag {
         flag: String,
@@ -628,6 +636,9 @@ impl FaultKind {
             Self::ConfigPush { .. } => "ConfigPush",
             Self::FeatureFlag { .. } => "FeatureFlag",
             Self::ZoneLoss => "ZoneLoss",
+            Self::IoLatency { .. } => "IoLatency",
+            Self::HotKey { .. } => "HotKey",
+            Self::MissingMetrics => "MissingMetrics",
             Self::ReadinessFailure { .. } => "ReadinessFailure",
             Self::FlappingHealthChecks { .. } => "FlappingHealthChecks",
             Self::GcPauses { .. } => "GcPauses",

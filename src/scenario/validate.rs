@@ -470,15 +470,17 @@ fn check_fault(
             }
         }
         FaultKind::CpuHog { cores } => c.positive(format!("{kind}.cores"), "cores", *cores),
-        FaultKind::Latency { extra } | FaultKind::NetworkLatency { extra } => {
+        FaultKind::Latency { extra }
+        | FaultKind::NetworkLatency { extra }
+        | FaultKind::IoLatency { extra } => {
             c.positive(format!("{kind}.extra"), "extra", extra.get())
         }
         FaultKind::SlowQueries { factor } => {
             c.positive(format!("{kind}.factor"), "factor", *factor)
         }
-        FaultKind::Errors { ratio } | FaultKind::PacketLoss { ratio } => {
-            c.ratio(format!("{kind}.ratio"), "ratio", *ratio)
-        }
+        FaultKind::Errors { ratio }
+        | FaultKind::PacketLoss { ratio }
+        | FaultKind::HotKey { ratio } => c.ratio(format!("{kind}.ratio"), "ratio", *ratio),
         FaultKind::TrafficSurge { multiplier } => {
             c.non_negative(format!("{kind}.multiplier"), "multiplier", *multiplier)
         }
@@ -574,7 +576,8 @@ fn check_fault(
         FaultKind::Partition
         | FaultKind::DnsFailure
         | FaultKind::ZoneLoss
-        | FaultKind::CertExpiry => {}
+        | FaultKind::CertExpiry
+        | FaultKind::MissingMetrics => {}
         FaultKind::ReadinessFailure { instances } => {
             if *instances == 0 {
                 c.error(

@@ -35,6 +35,10 @@ pub struct ServiceConditions {
     pub tls_expired: bool,
     /// The first `.0` instances have skewed clocks and fail `.1` of their requests.
     pub clock_skew: (u32, f64),
+    /// Share of request keys that fail every time (a hot or broken key).
+    pub hot_key_ratio: f64,
+    /// The service's metrics are not reported.
+    pub metrics_missing: bool,
 }
 
 impl Default for ServiceConditions {
@@ -55,6 +59,8 @@ impl Default for ServiceConditions {
             disk_mb_per_second: 0.0,
             tls_expired: false,
             clock_skew: (0, 0.0),
+            hot_key_ratio: 0.0,
+            metrics_missing: false,
         }
     }
 }
@@ -137,6 +143,8 @@ pub struct Conditions {
     pub versions: Vec<Vec<Version>>,
     /// Zones whose instances are lost.
     pub zones_down: Vec<bool>,
+    /// Zones the balancers send nothing to (traffic shifted away by a responder).
+    pub zones_drained: Vec<bool>,
     /// When each service's certificate expires, if a fault has it expire.
     pub cert_expires_at: Vec<Option<f64>>,
 }
@@ -154,6 +162,7 @@ impl Conditions {
             sources: vec![SourceConditions::default(); topology.sources.len()],
             versions: vec![vec![Version::initial()]; topology.services.len()],
             zones_down: vec![false; topology.zones.len()],
+            zones_drained: vec![false; topology.zones.len()],
             cert_expires_at: vec![None; topology.services.len()],
         }
     }
@@ -166,6 +175,7 @@ impl Conditions {
         }
         self.sources.fill(SourceConditions::default());
         self.zones_down.fill(false);
+        self.zones_drained.fill(false);
         self.cert_expires_at.fill(None);
     }
 }

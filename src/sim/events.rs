@@ -18,6 +18,8 @@ pub struct Call {
     pub arrival: f64,
     pub reply: ReplyTo,
     pub trace: TraceContext,
+    /// The user request's key, carried along every hop (a hot key fails every time).
+    pub key: u32,
 }
 
 /// Where an answer goes: a calling instance's job, or a traffic source's request.

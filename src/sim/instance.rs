@@ -38,6 +38,7 @@ struct Job {
     fills_cache: bool,
     /// The request's trace and this job's span in it, when sampled.
     trace: TraceContext,
+    key: u32,
     span: u32,
     began: f64,
 }
@@ -69,6 +70,8 @@ pub struct InstanceState {
     busy_workers: u32,
     /// Out of rotation on purpose, finishing its work before a restart.
     pub draining: bool,
+    /// Held out of rotation by a responder until restored.
+    pub ejected: bool,
     /// Admission control: tokens of the per-instance rate limit, and when they were counted.
     admit_tokens: f64,
     admit_counted_at: f64,
@@ -131,6 +134,7 @@ impl InstanceState {
             workers: service.workers,
             busy_workers: 0,
             draining: false,
+            ejected: false,
             admit_tokens: 0.0,
             admit_counted_at: 0.0,
             jobs: Slab::default(),
@@ -166,7 +170,7 @@ impl InstanceState {
 
     /// Whether the load balancer may send it new calls.
     pub fn takes_traffic(&self) -> bool {
-        self.up && self.in_rotation && !self.draining
+        self.up && self.in_rotation && !self.draining && !self.ejected
     }
 
     /// Changes the instance's concurrency (a pool resize). Work beyond a smaller pool
@@ -257,6 +261,7 @@ impl InstanceState {
                             arrival: completion.arrival,
                             reply: completion.reply,
                             trace,
+                            key: 0,
                         };
                         trace_span(me, &call, began, now, completion.outcome, fx);
                     }
@@ -475,8 +480,11 @@ impl InstanceState {
         let version_fails =
             version.error_ratio > 0.0 && uniform(&mut self.rng) < version.error_ratio;
         let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
+        let hot_key = f64::from(call.key) < bent.hot_key_ratio * f64::from(u32::MAX);
         let cause = if disk_full {
             Some(Cause::DiskFull)
+        } else if hot_key {
+            Some(Cause::HotKey(call.key))
         } else if skew_fails {
             Some(Cause::ClockSkew)
         } else if version_fails {
@@ -542,6 +550,7 @@ impl InstanceState {
             previous_backoff: 0.0,
             fills_cache: matches!(service.kind, ServiceKind::Cache { .. }),
             trace: call.trace,
+            key: call.key,
             span: if call.trace.is_traced() {
                 fx.tallies.traces.next_id()
             } else {
@@ -602,6 +611,7 @@ impl InstanceState {
                     arrival,
                     reply,
                     trace,
+                    key: job.key,
                 },
             );
         }

@@ -30,6 +30,8 @@ pub enum Cause {
     Version(usize),
     DiskFull,
     ClockSkew,
+    /// The request touches a broken key: it fails every time.
+    HotKey(u32),
 }
 
 /// Why an instance went down.
@@ -215,6 +217,10 @@ impl fmt::Display for Line<'_> {
                         "request failed: write /var/log/app.log: no space left on device"
                     )
                 }
+                Cause::HotKey(key) => write!(
+                    f,
+                    "request failed: key {key:08x}: partition unavailable (retrying will not help)"
+                ),
                 Cause::ClockSkew => write!(
                     f,
                     "request failed: token rejected: issued in the future (clock skew)"

@@ -155,6 +155,9 @@ pub struct ServiceRow {
     /// Validity left on the service's certificate at the end of the period, when a fault has
     /// it expire (negative: expired that long ago).
     pub cert_expires_in_s: Option<f64>,
+    /// False when the service did not report its metrics for part of the period: a
+    /// dashboard shows a gap (the figures here are the truth, for the debrief).
+    pub reported: bool,
 }
 
 /// A traffic source over one period.
@@ -183,6 +186,8 @@ pub struct Gauges {
     /// The fullest disk, 0..1.
     pub disk_used_ratio: f64,
     pub cert_expires_in_s: Option<f64>,
+    /// The service reported its metrics this tick.
+    pub reported: bool,
     pub queue: f64,
     pub in_flight: f64,
     pub healthy: u32,
@@ -197,12 +202,14 @@ struct ServiceWindow {
     healthy_min: Option<u32>,
     /// CPU-seconds the provisioned instances could have used.
     core_seconds: f64,
+    unreported_ticks: u32,
 }
 
 impl ServiceWindow {
     fn add_gauges(&mut self, gauges: Gauges, core_seconds: f64) {
         self.ticks += 1;
         self.core_seconds += core_seconds;
+        self.unreported_ticks += u32::from(!gauges.reported);
         self.gauges.memory_mb += gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self.gauges.disk_used_ratio.max(gauges.disk_used_ratio);
@@ -219,6 +226,7 @@ impl ServiceWindow {
         self.counts.absorb(&other.counts);
         self.ticks += other.ticks;
         self.core_seconds += other.core_seconds;
+        self.unreported_ticks += other.unreported_ticks;
         self.gauges.memory_mb += other.gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(other.gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self
@@ -260,6 +268,7 @@ impl ServiceWindow {
             healthy: self.healthy_min.unwrap_or(0),
             disk_used_ratio: self.gauges.disk_used_ratio,
             cert_expires_in_s: self.gauges.cert_expires_in_s,
+            reported: self.unreported_ticks == 0,
         }
     }
 
@@ -267,6 +276,7 @@ impl ServiceWindow {
         self.start = start;
         self.ticks = 0;
         self.core_seconds = 0.0;
+        self.unreported_ticks = 0;
         self.counts.reset();
         self.gauges = Gauges::default();
         self.healthy_min = None;

@@ -22,6 +22,7 @@ struct Request {
     previous_backoff: f64,
     /// The user's span and its trace, when the request is sampled.
     trace: TraceContext,
+    key: u32,
 }
 
 /// Which source is acting, and how faults bend its rate.
@@ -97,6 +98,7 @@ impl SourceState {
             self.sent += 1;
             // Sampling hashes the request's number instead of drawing from the source's
             // stream: observing the fleet must not change what it does.
+            let key = (mix(me.index, self.sent) >> 32) as u32;
             let trace = if sampled(me.index, self.sent) {
                 TraceContext {
                     trace: fx.traces.next_id(),
@@ -111,6 +113,7 @@ impl SourceState {
                 seq: 0,
                 previous_backoff: 0.0,
                 trace,
+                key,
             });
             self.send(me, slot, t, fx.events);
             t += exponential(&mut self.rng, mean_gap);
@@ -155,7 +158,8 @@ impl SourceState {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         self.requests.get_mut(slot).expect("live request").seq = seq;
-        let trace = self.requests.get_mut(slot).expect("live request").trace;
+        let request = self.requests.get_mut(slot).expect("live request");
+        let (trace, key) = (request.trace, request.key);
         let reply = ReplyTo::Source {
             source: me.index,
             slot,
@@ -170,6 +174,7 @@ impl SourceState {
                     arrival: at,
                     reply,
                     trace,
+                    key,
                 },
             );
         }
@@ -227,12 +232,16 @@ fn record_user_span(me: Me, request: &Request, now: f64, outcome: Outcome, fx: &
     }
 }
 
-/// Whether request `n` of source `index` is traced: a SplitMix64 hash of the pair, below
-/// the sample ratio.
+/// Whether request `n` of source `index` is traced: its hash below the sample ratio.
 fn sampled(index: u32, n: u64) -> bool {
+    (mix(index, n) as f64) < SAMPLE_RATIO * u64::MAX as f64
+}
+
+/// A SplitMix64 hash of request `n` of source `index`: its trace sampling and its key,
+/// without touching the source's random stream.
+fn mix(index: u32, n: u64) -> u64 {
     let mut z = (u64::from(index) << 48 ^ n).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z as f64) < SAMPLE_RATIO * u64::MAX as f64
+    z ^ (z >> 31)
 }

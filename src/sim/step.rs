@@ -159,10 +159,12 @@ pub fn run_events(
                     &mut cursors[s],
                     model.slots as usize,
                     |k| {
-                        let state = instances.instance(first + k as u32);
+                        let global = first + k as u32;
+                        let state = instances.instance(global);
                         Backend {
                             provisioned: state.provisioned,
-                            in_rotation: state.takes_traffic(),
+                            in_rotation: state.takes_traffic()
+                                && !conditions.zones_drained[topology.zone_of(global)],
                             load: state.queue_len() + state.busy(),
                         }
                     },
@@ -354,6 +356,7 @@ pub fn gauges(
     let model = &topology.services[service];
     let mut gauges = Gauges {
         cert_expires_in_s: conditions.cert_expires_at[service].map(|at| at - tick.t1),
+        reported: !conditions.services[service].metrics_missing,
         ..Gauges::default()
     };
     for global in model.members() {
@@ -369,7 +372,8 @@ pub fn gauges(
             .max(state.disk_used_mb / model.disk_size_mb);
         gauges.queue += state.queue_len() as f64;
         gauges.in_flight += state.busy() as f64;
-        gauges.healthy += u32::from(state.takes_traffic());
+        let zone_drained = conditions.zones_drained[topology.zone_of(global)];
+        gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
     }
     gauges.memory_mb /= f64::from(gauges.provisioned.max(1));
     gauges
