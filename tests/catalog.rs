@@ -10,7 +10,9 @@ const FLEET: &str = r#"
         (name: "gateway", calls: [(to: "web"), (to: "auth")]),
         (name: "web", instances: 3, max_instances: 6, memory: (limit_mb: 2048.0),
          calls: [(to: "catalog"), (to: "api"), (to: "recommendations", optional: true)]),
-        (name: "api"),
+        (name: "api", calls: [(to: "emails")]),
+        (name: "emails", kind: Queue, calls: [(to: "mailer")]),
+        (name: "mailer"),
         (name: "auth"),
         (name: "catalog", calls: [(to: "product-cache")]),
         (name: "product-cache", kind: Cache(hit_ratio: 0.9), calls: [(to: "orders-db")]),
@@ -39,7 +41,7 @@ fn every_fault_example_loads_and_every_kind_is_listed() {
     }
     assert_eq!(
         firedrill::faults::CATALOG.len(),
-        26,
+        27,
         "a new fault kind needs its catalog entry"
     );
 }
@@ -57,7 +59,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        22,
+        24,
         "a new remediation needs its catalog entry"
     );
 }

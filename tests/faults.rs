@@ -635,3 +635,34 @@ fn missing_metrics_leave_a_gap_while_the_service_works() {
         "the truth is kept for the debrief"
     );
 }
+
+const QUEUED: &str = r#"
+    (name: "orders", workers: 32, service_time: Constant(value: "2ms"), calls: [(to: "emails")]),
+    (name: "emails", kind: Queue, workers: 4, service_time: Constant(value: "1ms"),
+     calls: [(to: "mailer", timeout: "30s")]),
+    (name: "mailer", workers: 64, service_time: Constant(value: "20ms"))"#;
+
+#[test]
+fn a_lagging_consumer_grows_the_queue_but_not_the_producers_latency() {
+    // 40 messages/s; 4 deliveries of 21 ms each carry 190/s. With 100 ms more each, 38/s.
+    let mut sim = sim(
+        QUEUED,
+        r#"(to: "orders", rate: 40.0)"#,
+        r#"(kind: ConsumerLag(extra: "100ms"), target: "emails", start: At("30s"))"#,
+    );
+    sim.run_until(150.0);
+    let queue = seconds(&sim, 1);
+    let age = |t: f64| queue.iter().find(|r| r.t == t).unwrap().queue_age_s;
+    assert!(age(25.0) < 0.05, "no lag before: {}", age(25.0));
+    assert!(
+        age(100.0) > 1.0 && age(149.0) > age(100.0),
+        "lag grows: {} then {}",
+        age(100.0),
+        age(149.0)
+    );
+    let producer = seconds(&sim, 0);
+    assert!(
+        mean(&producer, 100.0, 150.0, |r| r.p50.unwrap()) < 0.01,
+        "enqueueing stays fast"
+    );
+}

@@ -622,3 +622,49 @@ fn draining_a_zone_shifts_its_traffic_to_the_others() {
         "zone a carries the load"
     );
 }
+
+#[test]
+fn paused_consumers_build_a_backlog_that_drains_when_resumed_and_scaled() {
+    let mut sim = sim(r#"services: [
+            (name: "orders", workers: 32, service_time: Constant(value: "2ms"), calls: [(to: "emails")]),
+            (name: "emails", kind: Queue, workers: 2, service_time: Constant(value: "1ms"),
+             calls: [(to: "mailer", timeout: "30s")]),
+            (name: "mailer", workers: 64, service_time: Constant(value: "20ms")),
+        ],
+        traffic: [(to: "orders", rate: 40.0)]"#);
+    sim.schedule(
+        20.0,
+        Remediation::PauseConsumers {
+            queue: "emails".into(),
+        },
+    );
+    sim.schedule(
+        80.0,
+        Remediation::ResumeConsumers {
+            queue: "emails".into(),
+        },
+    );
+    sim.schedule(
+        80.0,
+        Remediation::SetPool {
+            service: "emails".into(),
+            size: 8,
+        },
+    );
+    sim.run_until(79.0);
+    let backlog = rows(&sim, 1).last().unwrap().queue;
+    assert!(
+        (backlog - 40.0 * 59.0).abs() < 250.0,
+        "a minute of messages waits: {backlog}"
+    );
+    assert_eq!(
+        rows(&sim, 0).last().unwrap().server_errors,
+        0,
+        "producers never noticed"
+    );
+    sim.run_until(120.0);
+    assert!(
+        rows(&sim, 1).last().unwrap().queue < 5.0,
+        "8 deliveries at a time drain it"
+    );
+}

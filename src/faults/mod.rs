@@ -242,9 +242,9 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
                     c.leak_mb_per_second += per_minute_mb / 60.0;
                 }
                 FaultKind::CpuHog { cores } => c.cpu_hog_cores += cores,
-                FaultKind::Latency { extra } | FaultKind::IoLatency { extra } => {
-                    c.extra_latency += extra.get()
-                }
+                FaultKind::Latency { extra }
+                | FaultKind::IoLatency { extra }
+                | FaultKind::ConsumerLag { extra } => c.extra_latency += extra.get(),
                 FaultKind::HotKey { ratio } => {
                     c.hot_key_ratio = 1.0 - (1.0 - c.hot_key_ratio) * (1.0 - ratio)
                 }
@@ -582,6 +582,12 @@ pub const CATALOG: &[CatalogEntry] = &[
         target: "service",
         example: r#"(kind: MissingMetrics, target: "payment", start: At("5m"), duration: "10m")"#,
         description: "the service stops reporting metrics: dashboards show a gap while it keeps working (or failing)",
+    },
+    CatalogEntry {
+        name: "ConsumerLag",
+        target: "service (a Queue)",
+        example: r#"(kind: ConsumerLag(extra: "200ms"), target: "emails", start: At("5m"))"#,
+        description: "the queue's consumers slow down: the backlog and its age grow while producers see nothing",
     },
     CatalogEntry {
         name: "ZoneLoss",

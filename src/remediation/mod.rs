@@ -129,6 +129,13 @@ pub enum Remediation {
     RestoreZone {
         zone: String,
     },
+    /// Stop a queue's deliveries (its consumers): the backlog grows until resumed.
+    PauseConsumers {
+        queue: String,
+    },
+    ResumeConsumers {
+        queue: String,
+    },
     /// Provision `count` more instances: they boot, then join once their probes pass.
     ScaleOut {
         service: String,
@@ -174,6 +181,8 @@ impl Remediation {
             Self::RestoreInstance { .. } => "RestoreInstance",
             Self::DrainZone { .. } => "DrainZone",
             Self::RestoreZone { .. } => "RestoreZone",
+            Self::PauseConsumers { .. } => "PauseConsumers",
+            Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
             Self::ScaleIn { .. } => "ScaleIn",
             Self::TuneCalls { .. } => "TuneCalls",
@@ -204,6 +213,10 @@ pub enum Op {
     Zone {
         zone: usize,
         drained: bool,
+    },
+    Consumers {
+        queue: usize,
+        paused: bool,
     },
     ScaleIn {
         service: usize,
@@ -374,6 +387,16 @@ impl Op {
                     ejected: matches!(remediation, Remediation::EjectInstance { .. }),
                 }
             }
+            Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
+                let s = service(queue)?;
+                if topology.services[s].kind != crate::scenario::ServiceKind::Queue {
+                    return Err(format!("\"{queue}\" is not a Queue"));
+                }
+                Op::Consumers {
+                    queue: s,
+                    paused: matches!(remediation, Remediation::PauseConsumers { .. }),
+                }
+            }
             Remediation::DrainZone { zone } | Remediation::RestoreZone { zone } => {
                 let index = topology
                     .zones
@@ -523,6 +546,8 @@ pub struct Remediations {
     warmings: Vec<Warming>,
     shed: Vec<Option<f64>>,
     zones_drained: Vec<bool>,
+    /// Deliveries at a time each paused queue instance had, to resume with.
+    paused: Vec<Option<Vec<u32>>>,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -536,6 +561,7 @@ impl Remediations {
             warmings: Vec::new(),
             shed: vec![None; topology.services.len()],
             zones_drained: vec![false; topology.zones.len()],
+            paused: vec![None; topology.services.len()],
             circuits: topology
                 .services
                 .iter()
@@ -691,6 +717,32 @@ impl Remediations {
             }
             Op::Eject { instance, ejected } => instances.instance(instance).ejected = ejected,
             Op::Zone { zone, drained } => self.zones_drained[zone] = drained,
+            Op::Consumers { queue, paused } => {
+                let m = &topology.services[queue];
+                if paused && self.paused[queue].is_none() {
+                    let before = m.members().map(|g| instances.instance(g).workers).collect();
+                    self.paused[queue] = Some(before);
+                    for global in m.members() {
+                        let me = Me {
+                            topology,
+                            conditions,
+                            service: queue,
+                            global,
+                        };
+                        instances.instance(global).set_workers(me, 0, now, fx);
+                    }
+                } else if let (false, Some(before)) = (paused, self.paused[queue].take()) {
+                    for (global, workers) in m.members().zip(before) {
+                        let me = Me {
+                            topology,
+                            conditions,
+                            service: queue,
+                            global,
+                        };
+                        instances.instance(global).set_workers(me, workers, now, fx);
+                    }
+                }
+            }
             Op::ScaleOut { service, count } => {
                 let m = &topology.services[service];
                 let latest = conditions.versions[service].len() - 1;
@@ -1040,6 +1092,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "20m", action: RestoreZone(zone: "b"))"#,
         delay: "immediate",
         description: "sends traffic to a drained zone again",
+    },
+    CatalogEntry {
+        name: "PauseConsumers",
+        example: r#"(at: "6m", action: PauseConsumers(queue: "emails"))"#,
+        delay: "immediate",
+        description: "stops a queue's deliveries (to protect a struggling consumer); the backlog grows",
+    },
+    CatalogEntry {
+        name: "ResumeConsumers",
+        example: r#"(at: "20m", action: ResumeConsumers(queue: "emails"))"#,
+        delay: "immediate",
+        description: "resumes deliveries; SetPool on a queue scales its consumers",
     },
     CatalogEntry {
         name: "ScaleOut",

@@ -92,6 +92,10 @@ pub enum ServiceKind {
     },
     /// A third-party dependency outside the fleet.
     External,
+    /// A message queue: a call to it succeeds once the message is enqueued; the queue then
+    /// delivers each message to its `calls` (the consumers), `workers` deliveries at a time.
+    /// Its backlog is the consumers' lag.
+    Queue,
 }
 
 impl ServiceKind {
@@ -101,6 +105,7 @@ impl ServiceKind {
             Self::Database { .. } => "Database",
             Self::Cache { .. } => "Cache",
             Self::External => "External",
+            Self::Queue => "Queue",
         }
     }
 }
@@ -445,7 +450,7 @@ impl ServiceSpec {
             ServiceKind::Database { pool } => pool,
             ServiceKind::Cache { .. } => self.workers.unwrap_or(64),
             ServiceKind::External => self.workers.unwrap_or(10_000),
-            ServiceKind::Service => self.workers.unwrap_or(8),
+            ServiceKind::Service | ServiceKind::Queue => self.workers.unwrap_or(8),
         }
     }
 }
@@ -593,6 +598,8 @@ pub enum FaultKind {
     /// The service stops reporting metrics: its rows are marked unreported (dashboards go
     /// blank) while it keeps working.
     MissingMetrics,
+    /// The queue's consumers fall behind: each delivery takes `extra` longer.
+    ConsumerLag { extra: Seconds },
     /// A feature flag turned on whose code path fails or is slow, until the flag is disabled.
     FeatureFlag {
         flag: String,
@@ -639,6 +646,7 @@ impl FaultKind {
             Self::IoLatency { .. } => "IoLatency",
             Self::HotKey { .. } => "HotKey",
             Self::MissingMetrics => "MissingMetrics",
+            Self::ConsumerLag { .. } => "ConsumerLag",
             Self::ReadinessFailure { .. } => "ReadinessFailure",
             Self::FlappingHealthChecks { .. } => "FlappingHealthChecks",
             Self::GcPauses { .. } => "GcPauses",

@@ -273,6 +273,14 @@ fn check_service(
                 );
             }
         }
+        ServiceKind::Queue => {
+            if service.calls.is_empty() {
+                c.error(
+                    format!("{path}.calls"),
+                    "a Queue delivers to its consumers: add calls: [(to: \"<consumer>\")]",
+                );
+            }
+        }
         ServiceKind::Service => {}
     }
     if service.workers == Some(0) {
@@ -470,6 +478,20 @@ fn check_fault(
             }
         }
         FaultKind::CpuHog { cores } => c.positive(format!("{kind}.cores"), "cores", *cores),
+        FaultKind::ConsumerLag { extra } => {
+            c.positive(format!("{kind}.extra"), "extra", extra.get());
+            if let Some(s) = service
+                && scenario.services[s].kind != ServiceKind::Queue
+            {
+                c.error(
+                    format!("{path}.target"),
+                    format!(
+                        "\"{}\" is not a Queue: only a queue's consumers can lag",
+                        fault.target
+                    ),
+                );
+            }
+        }
         FaultKind::Latency { extra }
         | FaultKind::NetworkLatency { extra }
         | FaultKind::IoLatency { extra } => {

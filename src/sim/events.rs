@@ -26,8 +26,18 @@ pub struct Call {
 /// `seq` tells a current call from an abandoned one that reused the slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyTo {
-    Instance { instance: u32, slot: u32, seq: u32 },
-    Source { source: u32, slot: u32, seq: u32 },
+    Instance {
+        instance: u32,
+        slot: u32,
+        seq: u32,
+    },
+    Source {
+        source: u32,
+        slot: u32,
+        seq: u32,
+    },
+    /// A queue's delivery: nobody waits for the answer.
+    Nobody,
 }
 
 /// How a call ended, from the callee's side (timeouts are the caller's decision).
@@ -225,7 +235,9 @@ impl Events {
     }
 
     pub fn reply(&mut self, to: ReplyTo, time: f64, outcome: Outcome) {
-        self.schedule(time, Event::Reply { to, outcome });
+        if to != ReplyTo::Nobody {
+            self.schedule(time, Event::Reply { to, outcome });
+        }
     }
 }
 

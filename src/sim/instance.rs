@@ -210,7 +210,16 @@ impl InstanceState {
             trace_span(me, &call, now, now, Outcome::Rejected, fx);
             return;
         }
-        self.queue.push_back(call);
+        if service.kind == ServiceKind::Queue {
+            // Enqueued: the producer is answered now; the delivery answers nobody.
+            self.respond(me.service, call.reply, call.arrival, now, Outcome::Ok, fx);
+            self.queue.push_back(Call {
+                reply: ReplyTo::Nobody,
+                ..call
+            });
+        } else {
+            self.queue.push_back(call);
+        }
         self.serve(me, now, fx);
     }
 
@@ -718,6 +727,9 @@ impl InstanceState {
         outcome: Outcome,
         fx: &mut Effects,
     ) {
+        if reply == ReplyTo::Nobody {
+            return; // a queue's delivery was counted when it was enqueued
+        }
         let tally = &mut fx.tallies.services[service];
         tally.latency.observe(now - arrival);
         match outcome {

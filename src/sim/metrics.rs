@@ -155,6 +155,9 @@ pub struct ServiceRow {
     /// Validity left on the service's certificate at the end of the period, when a fault has
     /// it expire (negative: expired that long ago).
     pub cert_expires_in_s: Option<f64>,
+    /// Age of the oldest request waiting for a worker at any tick of the period, seconds:
+    /// for a queue, its consumers' lag.
+    pub queue_age_s: f64,
     /// False when the service did not report its metrics for part of the period: a
     /// dashboard shows a gap (the figures here are the truth, for the debrief).
     pub reported: bool,
@@ -188,6 +191,8 @@ pub struct Gauges {
     pub cert_expires_in_s: Option<f64>,
     /// The service reported its metrics this tick.
     pub reported: bool,
+    /// The oldest queued request, seconds.
+    pub queue_age_s: f64,
     pub queue: f64,
     pub in_flight: f64,
     pub healthy: u32,
@@ -213,6 +218,7 @@ impl ServiceWindow {
         self.gauges.memory_mb += gauges.memory_mb;
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self.gauges.disk_used_ratio.max(gauges.disk_used_ratio);
+        self.gauges.queue_age_s = self.gauges.queue_age_s.max(gauges.queue_age_s);
         self.gauges.cert_expires_in_s = gauges.cert_expires_in_s;
         self.gauges.queue += gauges.queue;
         self.gauges.in_flight += gauges.in_flight;
@@ -234,6 +240,7 @@ impl ServiceWindow {
             .disk_used_ratio
             .max(other.gauges.disk_used_ratio);
         self.gauges.cert_expires_in_s = other.gauges.cert_expires_in_s;
+        self.gauges.queue_age_s = self.gauges.queue_age_s.max(other.gauges.queue_age_s);
         self.gauges.queue += other.gauges.queue;
         self.gauges.in_flight += other.gauges.in_flight;
         if let Some(h) = other.healthy_min {
@@ -269,6 +276,7 @@ impl ServiceWindow {
             disk_used_ratio: self.gauges.disk_used_ratio,
             cert_expires_in_s: self.gauges.cert_expires_in_s,
             reported: self.unreported_ticks == 0,
+            queue_age_s: self.gauges.queue_age_s,
         }
     }
 

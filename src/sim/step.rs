@@ -147,6 +147,7 @@ pub fn run_events(
         ReplyTo::Source { source, slot, seq } => {
             sources.source(source as usize).is_waiting(slot, seq)
         }
+        ReplyTo::Nobody => false,
     });
     while let Some((now, event)) = events.pop_before(tick.t1) {
         match event {
@@ -261,6 +262,7 @@ fn answer(
                 None => state.on_timeout(me, slot, seq, now, &mut fx),
             }
         }
+        ReplyTo::Nobody => {}
     }
 }
 
@@ -371,6 +373,7 @@ pub fn gauges(
             .disk_used_ratio
             .max(state.disk_used_mb / model.disk_size_mb);
         gauges.queue += state.queue_len() as f64;
+        gauges.queue_age_s = gauges.queue_age_s.max(state.queue_age(tick.t1));
         gauges.in_flight += state.busy() as f64;
         let zone_drained = conditions.zones_drained[topology.zone_of(global)];
         gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
