@@ -104,6 +104,8 @@ pub struct Topology {
     pub total_instances: u32,
     /// The service of each instance, by global instance index.
     pub instance_service: Vec<u32>,
+    /// The zone of each instance, by global instance index.
+    pub instance_zone: Vec<u16>,
     pub zones: Vec<String>,
 }
 
@@ -186,8 +188,14 @@ impl Topology {
             .enumerate()
             .flat_map(|(i, s)| std::iter::repeat_n(i as u32, s.slots as usize))
             .collect();
+        let zones = scenario.zones.len().max(1);
+        let instance_zone = services
+            .iter()
+            .flat_map(|s| (0..s.slots).map(move |k| (k as usize % zones) as u16))
+            .collect();
         Self {
             instance_service,
+            instance_zone,
             zones: scenario.zones.clone(),
             name: scenario.name.clone(),
             seed: scenario.seed,
@@ -206,8 +214,7 @@ impl Topology {
 
     /// The zone of an instance: instance k of a service runs in zone k mod zones.
     pub fn zone_of(&self, instance: u32) -> usize {
-        let service = &self.services[self.service_of(instance)];
-        (instance - service.first_instance) as usize % self.zones.len().max(1)
+        usize::from(self.instance_zone[instance as usize])
     }
 
     /// The service an instance (by global index) belongs to.
