@@ -365,6 +365,10 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
     }
     let mut invalid = 0;
     for file in &files {
+        if is_action_script(file) {
+            invalid += u32::from(!check_script_syntax(file));
+            continue;
+        }
         match load_file(file) {
             Ok(loaded) => {
                 let warnings = loaded
@@ -397,6 +401,39 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
         ExitCode::from(INVALID)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Action scripts are named `*.actions.ron` so they can sit beside scenarios.
+fn is_action_script(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".actions.ron"))
+}
+
+/// Checks an action script's syntax; its targets need a scenario (`run --script`).
+fn check_script_syntax(path: &Path) -> bool {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            println!("{}: cannot read the script: {error}", path.display());
+            return false;
+        }
+    };
+    match crate::remediation::parse_script(&path.display().to_string(), &text) {
+        Ok(actions) => {
+            println!(
+                "ok: {} (action script, {} actions; its targets are checked by `firedrill run SCENARIO --script {}`)",
+                path.display(),
+                actions.len(),
+                path.display()
+            );
+            true
+        }
+        Err(error) => {
+            println!("{error}");
+            false
+        }
     }
 }
 

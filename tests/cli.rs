@@ -131,7 +131,7 @@ fn a_script_applies_remediations_and_the_summary_tells_the_story() {
         "run",
         "tests/data/recs-partition.ron",
         "--script",
-        "tests/data/open-circuit.ron",
+        "tests/data/open-circuit.actions.ron",
         "--report",
         report.to_str().unwrap(),
     ]);
@@ -191,4 +191,19 @@ fn the_catalog_lists_faults_and_remediations() {
     ] {
         assert!(stdout.contains(name), "{name} missing");
     }
+}
+
+#[test]
+fn validate_recognises_action_scripts_beside_scenarios() {
+    let out = firedrill(&["validate", "tests/data"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ok: tests/data/open-circuit.actions.ron (action script, 1 actions;"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: tests/data/recs-partition.ron (2 services)"),
+        "{stdout}"
+    );
 }

@@ -103,3 +103,30 @@ fn an_error_storm_is_rate_limited_and_the_drop_is_counted() {
         "{dropped:?}"
     );
 }
+
+#[test]
+fn refusals_say_why() {
+    let mut sim = sim(r#"services: [
+            (name: "web", workers: 64, calls: [(to: "search", timeout: "1s"), (to: "ads", optional: true)]),
+            (name: "search"),
+            (name: "ads", workers: 1, queue_limit: 0, service_time: Constant(value: "200ms")),
+        ],
+        traffic: [(to: "web", rate: 10.0)],
+        faults: [(kind: DnsFailure, target: "web->search", start: At("10s"), duration: "10s")]"#);
+    sim.schedule(
+        30.0,
+        Remediation::OpenCircuit {
+            from: "web".into(),
+            to: "search".into(),
+        },
+    );
+    sim.run_until(40.0);
+    let lines = sim.log_lines(0, 2_000);
+    for needle in [
+        "answered 503 Service Unavailable (queue full)",
+        "cannot resolve search: no such host",
+        "circuit breaker to search is open",
+    ] {
+        assert!(contains(&lines, needle), "no line with {needle:?}");
+    }
+}

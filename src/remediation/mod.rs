@@ -24,7 +24,7 @@ use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::{RetryPolicy, Topology};
 use crate::sim::{Fleet, InstanceOf, SimClock, SimSet, events::Events, instance::InstanceState};
 
-pub use script::{Action, load_script, load_script_file};
+pub use script::{Action, load_script, load_script_file, parse_script};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(

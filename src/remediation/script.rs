@@ -16,9 +16,10 @@ pub struct Action {
     pub action: Remediation,
 }
 
-/// Parses a script and checks every action against the fleet; all problems are reported.
-pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Action>, LoadError> {
-    let actions: Vec<Action> = ron_options().from_str(text).map_err(|error| LoadError {
+/// Parses a script without a fleet to check it against: its syntax and the remediations'
+/// fields only.
+pub fn parse_script(file: &str, text: &str) -> Result<Vec<Action>, LoadError> {
+    ron_options().from_str(text).map_err(|error| LoadError {
         diagnostics: vec![Diagnostic {
             severity: Severity::Error,
             file: file.to_string(),
@@ -29,7 +30,12 @@ pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Ac
             field: None,
             message: error.code.to_string(),
         }],
-    })?;
+    })
+}
+
+/// Parses a script and checks every action against the fleet; all problems are reported.
+pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Action>, LoadError> {
+    let actions = parse_script(file, text)?;
     let locator = Locator::new(text);
     let mut diagnostics = Vec::new();
     let mut problem = |path: String, message: String| {

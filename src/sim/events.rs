@@ -40,13 +40,30 @@ pub enum ReplyTo {
     Nobody,
 }
 
+/// Why a call was refused without being served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The instance is down: connection refused.
+    Down,
+    /// The instance's queue is full: 503.
+    QueueFull,
+    /// Admission control shed it: 429.
+    Shed,
+    /// The callee's certificate has expired: the handshake fails.
+    Tls,
+    /// The callee's name does not resolve.
+    Dns,
+    /// The caller's circuit breaker is open: the call was never sent.
+    CircuitOpen,
+}
+
 /// How a call ended, from the callee's side (timeouts are the caller's decision).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     ServerError,
-    /// Refused without being served: queue full or instance down.
-    Rejected,
+    /// Refused without being served.
+    Rejected(Refusal),
 }
 
 /// Why a caller saw a call fail.
@@ -54,13 +71,13 @@ pub enum Outcome {
 pub enum Failure {
     Timeout,
     ServerError,
-    Rejected,
+    Rejected(Refusal),
 }
 
 impl From<Outcome> for Failure {
     fn from(outcome: Outcome) -> Self {
         match outcome {
-            Outcome::Rejected => Self::Rejected,
+            Outcome::Rejected(why) => Self::Rejected(why),
             _ => Self::ServerError,
         }
     }

@@ -15,7 +15,7 @@ use rand::rngs::ChaCha8Rng;
 use crate::scenario::ServiceKind;
 
 use super::conditions::{Conditions, ServiceConditions};
-use super::events::{Call, Completion, Event, Events, Failure, Outcome, ReplyTo, Slab};
+use super::events::{Call, Completion, Event, Events, Failure, Outcome, Refusal, ReplyTo, Slab};
 use super::logs::{Cause, Down, Level, LogEvent};
 use super::metrics::Tallies;
 use super::random::uniform;
@@ -203,11 +203,19 @@ impl InstanceState {
         let service = me.model();
         let tally = &mut fx.tallies.services[me.service];
         tally.arrivals += 1;
-        let shed = me.bent().admit_rps.is_some_and(|rps| !self.admit(rps, now));
-        if !self.up || shed || self.queue.len() >= service.queue_limit {
+        let refusal = if !self.up {
+            Some(Refusal::Down)
+        } else if me.bent().admit_rps.is_some_and(|rps| !self.admit(rps, now)) {
+            Some(Refusal::Shed)
+        } else if self.busy_workers >= self.workers && self.queue.len() >= service.queue_limit {
+            Some(Refusal::QueueFull)
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             tally.rejected += 1;
-            fx.events.reply(call.reply, now, Outcome::Rejected);
-            trace_span(me, &call, now, now, Outcome::Rejected, fx);
+            fx.events.reply(call.reply, now, Outcome::Rejected(why));
+            trace_span(me, &call, now, now, Outcome::Rejected(why), fx);
             return;
         }
         if service.kind == ServiceKind::Queue {
@@ -605,9 +613,17 @@ impl InstanceState {
         let timeout = bent.policy.map_or(edge.policy.timeout, |p| p.timeout);
         fx.events
             .schedule(at + timeout, Event::Timeout { to: reply });
-        let handshake_fails = me.conditions.services[edge.to].tls_expired;
-        if bent.unresolvable || bent.circuit_open || handshake_fails {
-            fx.events.reply(reply, at, Outcome::Rejected);
+        let refusal = if bent.circuit_open {
+            Some(Refusal::CircuitOpen)
+        } else if bent.unresolvable {
+            Some(Refusal::Dns)
+        } else if me.conditions.services[edge.to].tls_expired {
+            Some(Refusal::Tls)
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            fx.events.reply(reply, at, Outcome::Rejected(why));
         } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
             let arrival = at + bent.extra_latency;
             let trace = TraceContext {
@@ -735,7 +751,7 @@ impl InstanceState {
         match outcome {
             Outcome::Ok => tally.ok += 1,
             Outcome::ServerError => tally.server_errors += 1,
-            Outcome::Rejected => tally.rejected += 1,
+            Outcome::Rejected(_) => tally.rejected += 1,
         }
         fx.events.reply(reply, now, outcome);
     }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::events::Failure;
+use super::events::{Failure, Refusal};
 use super::metrics::Ring;
 use super::topology::Topology;
 
@@ -170,9 +170,18 @@ impl fmt::Display for Line<'_> {
         let why = |failure: Failure, callee: &str| match failure {
             Failure::Timeout => format!("timed out waiting for {callee}"),
             Failure::ServerError => format!("{callee} answered 500 Internal Server Error"),
-            Failure::Rejected => format!(
-                "{callee} refused the connection (503, TLS handshake, DNS or an open circuit)"
-            ),
+            Failure::Rejected(why) => match why {
+                Refusal::Down => format!("connection refused: {callee} is down"),
+                Refusal::QueueFull => {
+                    format!("{callee} answered 503 Service Unavailable (queue full)")
+                }
+                Refusal::Shed => format!("{callee} answered 429 Too Many Requests (load shed)"),
+                Refusal::Tls => {
+                    format!("TLS handshake with {callee} failed: certificate has expired")
+                }
+                Refusal::Dns => format!("cannot resolve {callee}: no such host"),
+                Refusal::CircuitOpen => format!("circuit breaker to {callee} is open"),
+            },
         };
         match e.event {
             LogEvent::CallFailed {

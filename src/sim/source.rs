@@ -4,7 +4,7 @@
 use bevy::prelude::Component;
 use rand::rngs::ChaCha8Rng;
 
-use super::events::{Call, Event, Events, Failure, Outcome, ReplyTo, Slab};
+use super::events::{Call, Event, Events, Failure, Outcome, Refusal, ReplyTo, Slab};
 use super::metrics::SourceTally;
 use super::random::{exponential, standard_normal};
 use super::retry::{RetryState, backoff_delay};
@@ -166,7 +166,7 @@ impl SourceState {
             seq,
         };
         if me.tls_expired {
-            events.reply(reply, at, Outcome::Rejected);
+            events.reply(reply, at, Outcome::Rejected(Refusal::Tls));
         } else {
             events.send(
                 me.model.to,
@@ -201,16 +201,15 @@ impl SourceState {
             self.send(me, slot, now + delay, fx.events);
         } else {
             let request = self.requests.remove(slot).expect("live request");
-            let outcome = if failure == Failure::Rejected {
-                Outcome::Rejected
-            } else {
-                Outcome::ServerError
+            let outcome = match failure {
+                Failure::Rejected(why) => Outcome::Rejected(why),
+                _ => Outcome::ServerError,
             };
             record_user_span(me, &request, now, outcome, fx);
             match failure {
                 Failure::Timeout => fx.tally.timeouts += 1,
                 Failure::ServerError => fx.tally.server_errors += 1,
-                Failure::Rejected => fx.tally.rejected += 1,
+                Failure::Rejected(_) => fx.tally.rejected += 1,
             }
         }
     }

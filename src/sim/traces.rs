@@ -122,7 +122,7 @@ fn render_span(
     let outcome = match span.outcome {
         Outcome::Ok => "ok",
         Outcome::ServerError => "error",
-        Outcome::Rejected => "refused",
+        Outcome::Rejected(_) => "refused",
     };
     let queued = span.began - span.start;
     let _ = write!(
