@@ -294,6 +294,14 @@ pub fn summary_table(report: &Report) -> String {
             out.push_str(&format!("  {}: {}\n", Seconds(r.at_s), r.action));
         }
     }
+    for hint in &report.hints {
+        out.push_str(&format!(
+            "\nexpert on {} ({}): {}\n",
+            hint.expert,
+            Seconds(hint.at_s),
+            hint.text
+        ));
+    }
     if !report.faults.is_empty() {
         out.push_str("\nfaults\n");
         for f in &report.faults {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::faults::FaultRecord;
-use crate::remediation::{Action, Applied};
+use crate::remediation::{Action, Applied, Hint};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::sim::conditions::Version;
@@ -29,6 +29,8 @@ pub struct Report {
     pub remediations: Vec<Applied>,
     /// Deploys, config pushes and rollbacks, by service.
     pub changes: Vec<ChangeRecord>,
+    /// What paged experts said.
+    pub hints: Vec<Hint>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -189,6 +191,7 @@ pub fn run(
             traffic,
             faults: sim.faults().records(),
             remediations: sim.remediations().applied.clone(),
+            hints: sim.remediations().hints.clone(),
             changes: sim
                 .conditions()
                 .versions

@@ -666,3 +666,74 @@ fn a_lagging_consumer_grows_the_queue_but_not_the_producers_latency() {
         "enqueueing stays fast"
     );
 }
+
+#[test]
+fn replication_lag_trends_up_then_stale_reads_fail_on_the_replicas_only() {
+    let mut sim = sim(
+        r#"(name: "api", workers: 64, calls: [(to: "db")]),
+           (name: "db", kind: Database(pool: 16), instances: 3, service_time: Constant(value: "5ms"))"#,
+        r#"(to: "api", rate: 60.0)"#,
+        r#"(kind: ReplicationLag(per_second: 0.5, tolerance: "20s", fresh_reads: 0.3), target: "db", start: At("10s"))"#,
+    );
+    sim.run_until(100.0);
+    let db = seconds(&sim, 1);
+    let lag = |t: f64| db.iter().find(|r| r.t == t).unwrap().replication_lag_s;
+    // Each row holds the most lag of its second: at its end, (t + 1 - 10) x 0.5.
+    assert!(
+        (lag(30.0) - 10.5).abs() < 0.01 && (lag(50.0) - 20.5).abs() < 0.01,
+        "a line to extrapolate: {} {}",
+        lag(30.0),
+        lag(50.0)
+    );
+    assert!(error_ratio(&db, 12.0, 48.0) < 0.001, "within tolerance");
+    // Two replicas of three, 30% of their requests: 20% of all.
+    assert!(
+        (error_ratio(&db, 60.0, 100.0) - 0.2).abs() < 0.04,
+        "{}",
+        error_ratio(&db, 60.0, 100.0)
+    );
+    // api-0 is instance 0; the database's primary is instance 1, its replicas 2 and 3.
+    assert_eq!(
+        sim.instance(1).replica_lag_s,
+        0.0,
+        "the primary does not lag"
+    );
+    assert!(sim.instance(3).replica_lag_s > 40.0);
+    sim.schedule(
+        100.0,
+        firedrill::remediation::Remediation::ResyncReplicas {
+            service: "db".into(),
+        },
+    );
+    sim.run_until(130.0);
+    assert!(
+        error_ratio(&seconds(&sim, 1), 101.0, 130.0) < 0.001,
+        "rebuilt replicas"
+    );
+}
+
+#[test]
+fn an_alert_storm_buries_the_real_errors_in_noise() {
+    let mut sim = sim(
+        r#"(name: "api", workers: 64)"#,
+        r#"(to: "api", rate: 20.0)"#,
+        r#"(kind: AlertStorm, target: "api", start: At("0s")), (kind: Errors(ratio: 0.2), target: "api", start: At("0s"))"#,
+    );
+    sim.run_until(30.0);
+    let lines = sim.log_lines(0, 2_000);
+    let noise = lines
+        .iter()
+        .filter(|l| {
+            l.contains("GC overhead")
+                || l.contains("deprecated")
+                || l.contains("pool at 80%")
+                || l.contains("health check latency")
+        })
+        .count();
+    let real = lines
+        .iter()
+        .filter(|l| l.contains("internal error"))
+        .count();
+    assert!(noise > 3 * real, "noise {noise}, real {real}");
+    assert!(real > 0, "the real errors are still there, somewhere");
+}

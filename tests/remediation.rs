@@ -668,3 +668,38 @@ fn paused_consumers_build_a_backlog_that_drains_when_resumed_and_scaled() {
         "8 deliveries at a time drain it"
     );
 }
+
+#[test]
+fn a_paged_expert_arrives_later_and_names_what_they_find() {
+    let mut sim = sim(
+        r#"services: [(name: "web", calls: [(to: "payment", timeout: "2s")]), (name: "payment", kind: External)],
+           traffic: [(to: "web", rate: 5.0)],
+           faults: [(kind: Partition, target: "web->payment", start: At("60s"))]"#,
+    );
+    sim.schedule(
+        30.0,
+        Remediation::PageExpert {
+            service: "payment".into(),
+        },
+    );
+    sim.schedule(
+        120.0,
+        Remediation::PageExpert {
+            service: "web".into(),
+        },
+    );
+    sim.run_until(500.0);
+    let hints: Vec<(f64, String)> = sim
+        .remediations()
+        .hints
+        .iter()
+        .map(|h| (h.at_s, h.text.clone()))
+        .collect();
+    assert_eq!(hints.len(), 2);
+    assert_eq!(hints[0].0, 330.0, "five minutes after the page");
+    assert!(
+        hints[0].1.contains("Partition on web->payment (since 1m)"),
+        "{hints:?}"
+    );
+    assert_eq!(hints[1].0, 420.0);
+}

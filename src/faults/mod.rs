@@ -249,6 +249,15 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
                     c.hot_key_ratio = 1.0 - (1.0 - c.hot_key_ratio) * (1.0 - ratio)
                 }
                 FaultKind::MissingMetrics => c.metrics_missing = true,
+                FaultKind::AlertStorm => c.log_storm = true,
+                FaultKind::ReplicationLag {
+                    per_second,
+                    tolerance,
+                    fresh_reads,
+                } => {
+                    c.replication_lag_rate += per_second;
+                    c.stale_reads = (tolerance.get(), *fresh_reads);
+                }
                 FaultKind::SlowQueries { factor } => c.latency_factor *= factor,
                 FaultKind::Errors { ratio } => {
                     c.extra_error_ratio = 1.0 - (1.0 - c.extra_error_ratio) * (1.0 - ratio);
@@ -588,6 +597,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         target: "service (a Queue)",
         example: r#"(kind: ConsumerLag(extra: "200ms"), target: "emails", start: At("5m"))"#,
         description: "the queue's consumers slow down: the backlog and its age grow while producers see nothing",
+    },
+    CatalogEntry {
+        name: "ReplicationLag",
+        target: "service (a Database with replicas)",
+        example: r#"(kind: ReplicationLag(per_second: 0.2, tolerance: "10s", fresh_reads: 0.2), target: "orders-db", start: At("5m"))"#,
+        description: "replicas fall behind in a line you can extrapolate; past the tolerance, reads needing fresh data fail on them",
+    },
+    CatalogEntry {
+        name: "AlertStorm",
+        target: "service",
+        example: r#"(kind: AlertStorm, target: "web", start: At("5m"), duration: "15m")"#,
+        description: "a flood of plausible, irrelevant warnings buries the lines that matter",
     },
     CatalogEntry {
         name: "ZoneLoss",

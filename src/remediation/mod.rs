@@ -37,6 +37,8 @@ pub(super) fn plugin(app: &mut App) {
 
 /// How long a restarting instance may take to finish its requests before it is killed.
 pub const DRAIN_TIMEOUT: f64 = 10.0;
+/// How long a paged expert takes to arrive.
+pub const EXPERT_DELAY: f64 = 300.0;
 /// How long a new instance takes to boot before its first probe.
 pub const PROVISION_TIME: f64 = 60.0;
 /// How long warming a cache takes, from empty to full.
@@ -129,6 +131,15 @@ pub enum Remediation {
     RestoreZone {
         zone: String,
     },
+    /// Rebuild a database's replicas from a fresh snapshot: their lag goes, and so does a
+    /// replication-lag fault.
+    ResyncReplicas {
+        service: String,
+    },
+    /// Page an expert on a service: they arrive after a while and say what they find.
+    PageExpert {
+        service: String,
+    },
     /// Stop a queue's deliveries (its consumers): the backlog grows until resumed.
     PauseConsumers {
         queue: String,
@@ -181,6 +192,8 @@ impl Remediation {
             Self::RestoreInstance { .. } => "RestoreInstance",
             Self::DrainZone { .. } => "DrainZone",
             Self::RestoreZone { .. } => "RestoreZone",
+            Self::ResyncReplicas { .. } => "ResyncReplicas",
+            Self::PageExpert { .. } => "PageExpert",
             Self::PauseConsumers { .. } => "PauseConsumers",
             Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
@@ -217,6 +230,12 @@ pub enum Op {
     Consumers {
         queue: usize,
         paused: bool,
+    },
+    Resync {
+        service: usize,
+    },
+    Expert {
+        service: usize,
     },
     ScaleIn {
         service: usize,
@@ -387,6 +406,19 @@ impl Op {
                     ejected: matches!(remediation, Remediation::EjectInstance { .. }),
                 }
             }
+            Remediation::ResyncReplicas { service: name } => {
+                let s = service(name)?;
+                if !matches!(
+                    topology.services[s].kind,
+                    crate::scenario::ServiceKind::Database { .. }
+                ) {
+                    return Err(format!("\"{name}\" is not a Database"));
+                }
+                Op::Resync { service: s }
+            }
+            Remediation::PageExpert { service: name } => Op::Expert {
+                service: service(name)?,
+            },
             Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
                 let s = service(queue)?;
                 if topology.services[s].kind != crate::scenario::ServiceKind::Queue {
@@ -530,6 +562,46 @@ struct Warming {
     until: f64,
 }
 
+/// What a paged expert said when they arrived.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Hint {
+    pub at_s: f64,
+    /// The service the expert knows.
+    pub expert: String,
+    pub text: String,
+}
+
+/// What an expert on `service` finds: the active faults that touch it, or that it is not
+/// where the trouble is.
+fn expert_finding(topology: &Topology, faults: &FaultTimeline, service: usize) -> String {
+    let name = &topology.services[service].name;
+    let touches = |target: Target| match target {
+        Target::Service(s) => s == service,
+        Target::Edge(from, edge) => {
+            from == service || topology.services[from].edges[edge].to == service
+        }
+        Target::Zone(_) => true,
+        Target::Source(i) => topology.sources[i].to == service,
+    };
+    let found: Vec<String> = faults
+        .faults
+        .iter()
+        .filter(|f| f.is_active() && touches(f.target))
+        .map(|f| {
+            format!(
+                "{} (since {})",
+                f.name,
+                Seconds(f.started_at.unwrap_or_default())
+            )
+        })
+        .collect();
+    if found.is_empty() {
+        format!("nothing is wrong with {name} itself: look at what it depends on")
+    } else {
+        format!("on {name} I see: {}", found.join("; "))
+    }
+}
+
 /// A remediation applied, for reports and the debrief.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Applied {
@@ -548,6 +620,10 @@ pub struct Remediations {
     zones_drained: Vec<bool>,
     /// Deliveries at a time each paused queue instance had, to resume with.
     paused: Vec<Option<Vec<u32>>>,
+    /// Experts on their way: when they arrive, and the service they know.
+    experts: Vec<(f64, usize)>,
+    /// What the experts said.
+    pub hints: Vec<Hint>,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -562,6 +638,8 @@ impl Remediations {
             shed: vec![None; topology.services.len()],
             zones_drained: vec![false; topology.zones.len()],
             paused: vec![None; topology.services.len()],
+            experts: Vec::new(),
+            hints: Vec::new(),
             circuits: topology
                 .services
                 .iter()
@@ -606,6 +684,16 @@ impl Remediations {
             }
         }
         self.progress_restarts(topology, conditions, instances, fx, now);
+        let (arrived, waiting): (Vec<_>, Vec<_>) =
+            self.experts.iter().partition(|(at, _)| *at <= now);
+        self.experts = waiting;
+        for (_, service) in arrived {
+            self.hints.push(Hint {
+                at_s: now,
+                expert: topology.services[service].name.clone(),
+                text: expert_finding(topology, faults, service),
+            });
+        }
         self.progress_warmings(topology, instances, tick);
         for (s, limit) in self.shed.iter().enumerate() {
             if let Some(rps) = limit {
@@ -717,6 +805,16 @@ impl Remediations {
             }
             Op::Eject { instance, ejected } => instances.instance(instance).ejected = ejected,
             Op::Zone { zone, drained } => self.zones_drained[zone] = drained,
+            Op::Resync { service } => {
+                faults.end_where(now, |f| {
+                    f.target == Target::Service(service)
+                        && matches!(f.kind, FaultKind::ReplicationLag { .. })
+                });
+                for global in topology.services[service].members() {
+                    instances.instance(global).replica_lag_s = 0.0;
+                }
+            }
+            Op::Expert { service } => self.experts.push((now + EXPERT_DELAY, service)),
             Op::Consumers { queue, paused } => {
                 let m = &topology.services[queue];
                 if paused && self.paused[queue].is_none() {
@@ -1092,6 +1190,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "20m", action: RestoreZone(zone: "b"))"#,
         delay: "immediate",
         description: "sends traffic to a drained zone again",
+    },
+    CatalogEntry {
+        name: "ResyncReplicas",
+        example: r#"(at: "6m", action: ResyncReplicas(service: "orders-db"))"#,
+        delay: "immediate",
+        description: "rebuilds a database's replicas from a fresh snapshot: their lag and a replication-lag fault end",
+    },
+    CatalogEntry {
+        name: "PageExpert",
+        example: r#"(at: "6m", action: PageExpert(service: "payment"))"#,
+        delay: "5 min to arrive",
+        description: "an expert on the service arrives later and says which faults they see there (or that it is elsewhere)",
     },
     CatalogEntry {
         name: "PauseConsumers",

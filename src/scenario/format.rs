@@ -432,6 +432,12 @@ mod defaults {
     pub fn disk_used_mb() -> f64 {
         4_000.0
     }
+    pub fn lag_tolerance() -> Seconds {
+        Seconds::new(5.0)
+    }
+    pub fn fresh_reads() -> f64 {
+        0.2
+    }
     pub fn factor() -> f64 {
         1.0
     }
@@ -598,6 +604,19 @@ pub enum FaultKind {
     /// The service stops reporting metrics: its rows are marked unreported (dashboards go
     /// blank) while it keeps working.
     MissingMetrics,
+    /// A database's replicas (its instances but the first) fall behind the primary by
+    /// `per_second` seconds every second; once the lag passes `tolerance`, the share
+    /// `fresh_reads` of requests that need fresh data fail on the replicas.
+    ReplicationLag {
+        per_second: f64,
+        #[serde(default = "defaults::lag_tolerance")]
+        tolerance: Seconds,
+        #[serde(default = "defaults::fresh_reads")]
+        fresh_reads: f64,
+    },
+    /// Noise: every service logs a flood of warnings that point nowhere (a misfiring check,
+    /// a chatty library), burying the lines that matter.
+    AlertStorm,
     /// The queue's consumers fall behind: each delivery takes `extra` longer.
     ConsumerLag { extra: Seconds },
     /// A feature flag turned on whose code path fails or is slow, until the flag is disabled.
@@ -647,6 +666,8 @@ impl FaultKind {
             Self::HotKey { .. } => "HotKey",
             Self::MissingMetrics => "MissingMetrics",
             Self::ConsumerLag { .. } => "ConsumerLag",
+            Self::ReplicationLag { .. } => "ReplicationLag",
+            Self::AlertStorm => "AlertStorm",
             Self::ReadinessFailure { .. } => "ReadinessFailure",
             Self::FlappingHealthChecks { .. } => "FlappingHealthChecks",
             Self::GcPauses { .. } => "GcPauses",

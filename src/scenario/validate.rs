@@ -478,6 +478,27 @@ fn check_fault(
             }
         }
         FaultKind::CpuHog { cores } => c.positive(format!("{kind}.cores"), "cores", *cores),
+        FaultKind::ReplicationLag {
+            per_second,
+            tolerance,
+            fresh_reads,
+        } => {
+            c.positive(format!("{kind}.per_second"), "per_second", *per_second);
+            c.non_negative(format!("{kind}.tolerance"), "tolerance", tolerance.get());
+            c.ratio(format!("{kind}.fresh_reads"), "fresh_reads", *fresh_reads);
+            if let Some(s) = service {
+                let db = &scenario.services[s];
+                if !matches!(db.kind, ServiceKind::Database { .. }) || db.instances < 2 {
+                    c.error(
+                        format!("{path}.target"),
+                        format!(
+                            "\"{}\" is not a Database with replicas: replication lag needs a Database of 2 or more instances (the first is the primary)",
+                            fault.target
+                        ),
+                    );
+                }
+            }
+        }
         FaultKind::ConsumerLag { extra } => {
             c.positive(format!("{kind}.extra"), "extra", extra.get());
             if let Some(s) = service
@@ -599,7 +620,8 @@ fn check_fault(
         | FaultKind::DnsFailure
         | FaultKind::ZoneLoss
         | FaultKind::CertExpiry
-        | FaultKind::MissingMetrics => {}
+        | FaultKind::MissingMetrics
+        | FaultKind::AlertStorm => {}
         FaultKind::ReadinessFailure { instances } => {
             if *instances == 0 {
                 c.error(

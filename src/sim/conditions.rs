@@ -39,6 +39,12 @@ pub struct ServiceConditions {
     pub hot_key_ratio: f64,
     /// The service's metrics are not reported.
     pub metrics_missing: bool,
+    /// Replicas fall behind by this many seconds per second.
+    pub replication_lag_rate: f64,
+    /// (tolerance seconds, share of requests needing fresh data) for stale replicas.
+    pub stale_reads: (f64, f64),
+    /// The service logs noise.
+    pub log_storm: bool,
 }
 
 impl Default for ServiceConditions {
@@ -61,6 +67,9 @@ impl Default for ServiceConditions {
             clock_skew: (0, 0.0),
             hot_key_ratio: 0.0,
             metrics_missing: false,
+            replication_lag_rate: 0.0,
+            stale_reads: (0.0, 0.0),
+            log_storm: false,
         }
     }
 }

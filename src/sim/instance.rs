@@ -62,6 +62,8 @@ pub struct InstanceState {
     pub leaked_mb: f64,
     /// The instance's local disk, filled by its logs.
     pub disk_used_mb: f64,
+    /// How far this replica is behind its primary, seconds (databases' instances but the first).
+    pub replica_lag_s: f64,
     /// Bumped on every crash, so work the dead process had scheduled is dropped.
     incarnation: u32,
     queue: VecDeque<Call>,
@@ -82,6 +84,7 @@ pub struct InstanceState {
     pub cached_keys: u32,
     /// CPU-seconds of work started in the current tick.
     cpu_seconds: f64,
+    noise_lines: u32,
     /// Requests sharing a contended resource (`slowdown_per_request`).
     contention: Contention,
     /// Smoothed CPU demand in cores' worth of time (1.0 = all cores busy).
@@ -129,6 +132,7 @@ impl InstanceState {
             version: 0,
             leaked_mb: 0.0,
             disk_used_mb: service.disk_used_mb,
+            replica_lag_s: 0.0,
             incarnation: 0,
             queue: VecDeque::new(),
             workers: service.workers,
@@ -146,6 +150,7 @@ impl InstanceState {
                 .collect(),
             cached_keys: cache_keys_per_instance(service),
             cpu_seconds: 0.0,
+            noise_lines: 0,
             contention: Contention::default(),
             cpu_demand: 0.0,
             memory_mb: service.base_mb,
@@ -302,6 +307,25 @@ impl InstanceState {
         let service = me.model();
         let bent = me.bent();
         let dt = t1 - t0;
+        let replica = me.global != service.first_instance;
+        if replica && bent.replication_lag_rate > 0.0 {
+            self.replica_lag_s += bent.replication_lag_rate * dt;
+        } else {
+            // Caught up at one second per second once the cause is gone.
+            self.replica_lag_s = (self.replica_lag_s - dt).max(0.0);
+        }
+        if self.up && bent.log_storm {
+            for k in 0..NOISE_PER_TICK {
+                let which = (self.next_noise_line(k)) as u8;
+                fx.tallies.logs.log(
+                    me.service,
+                    me.global,
+                    t0 + dt * f64::from(k) / f64::from(NOISE_PER_TICK),
+                    Level::Warn,
+                    LogEvent::Noise { which },
+                );
+            }
+        }
         if self.up {
             self.leaked_mb += bent.leak_mb_per_second * dt;
             self.disk_used_mb =
@@ -443,6 +467,12 @@ impl InstanceState {
         self.cached_keys = (self.cached_keys + keys).min(cache_keys_per_instance(service));
     }
 
+    /// Which noise line to log: varied without drawing from the simulation's stream.
+    fn next_noise_line(&mut self, k: u32) -> u32 {
+        self.noise_lines = self.noise_lines.wrapping_add(1);
+        self.noise_lines.wrapping_mul(2_654_435_761) >> 28 ^ k
+    }
+
     /// Drops every key this cache instance holds.
     pub fn flush_cache(&mut self) {
         self.cached_keys = 0;
@@ -498,10 +528,16 @@ impl InstanceState {
             version.error_ratio > 0.0 && uniform(&mut self.rng) < version.error_ratio;
         let error_ratio = 1.0 - (1.0 - service.error_ratio) * (1.0 - bent.extra_error_ratio);
         let hot_key = f64::from(call.key) < bent.hot_key_ratio * f64::from(u32::MAX);
+        let (tolerance, fresh_reads) = bent.stale_reads;
+        let stale = self.replica_lag_s > tolerance
+            && fresh_reads > 0.0
+            && uniform(&mut self.rng) < fresh_reads;
         let cause = if disk_full {
             Some(Cause::DiskFull)
         } else if hot_key {
             Some(Cause::HotKey(call.key))
+        } else if stale {
+            Some(Cause::StaleRead)
         } else if skew_fails {
             Some(Cause::ClockSkew)
         } else if version_fails {
@@ -917,6 +953,9 @@ fn trace_span(me: Me, call: &Call, began: f64, end: f64, outcome: Outcome, fx: &
 pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
     state.disk_used_mb = service.disk_used_mb;
 }
+
+/// Noise lines an instance logs per tick during an alert storm.
+const NOISE_PER_TICK: u32 = 3;
 
 /// Seconds over which CPU demand is smoothed before it slows requests down.
 const CPU_SMOOTHING_SECONDS: f64 = 1.0;

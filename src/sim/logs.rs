@@ -30,6 +30,8 @@ pub enum Cause {
     Version(usize),
     DiskFull,
     ClockSkew,
+    /// A replica answered with data older than the request needed.
+    StaleRead,
     /// The request touches a broken key: it fails every time.
     HotKey(u32),
 }
@@ -69,6 +71,10 @@ pub enum LogEvent {
     /// The overflow of the per-second budget: `count` entries were not kept.
     Suppressed {
         count: u32,
+    },
+    /// Plausible, alarming and irrelevant (an alert storm).
+    Noise {
+        which: u8,
     },
 }
 
@@ -230,6 +236,10 @@ impl fmt::Display for Line<'_> {
                     f,
                     "request failed: key {key:08x}: partition unavailable (retrying will not help)"
                 ),
+                Cause::StaleRead => write!(
+                    f,
+                    "request failed: read from replica returned stale data (replication lag)"
+                ),
                 Cause::ClockSkew => write!(
                     f,
                     "request failed: token rejected: issued in the future (clock skew)"
@@ -250,6 +260,12 @@ impl fmt::Display for Line<'_> {
                 "started, version {}",
                 self.versions.get(version).map_or("?", String::as_str)
             ),
+            LogEvent::Noise { which } => f.write_str(match which % 4 {
+                0 => "health check latency 180ms above threshold 150ms",
+                1 => "deprecated configuration key cache.ttl_seconds in use",
+                2 => "connection pool at 80% of its size",
+                _ => "GC overhead 9% over the last minute",
+            }),
             LogEvent::Suppressed { count } => {
                 write!(
                     f,

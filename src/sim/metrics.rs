@@ -158,6 +158,8 @@ pub struct ServiceRow {
     /// Age of the oldest request waiting for a worker at any tick of the period, seconds:
     /// for a queue, its consumers' lag.
     pub queue_age_s: f64,
+    /// How far the furthest replica was behind its primary, seconds (databases).
+    pub replication_lag_s: f64,
     /// False when the service did not report its metrics for part of the period: a
     /// dashboard shows a gap (the figures here are the truth, for the debrief).
     pub reported: bool,
@@ -193,6 +195,7 @@ pub struct Gauges {
     pub reported: bool,
     /// The oldest queued request, seconds.
     pub queue_age_s: f64,
+    pub replication_lag_s: f64,
     pub queue: f64,
     pub in_flight: f64,
     pub healthy: u32,
@@ -219,6 +222,7 @@ impl ServiceWindow {
         self.gauges.memory_max_mb = self.gauges.memory_max_mb.max(gauges.memory_max_mb);
         self.gauges.disk_used_ratio = self.gauges.disk_used_ratio.max(gauges.disk_used_ratio);
         self.gauges.queue_age_s = self.gauges.queue_age_s.max(gauges.queue_age_s);
+        self.gauges.replication_lag_s = self.gauges.replication_lag_s.max(gauges.replication_lag_s);
         self.gauges.cert_expires_in_s = gauges.cert_expires_in_s;
         self.gauges.queue += gauges.queue;
         self.gauges.in_flight += gauges.in_flight;
@@ -241,6 +245,10 @@ impl ServiceWindow {
             .max(other.gauges.disk_used_ratio);
         self.gauges.cert_expires_in_s = other.gauges.cert_expires_in_s;
         self.gauges.queue_age_s = self.gauges.queue_age_s.max(other.gauges.queue_age_s);
+        self.gauges.replication_lag_s = self
+            .gauges
+            .replication_lag_s
+            .max(other.gauges.replication_lag_s);
         self.gauges.queue += other.gauges.queue;
         self.gauges.in_flight += other.gauges.in_flight;
         if let Some(h) = other.healthy_min {
@@ -277,6 +285,7 @@ impl ServiceWindow {
             cert_expires_in_s: self.gauges.cert_expires_in_s,
             reported: self.unreported_ticks == 0,
             queue_age_s: self.gauges.queue_age_s,
+            replication_lag_s: self.gauges.replication_lag_s,
         }
     }
 

@@ -374,6 +374,7 @@ pub fn gauges(
             .max(state.disk_used_mb / model.disk_size_mb);
         gauges.queue += state.queue_len() as f64;
         gauges.queue_age_s = gauges.queue_age_s.max(state.queue_age(tick.t1));
+        gauges.replication_lag_s = gauges.replication_lag_s.max(state.replica_lag_s);
         gauges.in_flight += state.busy() as f64;
         let zone_drained = conditions.zones_drained[topology.zone_of(global)];
         gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
