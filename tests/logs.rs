@@ -19,7 +19,7 @@ fn contains(lines: &[String], needle: &str) -> bool {
 }
 
 #[test]
-fn failed_calls_name_the_dependency_and_how_it_failed() {
+fn failed_calls_name_the_request_the_dependency_and_how_it_failed() {
     let mut sim = sim(
         r#"services: [(name: "checkout", calls: [(to: "payment", timeout: "3s", retries: 1)]), (name: "payment", kind: External)],
            traffic: [(to: "checkout", rate: 5.0)],
@@ -30,14 +30,29 @@ fn failed_calls_name_the_dependency_and_how_it_failed() {
     assert!(
         contains(
             &lines,
-            "WARN  checkout-0 retry 1 of call to payment: timed out waiting for payment"
+            "retry 1 of call to payment: timed out waiting for payment"
         ),
         "{lines:#?}"
     );
     assert!(contains(
         &lines,
-        "ERROR checkout-0 call to payment failed after 2 attempt(s), request failed: timed out waiting for payment"
+        "call to payment failed after 2 attempt(s), request failed: timed out waiting for payment"
     ));
+    // Each line carries its request's id, so a request's story can be followed.
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split("req=").nth(1))
+        .map(|rest| &rest[..8])
+        .collect();
+    assert!(ids.len() > 10 && ids.iter().all(|id| u32::from_str_radix(id, 16).is_ok()));
+    let retried = lines.iter().find(|l| l.contains("retry 1")).unwrap();
+    let id = &retried.split("req=").nth(1).unwrap()[..8];
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(id) && l.contains("failed after 2 attempt(s)")),
+        "the retried request's failure carries the same id"
+    );
 }
 
 #[test]
@@ -73,6 +88,20 @@ fn own_failures_name_their_cause() {
             "no line with {needle:?} in {lines:#?}"
         );
     }
+}
+
+#[test]
+fn a_healthy_service_logs_routine_lines() {
+    let mut sim =
+        sim(r#"services: [(name: "api", instances: 2)], traffic: [(to: "api", rate: 5.0)]"#);
+    sim.run_until(60.0);
+    let lines = sim.log_lines(0, 100);
+    // One line every 15 s per instance.
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" INFO  ")).count(),
+        8,
+        "{lines:#?}"
+    );
 }
 
 #[test]

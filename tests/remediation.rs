@@ -703,3 +703,86 @@ fn a_paged_expert_arrives_later_and_names_what_they_find() {
     );
     assert_eq!(hints[1].0, 420.0);
 }
+
+#[test]
+fn restarting_all_caches_during_a_stampede_deepens_it() {
+    // The database keeps up with a cold cache (300/s against 400/s), so it refills slowly.
+    let body = r#"services: [
+            (name: "cache", kind: Cache(hit_ratio: 0.9, keys: 60000), instances: 2, restart_time: "10s",
+             calls: [(to: "db", timeout: "500ms")]),
+            (name: "db", kind: Database(pool: 8), service_time: Exponential(mean: "20ms")),
+        ],
+        traffic: [(to: "cache", rate: 300.0)],
+        faults: [(kind: CacheFlush, target: "cache", start: At("30s"))]"#;
+    let mut left = sim(body);
+    let mut restarted = sim(body);
+    restarted.schedule(
+        90.0,
+        Remediation::RestartAll {
+            service: "cache".into(),
+        },
+    );
+    for sim in [&mut left, &mut restarted] {
+        sim.run_until(180.0);
+    }
+    let db_load = |sim: &Simulation| rps(&rows(sim, 1), 110.0, 180.0);
+    let errors = |sim: &Simulation| error_ratio(&rows(sim, 0), 90.0, 180.0);
+    assert!(
+        errors(&restarted) > errors(&left) + 0.05,
+        "{} vs {}",
+        errors(&restarted),
+        errors(&left)
+    );
+    assert!(
+        db_load(&restarted) > db_load(&left) * 1.2,
+        "colder again: more misses reach the database"
+    );
+}
+
+#[test]
+fn shedding_and_circuits_can_be_lifted() {
+    let mut sim = sim(
+        r#"services: [(name: "web", workers: 64, service_time: Constant(value: "5ms"), calls: [(to: "recs", optional: true)]), (name: "recs")],
+           traffic: [(to: "web", rate: 40.0)]"#,
+    );
+    sim.schedule(
+        10.0,
+        Remediation::ShedLoad {
+            service: "web".into(),
+            max_rps: 10.0,
+        },
+    );
+    sim.schedule(
+        10.0,
+        Remediation::OpenCircuit {
+            from: "web".into(),
+            to: "recs".into(),
+        },
+    );
+    sim.schedule(
+        40.0,
+        Remediation::StopShedding {
+            service: "web".into(),
+        },
+    );
+    sim.schedule(
+        40.0,
+        Remediation::CloseCircuit {
+            from: "web".into(),
+            to: "recs".into(),
+        },
+    );
+    sim.run_until(70.0);
+    let (web, recs) = (rows(&sim, 0), rows(&sim, 1));
+    assert!(error_ratio(&web, 15.0, 40.0) > 0.6, "three in four refused");
+    assert_eq!(
+        rps(&recs, 15.0, 40.0),
+        0.0,
+        "circuit open: recs sees nothing"
+    );
+    assert!(error_ratio(&web, 45.0, 70.0) < 0.001);
+    assert!(
+        (rps(&recs, 45.0, 70.0) - 40.0).abs() < 6.0,
+        "calls flow again"
+    );
+}

@@ -314,6 +314,19 @@ impl InstanceState {
             // Caught up at one second per second once the cause is gone.
             self.replica_lag_s = (self.replica_lag_s - dt).max(0.0);
         }
+        // A healthy service is not silent: a routine line now and then, staggered.
+        if self.up
+            && (((t0 / dt).round() as u64) + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS)
+        {
+            let which = self.next_noise_line(0) as u8;
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                t0,
+                Level::Info,
+                LogEvent::Routine { which },
+            );
+        }
         if self.up && bent.log_storm {
             for k in 0..NOISE_PER_TICK {
                 let which = (self.next_noise_line(k)) as u8;
@@ -554,7 +567,10 @@ impl InstanceState {
                 me.global,
                 at,
                 Level::Error,
-                LogEvent::RequestFailed { cause },
+                LogEvent::RequestFailed {
+                    request: call.key,
+                    cause,
+                },
             );
             Some(Outcome::ServerError)
         } else if (matches!(service.kind, ServiceKind::Cache { .. })
@@ -702,6 +718,7 @@ impl InstanceState {
         }
         let attempt = job.attempt + 1;
         let callee = edge.to as u32;
+        let request = job.key;
         if self.retry[job.edge].allow(&policy, attempt) {
             fx.tallies.logs.log(
                 me.service,
@@ -709,6 +726,7 @@ impl InstanceState {
                 now,
                 Level::Warn,
                 LogEvent::Retrying {
+                    request,
                     callee,
                     attempt,
                     failure,
@@ -726,6 +744,7 @@ impl InstanceState {
                 now,
                 Level::Warn,
                 LogEvent::CallFailed {
+                    request,
                     callee,
                     failure,
                     attempts: attempt,
@@ -741,6 +760,7 @@ impl InstanceState {
                 now,
                 Level::Error,
                 LogEvent::CallFailed {
+                    request,
                     callee,
                     failure,
                     attempts: attempt,
@@ -954,6 +974,8 @@ pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
     state.disk_used_mb = service.disk_used_mb;
 }
 
+/// Ticks between an instance's routine log lines.
+const ROUTINE_TICKS: u64 = 150;
 /// Noise lines an instance logs per tick during an alert storm.
 const NOISE_PER_TICK: u32 = 3;
 

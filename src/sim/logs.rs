@@ -50,17 +50,24 @@ pub enum Down {
 pub enum LogEvent {
     /// A call failed for good (after `attempts` tries).
     CallFailed {
+        request: u32,
         callee: u32,
         failure: Failure,
         attempts: u32,
     },
     Retrying {
+        request: u32,
         callee: u32,
         attempt: u32,
         failure: Failure,
     },
     RequestFailed {
+        request: u32,
         cause: Cause,
+    },
+    /// What a healthy service logs anyway.
+    Routine {
+        which: u8,
     },
     InstanceDown {
         why: Down,
@@ -191,6 +198,7 @@ impl fmt::Display for Line<'_> {
         };
         match e.event {
             LogEvent::CallFailed {
+                request,
                 callee: c,
                 failure,
                 attempts,
@@ -203,48 +211,58 @@ impl fmt::Display for Line<'_> {
                 };
                 write!(
                     f,
-                    "call to {} failed after {attempts} attempt(s), {outcome}: {}",
+                    "req={request:08x} call to {} failed after {attempts} attempt(s), {outcome}: {}",
                     callee(c),
                     why(failure, callee(c))
                 )
             }
             LogEvent::Retrying {
+                request,
                 callee: c,
                 attempt,
                 failure,
             } => write!(
                 f,
-                "retry {attempt} of call to {}: {}",
+                "req={request:08x} retry {attempt} of call to {}: {}",
                 callee(c),
                 why(failure, callee(c))
             ),
-            LogEvent::RequestFailed { cause } => match cause {
-                Cause::Internal => write!(f, "request failed: internal error"),
-                Cause::Version(v) => write!(
-                    f,
-                    "request failed: unhandled exception in {} (version {})",
-                    service.name,
-                    self.versions.get(v).map_or("?", String::as_str)
-                ),
-                Cause::DiskFull => {
-                    write!(
+            LogEvent::RequestFailed { request, cause } => {
+                write!(f, "req={request:08x} ")?;
+                match cause {
+                    Cause::Internal => write!(f, "request failed: internal error"),
+                    Cause::Version(v) => write!(
                         f,
-                        "request failed: write /var/log/app.log: no space left on device"
-                    )
+                        "request failed: unhandled exception in {} (version {})",
+                        service.name,
+                        self.versions.get(v).map_or("?", String::as_str)
+                    ),
+                    Cause::DiskFull => {
+                        write!(
+                            f,
+                            "request failed: write /var/log/app.log: no space left on device"
+                        )
+                    }
+                    Cause::HotKey(key) => write!(
+                        f,
+                        "request failed: key {key:08x}: partition unavailable (retrying will not help)"
+                    ),
+                    Cause::StaleRead => write!(
+                        f,
+                        "request failed: read from replica returned stale data (replication lag)"
+                    ),
+                    Cause::ClockSkew => write!(
+                        f,
+                        "request failed: token rejected: issued in the future (clock skew)"
+                    ),
                 }
-                Cause::HotKey(key) => write!(
-                    f,
-                    "request failed: key {key:08x}: partition unavailable (retrying will not help)"
-                ),
-                Cause::StaleRead => write!(
-                    f,
-                    "request failed: read from replica returned stale data (replication lag)"
-                ),
-                Cause::ClockSkew => write!(
-                    f,
-                    "request failed: token rejected: issued in the future (clock skew)"
-                ),
-            },
+            }
+            LogEvent::Routine { which } => f.write_str(match which % 4 {
+                0 => "served requests normally over the last minute",
+                1 => "refreshed configuration from the config service",
+                2 => "GC pause 6ms",
+                _ => "rotated access log",
+            }),
             LogEvent::InstanceDown { why } => match why {
                 Down::OutOfMemory { used_mb, limit_mb } => write!(
                     f,
