@@ -1031,11 +1031,6 @@ impl Remediations {
         }
         self.warmings.retain(|w| tick.t1 < w.until);
     }
-
-    /// Remediations scheduled and not yet applied.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 #[allow(clippy::too_many_arguments)] // a system's parameters are its data access

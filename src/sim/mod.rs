@@ -522,16 +522,4 @@ impl Simulation {
             .get::<InstanceState>(entity)
             .expect("instance entity")
     }
-
-    pub fn source(&self, source: usize) -> &SourceState {
-        let entity = self.fleet().sources[source];
-        self.app
-            .world()
-            .get::<SourceState>(entity)
-            .expect("source entity")
-    }
-
-    pub fn world_mut(&mut self) -> &mut World {
-        self.app.world_mut()
-    }
 }

@@ -71,11 +71,6 @@ impl SourceState {
         }
     }
 
-    /// Requests still waiting for an answer or a retry.
-    pub fn outstanding(&self) -> usize {
-        self.requests.len()
-    }
-
     /// Sends the first tries of the tick `[t0, t1)`.
     pub fn generate(&mut self, me: Me, t0: f64, t1: f64, fx: &mut Effects) {
         let model = me.model;
