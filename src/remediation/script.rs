@@ -81,14 +81,7 @@ pub fn load_script_file(
     topology: &Topology,
 ) -> Result<Vec<Action>, LoadError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError {
-        diagnostics: vec![Diagnostic {
-            severity: Severity::Error,
-            file: file.clone(),
-            position: None,
-            field: None,
-            message: format!("cannot read the script: {error}"),
-        }],
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| LoadError::file(&file, &format!("cannot read the script: {error}")))?;
     load_script(&file, &text, topology)
 }

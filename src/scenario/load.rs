@@ -57,6 +57,21 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl LoadError {
+    /// A problem with the file as a whole (unreadable, not text), not with a place in it.
+    pub fn file(file: &str, message: &str) -> Self {
+        Self {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                file: file.to_string(),
+                position: None,
+                field: None,
+                message: message.to_string(),
+            }],
+        }
+    }
+}
+
 /// A scenario that parsed and passed validation, with any warnings.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -121,21 +136,12 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => load_str(&file, &text),
-            Err(_) => Err(single(&file, "the file is not valid UTF-8 text")),
+            Err(_) => Err(LoadError::file(&file, "the file is not valid UTF-8 text")),
         },
-        Err(error) => Err(single(&file, &format!("cannot read the file: {error}"))),
-    }
-}
-
-fn single(file: &str, message: &str) -> LoadError {
-    LoadError {
-        diagnostics: vec![Diagnostic {
-            severity: Severity::Error,
-            file: file.to_string(),
-            position: None,
-            field: None,
-            message: message.to_string(),
-        }],
+        Err(error) => Err(LoadError::file(
+            &file,
+            &format!("cannot read the file: {error}"),
+        )),
     }
 }
 

@@ -46,26 +46,14 @@ impl AssetLoader for ScenarioLoader {
         let file = load_context.path().to_string();
         let mut bytes = Vec::new();
         if let Err(error) = reader.read_to_end(&mut bytes).await {
-            return Err(io_error(&file, &error.to_string()));
+            return Err(LoadError::file(&file, &error.to_string()));
         }
         let text = String::from_utf8(bytes)
-            .map_err(|_| io_error(&file, "the file is not valid UTF-8 text"))?;
+            .map_err(|_| LoadError::file(&file, "the file is not valid UTF-8 text"))?;
         load_str(&file, &text).map(|loaded| ScenarioAsset { loaded })
     }
 
     fn extensions(&self) -> &[&str] {
         &["ron"]
-    }
-}
-
-fn io_error(file: &str, message: &str) -> LoadError {
-    LoadError {
-        diagnostics: vec![Diagnostic {
-            severity: Severity::Error,
-            file: file.to_string(),
-            position: None,
-            field: None,
-            message: message.to_string(),
-        }],
     }
 }

@@ -55,13 +55,16 @@ impl ServiceTally {
 
     /// Zeroes the counts, keeping the histogram's allocation.
     pub fn reset(&mut self) {
-        let mut latency = std::mem::take(&mut self.latency);
-        latency.clear();
-        *self = Self {
-            latency,
-            ..Default::default()
-        };
+        reset_keeping_histogram(self, |t| &mut t.latency);
     }
+}
+
+/// Zeroes a tally but reuses its histogram's allocation (tallies reset every tick).
+fn reset_keeping_histogram<T: Default>(tally: &mut T, latency: fn(&mut T) -> &mut Histogram) {
+    let mut kept = std::mem::take(latency(tally));
+    kept.clear();
+    *tally = T::default();
+    *latency(tally) = kept;
 }
 
 /// What a traffic source's users experienced during one tick.
@@ -500,12 +503,7 @@ impl SourceTally {
 
     /// Zeroes the counts, keeping the histogram's allocation.
     pub fn reset(&mut self) {
-        let mut latency = std::mem::take(&mut self.latency);
-        latency.clear();
-        *self = Self {
-            latency,
-            ..Default::default()
-        };
+        reset_keeping_histogram(self, |t| &mut t.latency);
     }
 }
 
