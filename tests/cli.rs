@@ -207,3 +207,43 @@ fn validate_recognises_action_scripts_beside_scenarios() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_shipped_incident_is_ended_by_its_rollback_script() {
+    let (left, fixed) = (
+        scratch("incident-left.json"),
+        scratch("incident-fixed.json"),
+    );
+    let scenario = "scenarios/shop-incident.ron";
+    let out = firedrill(&["run", scenario, "--report", left.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let script = "scenarios/shop-incident.actions.ron";
+    let out = firedrill(&[
+        "run",
+        scenario,
+        "--script",
+        script,
+        "--report",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let checkout_errors = |path: &PathBuf, minute: usize| {
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let checkout = report["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "checkout")
+            .unwrap()
+            .clone();
+        let row = &checkout["minutes"][minute];
+        row["server_errors"].as_f64().unwrap() / row["requests"].as_f64().unwrap()
+    };
+    assert!(checkout_errors(&left, 3) < 0.02, "fine before the deploy");
+    assert!(
+        checkout_errors(&left, 15) > 0.15,
+        "the bad version fails checkouts"
+    );
+    assert!(checkout_errors(&fixed, 15) < 0.02, "rolled back by then");
+}

@@ -54,12 +54,22 @@ fn every_bad_file_reports_its_expected_errors() {
 }
 
 #[test]
-fn shipped_scenarios_are_valid_without_warnings() {
+fn shipped_scenarios_and_their_scripts_are_valid_without_warnings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        let loaded = load_str(&path.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(stem) = name.strip_suffix(".actions.ron") {
+            // A script is checked against the scenario of the same name.
+            let scenario = std::fs::read_to_string(dir.join(format!("{stem}.ron"))).unwrap();
+            let scenario = load_str(stem, &scenario).unwrap().scenario;
+            let topology = firedrill::sim::topology::Topology::compile(&scenario);
+            firedrill::remediation::load_script(&name, &text, &topology)
+                .unwrap_or_else(|e| panic!("{e}"));
+            continue;
+        }
+        let loaded = load_str(&name, &text).unwrap_or_else(|e| panic!("{e}"));
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
 }
