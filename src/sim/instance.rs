@@ -20,6 +20,7 @@ use super::logs::{Cause, Down, Level, LogEvent};
 use super::metrics::Tallies;
 use super::random::uniform;
 use super::retry::{RetryState, backoff_delay};
+use super::step::Tick;
 use super::topology::{RetryPolicy, ServiceModel, Topology};
 use super::traces::{Handler, Span, TraceContext};
 
@@ -303,7 +304,8 @@ impl InstanceState {
     }
 
     /// End of a tick: smooth CPU demand, account memory, and OOM-kill above the limit.
-    pub fn end_tick(&mut self, me: Me, t0: f64, t1: f64, fx: &mut Effects) {
+    pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) {
+        let (t0, t1) = (tick.t0, tick.t1);
         let service = me.model();
         let bent = me.bent();
         let dt = t1 - t0;
@@ -315,9 +317,7 @@ impl InstanceState {
             self.replica_lag_s = (self.replica_lag_s - dt).max(0.0);
         }
         // A healthy service is not silent: a routine line now and then, staggered.
-        if self.up
-            && (((t0 / dt).round() as u64) + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS)
-        {
+        if self.up && (tick.index + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS) {
             let which = self.next_noise_line(0) as u8;
             fx.tallies.logs.log(
                 me.service,

@@ -321,9 +321,7 @@ pub fn end_tick(
 ) {
     for global in 0..topology.total_instances {
         let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
-        instances
-            .instance(global)
-            .end_tick(me, tick.t0, tick.t1, &mut fx);
+        instances.instance(global).end_tick(me, tick, &mut fx);
     }
 }
 
