@@ -294,6 +294,30 @@ pub fn summary_table(report: &Report) -> String {
             out.push_str(&format!("  {}: {}\n", Seconds(r.at_s), r.action));
         }
     }
+    for slo in &report.slos {
+        out.push_str(&format!(
+            "\nSLO {} ({} {}% over {}): budget {:.1}% -> {:.1}%, {} bad of {} events\n",
+            slo.name,
+            slo.service,
+            slo.objective,
+            slo.window,
+            slo.budget_start * 100.0,
+            slo.budget_end * 100.0,
+            slo.bad_events,
+            slo.total_events
+        ));
+        for alert in &slo.alerts {
+            let cleared = alert.cleared_s.map_or("still firing".to_string(), |c| {
+                format!("cleared at {}", Seconds(c))
+            });
+            out.push_str(&format!(
+                "  {:?} {} fired at {}, {cleared}\n",
+                alert.severity,
+                alert.row,
+                Seconds(alert.fired_s)
+            ));
+        }
+    }
     for hint in &report.hints {
         out.push_str(&format!(
             "\nexpert on {} ({}): {}\n",

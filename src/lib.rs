@@ -9,6 +9,7 @@ pub mod remediation;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod slo;
 
 use bevy::prelude::*;
 
@@ -19,5 +20,6 @@ pub fn engine_plugin(app: &mut App) {
         sim::plugin,
         faults::plugin,
         remediation::plugin,
+        slo::plugin,
     ));
 }

@@ -10,6 +10,7 @@ use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::sim::conditions::Version;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
+use crate::slo::SloReport;
 
 /// Version of the report layout.
 pub const REPORT_FORMAT: u32 = 1;
@@ -31,6 +32,8 @@ pub struct Report {
     pub changes: Vec<ChangeRecord>,
     /// What paged experts said.
     pub hints: Vec<Hint>,
+    /// Each SLO: budget at start and end, bad events, burn rates per minute, alerts.
+    pub slos: Vec<SloReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -192,6 +195,11 @@ pub fn run(
             faults: sim.faults().records(),
             remediations: sim.remediations().applied.clone(),
             hints: sim.remediations().hints.clone(),
+            slos: sim
+                .slos()
+                .iter()
+                .map(|slo| slo.report(&topology.services[slo.service].name))
+                .collect(),
             changes: sim
                 .conditions()
                 .versions

@@ -246,4 +246,18 @@ fn the_shipped_incident_is_ended_by_its_rollback_script() {
         "the bad version fails checkouts"
     );
     assert!(checkout_errors(&fixed, 15) < 0.02, "rolled back by then");
+    let page = |path: &PathBuf| {
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        report["slos"][0]["alerts"][0].clone()
+    };
+    assert_eq!(page(&left)["row"], "1h/5m x14.4");
+    assert!(
+        page(&left)["cleared_s"].is_null(),
+        "left alone, the page never clears"
+    );
+    assert!(
+        page(&fixed)["cleared_s"].as_f64().unwrap() < 900.0,
+        "the rollback clears it"
+    );
 }

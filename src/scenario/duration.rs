@@ -80,6 +80,8 @@ impl fmt::Display for Seconds {
             write!(f, "{}h", s / 3600.0)
         } else if s >= 60.0 && (s / 60.0).fract() == 0.0 {
             write!(f, "{}m", s / 60.0)
+        } else if s > 60.0 && s.fract() == 0.0 {
+            write!(f, "{}m{}s", (s / 60.0).floor(), s % 60.0)
         } else {
             write!(f, "{}s", round(s))
         }
@@ -149,7 +151,7 @@ mod tests {
 
     #[test]
     fn displays_round_trip() {
-        for text in ["100ms", "3s", "2m", "1h", "28d", "1.5s"] {
+        for text in ["100ms", "3s", "2m", "1h", "28d", "1.5s", "9m12s"] {
             let secs = Seconds(parse_duration(text).unwrap());
             assert_eq!(secs.to_string(), text);
         }

@@ -33,6 +33,38 @@ pub struct Scenario {
     /// Faults injected into the fleet, on a timeline.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Service level objectives, with their error budgets and burn-rate alerts.
+    #[serde(default)]
+    pub slos: Vec<SloSpec>,
+}
+
+/// A service level objective on one service, as OpenSLO and Sloth name its parts.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    pub name: String,
+    pub service: String,
+    #[serde(default)]
+    pub sli: Sli,
+    /// Target, in percent: 99.9.
+    pub objective: f64,
+    /// The rolling period the budget covers.
+    #[serde(default = "defaults::slo_window")]
+    pub window: Seconds,
+    /// Share of the budget already spent when the run starts (0.6: 60% gone).
+    #[serde(default)]
+    pub budget_spent: f64,
+}
+
+/// What counts as a good event.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Sli {
+    /// Good: answered without error, of all requests.
+    #[default]
+    Availability,
+    /// Good: answered without error within `threshold` (read off the latency buckets).
+    Latency { threshold: Seconds },
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -422,6 +454,9 @@ mod defaults {
     }
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
+    }
+    pub fn slo_window() -> Seconds {
+        Seconds::new(30.0 * 86_400.0)
     }
     pub fn zones() -> Vec<String> {
         vec!["a".to_string()]

@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
+use super::duration::Seconds;
+
 use super::format::{
     Backoff, FaultKind, FaultSpec, FaultStart, RetryBudget, Scenario, ServiceKind, ServiceSpec,
-    ServiceTime, TargetKind,
+    ServiceTime, Sli, SloSpec, TargetKind,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -203,6 +205,10 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
 
     for (i, fault) in scenario.faults.iter().enumerate() {
         check_fault(&mut c, i, fault, scenario, &index_of, &names);
+    }
+
+    for (i, slo) in scenario.slos.iter().enumerate() {
+        check_slo(&mut c, i, slo, scenario, &index_of, &names);
     }
 
     check_cycles(&mut c, scenario, &index_of);
@@ -679,6 +685,84 @@ fn check_fault(
             );
         } else {
             c.positive(path, "duration", duration.get());
+        }
+    }
+}
+
+fn check_slo(
+    c: &mut Checker,
+    i: usize,
+    slo: &SloSpec,
+    scenario: &Scenario,
+    index_of: &HashMap<&str, usize>,
+    names: &[&str],
+) {
+    let path = format!("slos[{i}]");
+    let service = resolve(c, format!("{path}.service"), &slo.service, index_of, names);
+    if !(slo.objective > 0.0 && slo.objective < 100.0) {
+        c.error(
+            format!("{path}.objective"),
+            format!(
+                "objective is a percentage below 100 (got {}); write 99.9 for three nines",
+                slo.objective
+            ),
+        );
+        return;
+    }
+    c.positive(format!("{path}.window"), "window", slo.window.get());
+    if !(0.0..1.0).contains(&slo.budget_spent) {
+        c.error(
+            format!("{path}.budget_spent"),
+            format!(
+                "budget_spent is the share already gone, from 0 up to 1 (got {})",
+                slo.budget_spent
+            ),
+        );
+    }
+    if let Sli::Latency { threshold } = slo.sli {
+        c.positive(
+            format!("{path}.sli.threshold"),
+            "threshold",
+            threshold.get(),
+        );
+    }
+    let budget = 1.0 - slo.objective / 100.0;
+    let period = slo.window.get();
+    let page_factor = 0.02 * period / 3600.0;
+    if page_factor * budget >= 1.0 {
+        c.warn(
+            format!("{path}.objective"),
+            format!(
+                "the 1h page can never fire: it needs an error ratio above {:.0}% (burn {page_factor:.1} x budget {:.1}%); loosen the alerting or tighten the objective",
+                page_factor * budget * 100.0,
+                budget * 100.0
+            ),
+        );
+    }
+    if period * budget < 60.0 {
+        c.warn(
+            format!("{path}.objective"),
+            format!(
+                "a total outage spends the whole budget in {}: nobody can respond that fast",
+                Seconds(period * budget)
+            ),
+        );
+    }
+    if let Some(s) = service {
+        let rate: f64 = scenario
+            .traffic
+            .iter()
+            .filter(|t| t.to == scenario.services[s].name)
+            .map(|t| t.rate)
+            .sum();
+        if rate > 0.0 && rate * 3600.0 * budget < 1.0 {
+            c.warn(
+                format!("{path}.service"),
+                format!(
+                    "traffic too low for the objective: at {rate} requests/s one failure is a burn of {:.0} over an hour",
+                    1.0 / (rate * 3600.0 * budget)
+                ),
+            );
         }
     }
 }

@@ -45,6 +45,8 @@ pub enum SimSet {
     /// The tick's events, in time order: arrivals, completions, replies, timeouts; then
     /// CPU, memory and OOM kills.
     Serve,
+    /// SLOs count the tick's good and bad events and evaluate their alerts.
+    Slos,
     /// Tallies and gauges become metric rows.
     Metrics,
     /// The clock moves to the next tick.
@@ -60,6 +62,7 @@ pub(super) fn plugin(app: &mut App) {
             SimSet::Traffic,
             SimSet::Health,
             SimSet::Serve,
+            SimSet::Slos,
             SimSet::Metrics,
             SimSet::Clock,
         )
@@ -369,16 +372,30 @@ impl Simulation {
     pub fn new(scenario: &Scenario) -> Self {
         let topology = Topology::compile(scenario);
         let faults = crate::faults::FaultTimeline::compile(scenario, &topology);
-        Self::build(topology, faults)
+        Self::build(topology, faults, crate::slo::Slos::compile(scenario))
     }
 
     pub fn from_topology(topology: Topology) -> Self {
-        Self::build(topology, crate::faults::FaultTimeline::default())
+        Self::build(
+            topology,
+            crate::faults::FaultTimeline::default(),
+            crate::slo::Slos::default(),
+        )
     }
 
-    fn build(topology: Topology, faults: crate::faults::FaultTimeline) -> Self {
+    fn build(
+        topology: Topology,
+        faults: crate::faults::FaultTimeline,
+        slos: crate::slo::Slos,
+    ) -> Self {
         let mut app = App::new();
-        app.add_plugins((plugin, crate::faults::plugin, crate::remediation::plugin));
+        app.add_plugins((
+            plugin,
+            crate::faults::plugin,
+            crate::remediation::plugin,
+            crate::slo::plugin,
+        ));
+        app.insert_resource(slos);
         app.insert_resource(crate::remediation::Remediations::new(&topology));
         spawn_fleet(app.world_mut(), topology);
         app.insert_resource(faults);
@@ -398,6 +415,11 @@ impl Simulation {
         self.app
             .world()
             .resource::<crate::remediation::Remediations>()
+    }
+
+    /// The run's SLOs: budgets, burn rates and alerts.
+    pub fn slos(&self) -> &[crate::slo::SloTracker] {
+        &self.app.world().resource::<crate::slo::Slos>().0
     }
 
     /// The fault timeline: which faults started and ended when.

@@ -1,0 +1,376 @@
+//! SLOs: error budgets and multi-window, multi-burn-rate alerts as the Google SRE workbook
+//! defines them (table 5-8), computed from the simulated request counts.
+//!
+//! The math is plain functions ([`burn_rate`], [`alert_rows`], [`budget_consumed`]); a
+//! [`SloTracker`] keeps one-second good/total counts for the longest alert window and
+//! evaluates the alert rows every second.
+
+use bevy::prelude::*;
+use serde::Serialize;
+
+use crate::scenario::{Seconds, Sli, SloSpec};
+use crate::sim::metrics::{ServiceTally, Tallies};
+use crate::sim::{SimClock, SimSet};
+
+/// Burn rate: the observed error ratio over the budget ratio. 1 spends exactly the budget
+/// over the SLO period.
+pub fn burn_rate(bad: f64, total: f64, objective: f64) -> f64 {
+    if total <= 0.0 {
+        return 0.0;
+    }
+    (bad / total) / (1.0 - objective)
+}
+
+/// Seconds until the budget left is gone at a constant `burn`.
+pub fn time_to_exhaustion(budget_left: f64, burn: f64, period: f64) -> Option<f64> {
+    (burn > 0.0).then(|| budget_left.max(0.0) * period / burn)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Severity {
+    Page,
+    Ticket,
+}
+
+/// One row of the alerting table: both windows must burn faster than `factor`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AlertRow {
+    pub severity: Severity,
+    pub long_s: f64,
+    pub short_s: f64,
+    pub factor: f64,
+}
+
+/// The workbook's table 5-8 for an SLO `period`: factors are the budget share each row
+/// guards (2%, 5%, 10%, 10%) times the period over the long window, so a 30-day period gives
+/// 14.4, 6, 3, 1 and a 28-day period 13.44, 5.6, 2.8, 0.93.
+pub fn alert_rows(period: f64) -> Vec<AlertRow> {
+    const HOUR: f64 = 3600.0;
+    [
+        (Severity::Page, HOUR, 300.0, 0.02),
+        (Severity::Page, 6.0 * HOUR, 1800.0, 0.05),
+        (Severity::Ticket, 24.0 * HOUR, 2.0 * HOUR, 0.10),
+        (Severity::Ticket, 72.0 * HOUR, 6.0 * HOUR, 0.10),
+    ]
+    .into_iter()
+    .map(|(severity, long_s, short_s, budget)| AlertRow {
+        severity,
+        long_s,
+        short_s,
+        factor: budget * period / long_s,
+    })
+    .collect()
+}
+
+/// An alert of one row, from when it fired to when it cleared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    pub severity: Severity,
+    /// The windows and factor of the row that fired, e.g. "1h/5m x14.4".
+    pub row: String,
+    pub fired_s: f64,
+    pub cleared_s: Option<f64>,
+}
+
+/// Good and total events of one second.
+#[derive(Clone, Copy, Debug, Default)]
+struct Second {
+    good: u64,
+    total: u64,
+}
+
+/// One SLO followed over a run.
+#[derive(Clone, Debug)]
+pub struct SloTracker {
+    pub spec: SloSpec,
+    pub service: usize,
+    objective: f64,
+    period: f64,
+    rows: Vec<AlertRow>,
+    /// Per-second counts, a ring as long as the longest window.
+    seconds: Vec<Second>,
+    /// Seconds recorded so far.
+    elapsed: u64,
+    open: Second,
+    pub bad: u64,
+    pub total: u64,
+    firing: Vec<Option<usize>>,
+    pub alerts: Vec<Alert>,
+    /// Burn rates over 5m, 1h and 6h at the end of each minute.
+    pub minutes: Vec<BurnRow>,
+}
+
+/// Burn rates at the end of a minute.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BurnRow {
+    pub t: f64,
+    pub burn_5m: f64,
+    pub burn_1h: f64,
+    pub burn_6h: f64,
+    /// Share of the period's budget left.
+    pub budget_left: f64,
+    /// Bad events the budget still allows, at the run's traffic.
+    pub bad_events_left: f64,
+    /// When the budget runs out at the last hour's burn rate (null: it does not).
+    pub exhausted_in_s: Option<f64>,
+}
+
+impl SloTracker {
+    pub fn new(spec: SloSpec, service: usize) -> Self {
+        let period = spec.window.get();
+        let rows = alert_rows(period);
+        let longest = rows.iter().map(|r| r.long_s).fold(0.0, f64::max) as usize;
+        Self {
+            objective: spec.objective / 100.0,
+            period,
+            firing: vec![None; rows.len()],
+            rows,
+            seconds: vec![Second::default(); longest],
+            elapsed: 0,
+            open: Second::default(),
+            bad: 0,
+            total: 0,
+            alerts: Vec::new(),
+            minutes: Vec::new(),
+            spec,
+            service,
+        }
+    }
+
+    /// Counts one tick's requests: `good` of `total` met the SLI.
+    pub fn count(&mut self, good: u64, total: u64) {
+        self.open.good += good;
+        self.open.total += total;
+    }
+
+    /// Closes the second ending at `now`, then evaluates the alerts.
+    pub fn close_second(&mut self, now: f64) {
+        let slot = (self.elapsed as usize) % self.seconds.len();
+        self.seconds[slot] = std::mem::take(&mut self.open);
+        self.elapsed += 1;
+        self.bad += self.seconds[slot].total - self.seconds[slot].good;
+        self.total += self.seconds[slot].total;
+        for (k, row) in self.rows.iter().enumerate() {
+            let long = self.burn(row.long_s);
+            let short = self.burn(row.short_s);
+            match self.firing[k] {
+                None if long > row.factor && short > row.factor => {
+                    self.firing[k] = Some(self.alerts.len());
+                    self.alerts.push(Alert {
+                        severity: row.severity,
+                        row: format!(
+                            "{}/{} x{}",
+                            Seconds(row.long_s),
+                            Seconds(row.short_s),
+                            (row.factor * 100.0).round() / 100.0
+                        ),
+                        fired_s: now,
+                        cleared_s: None,
+                    });
+                }
+                // It clears when the short window falls back: minutes, not the long window's hours.
+                Some(alert) if short <= row.factor => {
+                    self.alerts[alert].cleared_s = Some(now);
+                    self.firing[k] = None;
+                }
+                _ => {}
+            }
+        }
+        if self.elapsed.is_multiple_of(60) {
+            let burn_1h = self.burn(3600.0);
+            let budget_left = self.budget_left();
+            self.minutes.push(BurnRow {
+                t: now,
+                burn_5m: self.burn(300.0),
+                burn_1h,
+                burn_6h: self.burn(21_600.0),
+                budget_left,
+                bad_events_left: budget_left.max(0.0) * self.budget_events(),
+                exhausted_in_s: time_to_exhaustion(budget_left, burn_1h, self.period),
+            });
+        }
+    }
+
+    /// Burn rate over the last `window` seconds. The fleet ran before the scenario began:
+    /// the part of a window older than the run counts as healthy traffic at the run's mean
+    /// rate (the budget it already spent is `budget_spent`), so long windows are not judged
+    /// on the few minutes simulated so far.
+    pub fn burn(&self, window: f64) -> f64 {
+        let n = (window as u64)
+            .min(self.elapsed)
+            .min(self.seconds.len() as u64) as usize;
+        let (mut good, mut total) = (0, 0);
+        for back in 1..=n {
+            let s = self.seconds[(self.elapsed as usize - back) % self.seconds.len()];
+            good += s.good;
+            total += s.total;
+        }
+        let before_run = (window - n as f64).max(0.0);
+        let mean_rate = if self.elapsed > 0 {
+            self.total as f64 / self.elapsed as f64
+        } else {
+            0.0
+        };
+        let all = total as f64 + before_run * mean_rate;
+        burn_rate((total - good) as f64, all, self.objective)
+    }
+
+    /// Share of the period's budget left: what the scenario started with, less what the
+    /// run's bad events spent. The period's traffic is taken at the run's mean rate.
+    pub fn budget_left(&self) -> f64 {
+        let start = 1.0 - self.spec.budget_spent;
+        let budget_events = self.budget_events();
+        if budget_events == 0.0 {
+            return start;
+        }
+        start - self.bad as f64 / budget_events
+    }
+
+    /// Bad events the whole period's budget allows, at the run's mean traffic.
+    fn budget_events(&self) -> f64 {
+        if self.elapsed == 0 {
+            return 0.0;
+        }
+        let rate = self.total as f64 / self.elapsed as f64;
+        rate * self.period * (1.0 - self.objective)
+    }
+
+    pub fn sli(&self) -> Sli {
+        self.spec.sli
+    }
+}
+
+/// An SLO's story over a run, for the JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SloReport {
+    pub name: String,
+    pub service: String,
+    pub objective: f64,
+    pub window: String,
+    pub budget_start: f64,
+    pub budget_end: f64,
+    pub bad_events: u64,
+    pub total_events: u64,
+    pub burn: Vec<BurnRow>,
+    /// Pages first; a page firing inhibits the tickets of the same SLO.
+    pub alerts: Vec<Alert>,
+}
+
+impl SloTracker {
+    pub fn report(&self, service: &str) -> SloReport {
+        // A faster alert inhibits a slower one: tickets raised while a page fires are dropped.
+        let pages: Vec<&Alert> = self
+            .alerts
+            .iter()
+            .filter(|a| a.severity == Severity::Page)
+            .collect();
+        let inhibited = |a: &Alert| {
+            a.severity == Severity::Ticket
+                && pages
+                    .iter()
+                    .any(|p| p.fired_s <= a.fired_s && p.cleared_s.is_none_or(|c| c > a.fired_s))
+        };
+        SloReport {
+            name: self.spec.name.clone(),
+            service: service.to_string(),
+            objective: self.spec.objective,
+            window: self.spec.window.to_string(),
+            budget_start: 1.0 - self.spec.budget_spent,
+            budget_end: self.budget_left(),
+            bad_events: self.bad,
+            total_events: self.total,
+            burn: self.minutes.clone(),
+            alerts: self
+                .alerts
+                .iter()
+                .filter(|a| !inhibited(a))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: f64 = 86_400.0;
+
+    #[test]
+    fn burn_rates_and_budgets_by_hand() {
+        // 1% errors against a 99.9% objective burns the budget ten times too fast.
+        assert!((burn_rate(10.0, 1000.0, 0.999) - 10.0).abs() < 1e-9);
+        assert_eq!(burn_rate(0.0, 0.0, 0.999), 0.0);
+        // sre-reference: at 99.9%/30d, 1000x empties the budget in 43 minutes; 10x in 3 days.
+        assert!((time_to_exhaustion(1.0, 1000.0, 30.0 * DAY).unwrap() / 60.0 - 43.2).abs() < 0.01);
+        assert!((time_to_exhaustion(1.0, 10.0, 30.0 * DAY).unwrap() / DAY - 3.0).abs() < 1e-9);
+        assert_eq!(time_to_exhaustion(1.0, 0.0, 30.0 * DAY), None);
+    }
+
+    #[test]
+    fn table_5_8_factors() {
+        let factors: Vec<f64> = alert_rows(30.0 * DAY).iter().map(|r| r.factor).collect();
+        for (got, want) in factors.iter().zip([14.4, 6.0, 3.0, 1.0]) {
+            assert!((got - want).abs() < 1e-9, "{factors:?}");
+        }
+        // Scaled for 28 days: the 1h page is 13.44.
+        assert!((alert_rows(28.0 * DAY)[0].factor - 13.44).abs() < 1e-9);
+    }
+}
+
+/// The run's SLOs, in scenario order.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Slos(pub Vec<SloTracker>);
+
+impl Slos {
+    /// Trackers for a validated scenario's SLOs.
+    pub fn compile(scenario: &crate::scenario::Scenario) -> Self {
+        Self(
+            scenario
+                .slos
+                .iter()
+                .map(|spec| {
+                    let service = scenario
+                        .services
+                        .iter()
+                        .position(|s| s.name == spec.service)
+                        .expect("validated scenarios only name known services");
+                    SloTracker::new(spec.clone(), service)
+                })
+                .collect(),
+        )
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        FixedUpdate,
+        track_slos
+            .in_set(SimSet::Slos)
+            .run_if(resource_exists::<Slos>),
+    );
+}
+
+/// Good and total events of a service's tick, by the SLI: a request is bad when it failed,
+/// was refused or its caller gave up; for a latency SLI, also when it was slower than the
+/// threshold (read off the histogram's buckets, as a Prometheus `le` series is).
+pub fn good_and_total(sli: Sli, tally: &ServiceTally) -> (u64, u64) {
+    let total = tally.ok + tally.errors();
+    let good = match sli {
+        Sli::Availability => tally.ok,
+        Sli::Latency { threshold } => tally.ok.min(tally.latency.count_le(threshold.get())),
+    };
+    (good, total)
+}
+
+fn track_slos(clock: Res<SimClock>, tallies: Res<Tallies>, mut slos: ResMut<Slos>) {
+    let tick = clock.current();
+    let second_ends = (tick.t1 + 1e-9).floor() > (tick.t0 + 1e-9).floor();
+    for slo in &mut slos.0 {
+        let (good, total) = good_and_total(slo.sli(), &tallies.services[slo.service]);
+        slo.count(good, total);
+        if second_ends {
+            slo.close_second(tick.t1.round());
+        }
+    }
+}

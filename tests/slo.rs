@@ -1,0 +1,123 @@
+//! SLOs against the workbook's numbers: multi-window, multi-burn-rate alerts on a simulated
+//! service, hand-computed.
+
+use firedrill::scenario::{Severity as Level, load_str};
+use firedrill::sim::Simulation;
+use firedrill::slo::Severity;
+
+/// One service at 100 requests/s with a 99.9% / 30 d SLO, clean for the first hour so every
+/// page window is full, then an error fault.
+fn run(errors: &str, seconds: f64) -> Simulation {
+    let text = format!(
+        r#"(name: "slo", seed: 1, duration: "3h",
+            services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
+            traffic: [(to: "api", rate: 100.0)],
+            faults: [{errors}],
+            slos: [(name: "api-availability", service: "api", objective: 99.9, window: "30d")])"#
+    );
+    let mut sim = Simulation::new(
+        &load_str("slo.ron", &text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario,
+    );
+    sim.run_until(seconds);
+    sim
+}
+
+fn first_page(sim: &Simulation) -> (f64, Option<f64>, String) {
+    let alert = sim.slos()[0]
+        .alerts
+        .iter()
+        .find(|a| a.severity == Severity::Page)
+        .expect("a page fired");
+    (alert.fired_s, alert.cleared_s, alert.row.clone())
+}
+
+#[test]
+fn a_total_outage_pages_after_52_seconds_and_clears_5_minutes_after_it_ends() {
+    // 1h window: t / 3600 > 14.4 x 0.1% once t > 51.8 s; the 5m window is past it in 4.3 s.
+    let sim = run(
+        r#"(kind: Errors(ratio: 1.0), target: "api", start: At("1h"), duration: "10m")"#,
+        4800.0,
+    );
+    let (fired, cleared, row) = first_page(&sim);
+    assert_eq!(row, "1h/5m x14.4");
+    assert!(
+        (51.0..=54.0).contains(&(fired - 3600.0)),
+        "fired {} s in",
+        fired - 3600.0
+    );
+    // Cleared when the 5m window falls back: (300 - s) / 300 <= 1.44% once s >= 295.7 s.
+    let after = cleared.expect("cleared") - 4200.0;
+    assert!(
+        (294.0..=298.0).contains(&after),
+        "cleared {after} s after the errors stopped, not an hour"
+    );
+}
+
+#[test]
+fn fifteen_percent_errors_page_after_about_5_8_minutes() {
+    // 1h window: 0.15 t / 3600 > 1.44% once t > 345.6 s.
+    let sim = run(
+        r#"(kind: Errors(ratio: 0.15), target: "api", start: At("1h"))"#,
+        4200.0,
+    );
+    let (fired, _, _) = first_page(&sim);
+    let t = fired - 3600.0;
+    assert!(
+        (335.0..=356.0).contains(&t),
+        "paged {t} s in (5.8 min expected)"
+    );
+}
+
+#[test]
+fn the_budget_spent_is_counted_in_bad_events() {
+    let sim = run(
+        r#"(kind: Errors(ratio: 1.0), target: "api", start: At("1h"), duration: "60s")"#,
+        7200.0,
+    );
+    let slo = &sim.slos()[0];
+    // About 6000 bad events of a 30-day budget of 0.1% x 100/s x 30 d = 259,200.
+    assert!((5800..=6200).contains(&slo.bad), "{}", slo.bad);
+    let spent = 1.0 - slo.budget_left();
+    assert!((spent - slo.bad as f64 / 259_200.0).abs() < 1e-3, "{spent}");
+}
+
+#[test]
+fn a_ninety_percent_slo_gets_the_page_can_never_fire_warning() {
+    let text = r#"(name: "loose", services: [(name: "api")], traffic: [(to: "api", rate: 10.0)],
+        slos: [(name: "loose", service: "api", objective: 90.0)])"#;
+    let loaded = load_str("loose.ron", text).unwrap();
+    let warnings: Vec<String> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.severity == Level::Warning)
+        .map(|w| w.to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("slos[0].objective: the 1h page can never fire")),
+        "{warnings:?}"
+    );
+    let tight = r#"(name: "tight", services: [(name: "api")], traffic: [(to: "api", rate: 0.001)],
+        slos: [(name: "tight", service: "api", objective: 99.99999)])"#;
+    let warnings: Vec<String> = load_str("tight.ron", tight)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("spends the whole budget in")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("traffic too low for the objective")),
+        "{warnings:?}"
+    );
+}
