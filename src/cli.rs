@@ -291,7 +291,12 @@ pub fn summary_table(report: &Report) -> String {
     if !report.remediations.is_empty() {
         out.push_str("\nremediations\n");
         for r in &report.remediations {
-            out.push_str(&format!("  {}: {}\n", Seconds(r.at_s), r.action));
+            let policy = if r.violates_freeze {
+                "  <- change during a budget freeze (error budget policy)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("  {}: {}{policy}\n", Seconds(r.at_s), r.action));
         }
     }
     for slo in &report.slos {

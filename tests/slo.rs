@@ -121,3 +121,48 @@ fn a_ninety_percent_slo_gets_the_page_can_never_fire_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn an_exhausted_budget_freezes_changes_but_not_mitigations() {
+    let text = r#"(name: "freeze", seed: 1, duration: "30m",
+        services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
+        traffic: [(to: "api", rate: 100.0)],
+        faults: [(kind: Errors(ratio: 1.0), target: "api", start: At("1m"), duration: "2m")],
+        slos: [(name: "api", service: "api", objective: 99.9, budget_spent: 0.99)])"#;
+    let mut sim = Simulation::new(&load_str("freeze.ron", text).unwrap().scenario);
+    use firedrill::remediation::Remediation;
+    sim.schedule(
+        30.0,
+        Remediation::RollForward {
+            service: "api".into(),
+            version: "v2".into(),
+        },
+    );
+    sim.schedule(
+        300.0,
+        Remediation::RollForward {
+            service: "api".into(),
+            version: "v3".into(),
+        },
+    );
+    sim.schedule(
+        300.0,
+        Remediation::RollingRestart {
+            service: "api".into(),
+        },
+    );
+    sim.run_until(400.0);
+    // 1% of a 30-day budget at 100/s is 2,592 bad events: two minutes of outage spend it all.
+    assert!(sim.slos()[0].budget_left() < 0.0);
+    let flags: Vec<bool> = sim
+        .remediations()
+        .applied
+        .iter()
+        .map(|a| a.violates_freeze)
+        .collect();
+    assert_eq!(
+        flags,
+        vec![false, true, false],
+        "only the change after exhaustion is flagged"
+    );
+}

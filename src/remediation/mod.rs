@@ -171,6 +171,13 @@ pub enum Remediation {
 }
 
 impl Remediation {
+    /// A change rather than a mitigation: new code or less capacity, which the error budget
+    /// policy freezes once a budget is exhausted. Rolling back, restarting, shedding and the
+    /// like stop the bleeding and stay allowed.
+    pub fn is_change(&self) -> bool {
+        matches!(self, Self::RollForward { .. } | Self::ScaleIn { .. })
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::RestartInstance { .. } => "RestartInstance",
@@ -608,6 +615,9 @@ pub struct Applied {
     pub at_s: f64,
     /// The remediation as an action script writes it.
     pub action: String,
+    /// A non-emergency change made while an error budget was exhausted: the error budget
+    /// policy's change freeze forbids it.
+    pub violates_freeze: bool,
 }
 
 /// Remediations scheduled, running and in force.
@@ -624,6 +634,8 @@ pub struct Remediations {
     experts: Vec<(f64, usize)>,
     /// What the experts said.
     pub hints: Vec<Hint>,
+    /// An error budget is exhausted: the change freeze of the error budget policy applies.
+    pub freeze: bool,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -640,6 +652,7 @@ impl Remediations {
             paused: vec![None; topology.services.len()],
             experts: Vec::new(),
             hints: Vec::new(),
+            freeze: false,
             circuits: topology
                 .services
                 .iter()
@@ -680,6 +693,7 @@ impl Remediations {
                 self.applied.push(Applied {
                     at_s: now,
                     action: ron::to_string(&remediation).expect("remediations serialize"),
+                    violates_freeze: self.freeze && remediation.is_change(),
                 });
             }
         }
@@ -1043,7 +1057,9 @@ fn apply_remediations(
     mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
     mut faults: ResMut<FaultTimeline>,
+    slos: Option<Res<crate::slo::Slos>>,
 ) {
+    remediations.freeze = slos.is_some_and(|s| s.0.iter().any(|slo| slo.budget_left() <= 0.0));
     let mut store =
         crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     let mut fx = Effects {
