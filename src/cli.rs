@@ -53,6 +53,24 @@ pub enum Command {
     },
     /// List every fault kind and remediation, with an example of each.
     Catalog,
+    /// Estimate what a remediation would cost each SLO's budget: the scenario is run twice,
+    /// with and without it, and the budgets compared over the horizon.
+    Estimate {
+        /// The scenario file (.ron).
+        scenario: PathBuf,
+        /// The remediation, as in an action script: 'Rollback(service: "checkout")'.
+        #[arg(long)]
+        action: String,
+        /// When it would be applied: "9m".
+        #[arg(long, value_parser = duration_arg)]
+        at: f64,
+        /// How far ahead to compare.
+        #[arg(long, value_parser = duration_arg, default_value = "5m")]
+        horizon: f64,
+        /// Remediations already taken (an action script).
+        #[arg(long, value_name = "ACTIONS.ron")]
+        script: Option<PathBuf>,
+    },
     /// Check scenario files or folders of them; exit 1 if any is invalid.
     Validate {
         /// Files or folders (folders are searched for .ron files).
@@ -101,6 +119,13 @@ pub fn main() -> ExitCode {
             print!("{}", catalog());
             ExitCode::SUCCESS
         }
+        Command::Estimate {
+            scenario,
+            action,
+            at,
+            horizon,
+            script,
+        } => estimate(&scenario, &action, (at, horizon), script.as_deref()),
     }
 }
 
@@ -216,6 +241,66 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
         count(events),
         wall * 1e9 / events.max(1) as f64,
     );
+    ExitCode::SUCCESS
+}
+
+fn estimate(
+    path: &Path,
+    action: &str,
+    (at, horizon): (f64, f64),
+    script: Option<&Path>,
+) -> ExitCode {
+    if !path.is_file() {
+        eprintln!("firedrill: {}: no such scenario file", path.display());
+        return ExitCode::from(USAGE);
+    }
+    let scenario = match load_file(path) {
+        Ok(loaded) => loaded.scenario,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let topology = Topology::compile(&scenario);
+    let taken = match script {
+        Some(script) => match load_script_file(script, &topology) {
+            Ok(actions) => actions,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(INVALID);
+            }
+        },
+        None => Vec::new(),
+    };
+    let line = format!("[(at: {at}, action: {action})]");
+    let candidate = match crate::remediation::load_script("--action", &line, &topology) {
+        Ok(mut actions) => actions.remove(0).action,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    if scenario.slos.is_empty() {
+        eprintln!(
+            "firedrill: {}: the scenario has no SLOs to spend",
+            path.display()
+        );
+        return ExitCode::from(INVALID);
+    }
+    println!(
+        "{} at {}, over the next {}:",
+        action,
+        Seconds(at),
+        Seconds(horizon)
+    );
+    for cost in crate::slo::estimate(&scenario, &taken, &candidate, (at, horizon)) {
+        println!(
+            "  {}: {:.2}% of the budget with it, {:.2}% without",
+            cost.slo,
+            cost.with_action * 100.0,
+            cost.without_action * 100.0
+        );
+    }
     ExitCode::SUCCESS
 }
 

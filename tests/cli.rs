@@ -261,3 +261,28 @@ fn the_shipped_incident_is_ended_by_its_rollback_script() {
         "the rollback clears it"
     );
 }
+
+#[test]
+fn estimate_compares_an_action_with_doing_nothing() {
+    let out = firedrill(&[
+        "estimate",
+        "scenarios/shop-incident.ron",
+        "--at",
+        "9m",
+        "--action",
+        r#"Rollback(service: "checkout")"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("checkout-availability: "), "{stdout}");
+    assert!(stdout.contains("% of the budget with it, "), "{stdout}");
+    let bad = firedrill(&[
+        "estimate",
+        "scenarios/shop-incident.ron",
+        "--at",
+        "9m",
+        "--action",
+        "Reboot",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -166,3 +166,32 @@ fn an_exhausted_budget_freezes_changes_but_not_mitigations() {
         "only the change after exhaustion is flagged"
     );
 }
+
+#[test]
+fn an_actions_budget_estimate_matches_what_it_then_costs() {
+    use firedrill::remediation::Remediation;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
+    let scenario = firedrill::scenario::load_file(&path).unwrap().scenario;
+    let rollback = Remediation::Rollback {
+        service: "checkout".into(),
+    };
+    let estimate = firedrill::slo::estimate(&scenario, &[], &rollback, (540.0, 300.0));
+    let checkout = &estimate[0];
+    assert!(
+        checkout.with_action < checkout.without_action / 2.0,
+        "{checkout:?}"
+    );
+    // Now really take it, in the same seeded run.
+    let mut sim = Simulation::new(&scenario);
+    sim.schedule(540.0, rollback);
+    sim.run_until(540.0);
+    let before = sim.slos()[0].bad;
+    sim.run_until(840.0);
+    let slo = &sim.slos()[0];
+    let actual = (slo.bad - before) as f64 / slo.budget_events();
+    assert!(
+        (checkout.with_action - actual).abs() <= 0.2 * actual,
+        "estimated {} vs actual {actual}",
+        checkout.with_action
+    );
+}
