@@ -396,6 +396,19 @@ pub fn summary_table(report: &Report) -> String {
             slo.bad_events,
             slo.total_events
         ));
+        for page in &slo.pages {
+            let mut story = format!("  page at {}", Seconds(page.opened_s));
+            if let Some(t) = page.acknowledged_s {
+                story.push_str(&format!(", acknowledged at {}", Seconds(t)));
+            }
+            if let Some(t) = page.escalated_s {
+                story.push_str(&format!(", ESCALATED at {} (not acknowledged)", Seconds(t)));
+            }
+            if let Some(t) = page.resolved_s {
+                story.push_str(&format!(", resolved at {}", Seconds(t)));
+            }
+            out.push_str(&format!("{story}\n"));
+        }
         for alert in &slo.alerts {
             let cleared = alert.cleared_s.map_or("still firing".to_string(), |c| {
                 format!("cleared at {}", Seconds(c))

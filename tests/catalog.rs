@@ -23,6 +23,7 @@ const FLEET: &str = r#"
     ],
     traffic: [(name: "shoppers", to: "gateway", rate: 10.0), (to: "checkout", rate: 1.0)],
     zones: ["a", "b"],
+    slos: [(name: "checkout-availability", service: "checkout", objective: 99.9)],
     duration: "30m","#;
 
 #[test]
@@ -59,7 +60,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        26,
+        27,
         "a new remediation needs its catalog entry"
     );
 }

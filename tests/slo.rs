@@ -195,3 +195,38 @@ fn an_actions_budget_estimate_matches_what_it_then_costs() {
         checkout.with_action
     );
 }
+
+#[test]
+fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_not() {
+    use firedrill::remediation::Remediation;
+    let text = r#"(name: "pages", seed: 1, duration: "1h", escalation_timeout: "5m",
+        services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
+        traffic: [(to: "api", rate: 100.0)],
+        faults: [(kind: Errors(ratio: 1.0), target: "api", start: At("10m"), duration: "10m")],
+        slos: [(name: "api", service: "api", objective: 99.9)])"#;
+    let scenario = load_str("pages.ron", text).unwrap().scenario;
+    let mut ignored = Simulation::new(&scenario);
+    let mut answered = Simulation::new(&scenario);
+    answered.schedule(660.0, Remediation::AcknowledgePage { slo: "api".into() });
+    // The 6h/30m row keeps paging until its 30-minute window is clean: 30 min after the end.
+    for sim in [&mut ignored, &mut answered] {
+        sim.run_until(3300.0);
+    }
+    let page = |sim: &Simulation| sim.slos()[0].pages[0].clone();
+    let opened = page(&ignored).opened_s;
+    assert!(
+        (650.0..656.0).contains(&opened),
+        "paged 52 s into the outage: {opened}"
+    );
+    assert_eq!(
+        page(&ignored).escalated_s,
+        Some(opened + 300.0),
+        "escalated at the timeout"
+    );
+    assert_eq!(page(&answered).acknowledged_s, Some(660.0));
+    assert_eq!(page(&answered).escalated_s, None);
+    assert!(
+        page(&answered).resolved_s.is_some(),
+        "resolved once no page row fires"
+    );
+}

@@ -140,6 +140,11 @@ pub enum Remediation {
     PageExpert {
         service: String,
     },
+    /// The on-call acknowledges the open page of an SLO (no change to the fleet; an
+    /// unacknowledged page escalates).
+    AcknowledgePage {
+        slo: String,
+    },
     /// Stop a queue's deliveries (its consumers): the backlog grows until resumed.
     PauseConsumers {
         queue: String,
@@ -201,6 +206,7 @@ impl Remediation {
             Self::RestoreZone { .. } => "RestoreZone",
             Self::ResyncReplicas { .. } => "ResyncReplicas",
             Self::PageExpert { .. } => "PageExpert",
+            Self::AcknowledgePage { .. } => "AcknowledgePage",
             Self::PauseConsumers { .. } => "PauseConsumers",
             Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
@@ -243,6 +249,9 @@ pub enum Op {
     },
     Expert {
         service: usize,
+    },
+    Acknowledge {
+        slo: String,
     },
     ScaleIn {
         service: usize,
@@ -426,6 +435,15 @@ impl Op {
             Remediation::PageExpert { service: name } => Op::Expert {
                 service: service(name)?,
             },
+            Remediation::AcknowledgePage { slo } => {
+                if !topology.slos.contains(slo) {
+                    return Err(format!(
+                        "unknown SLO \"{slo}\" (SLOs: {})",
+                        topology.slos.join(", ")
+                    ));
+                }
+                Op::Acknowledge { slo: slo.clone() }
+            }
             Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
                 let s = service(queue)?;
                 if topology.services[s].kind != crate::scenario::ServiceKind::Queue {
@@ -636,6 +654,8 @@ pub struct Remediations {
     pub hints: Vec<Hint>,
     /// An error budget is exhausted: the change freeze of the error budget policy applies.
     pub freeze: bool,
+    /// SLOs whose open page was acknowledged this tick (the SLOs take them next).
+    pub acknowledged: Vec<String>,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -653,6 +673,7 @@ impl Remediations {
             experts: Vec::new(),
             hints: Vec::new(),
             freeze: false,
+            acknowledged: Vec::new(),
             circuits: topology
                 .services
                 .iter()
@@ -829,6 +850,7 @@ impl Remediations {
                 }
             }
             Op::Expert { service } => self.experts.push((now + EXPERT_DELAY, service)),
+            Op::Acknowledge { slo } => self.acknowledged.push(slo),
             Op::Consumers { queue, paused } => {
                 let m = &topology.services[queue];
                 if paused && self.paused[queue].is_none() {
@@ -1213,6 +1235,12 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "6m", action: PageExpert(service: "payment"))"#,
         delay: "5 min to arrive",
         description: "an expert on the service arrives later and says which faults they see there (or that it is elsewhere)",
+    },
+    CatalogEntry {
+        name: "AcknowledgePage",
+        example: r#"(at: "6m", action: AcknowledgePage(slo: "checkout-availability"))"#,
+        delay: "immediate",
+        description: "the on-call acknowledges the SLO's open page; unacknowledged pages escalate after escalation_timeout",
     },
     CatalogEntry {
         name: "PauseConsumers",

@@ -36,6 +36,9 @@ pub struct Scenario {
     /// Service level objectives, with their error budgets and burn-rate alerts.
     #[serde(default)]
     pub slos: Vec<SloSpec>,
+    /// How long a page may go unacknowledged before it escalates.
+    #[serde(default = "defaults::escalation_timeout")]
+    pub escalation_timeout: Seconds,
 }
 
 /// A service level objective on one service, as OpenSLO and Sloth name its parts.
@@ -454,6 +457,9 @@ mod defaults {
     }
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
+    }
+    pub fn escalation_timeout() -> Seconds {
+        Seconds::new(300.0)
     }
     pub fn slo_window() -> Seconds {
         Seconds::new(30.0 * 86_400.0)

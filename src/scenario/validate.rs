@@ -125,6 +125,11 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     if scenario.services.is_empty() {
         c.error("services", "the fleet needs at least one service");
     }
+    c.positive(
+        "escalation_timeout".to_string(),
+        "escalation_timeout",
+        scenario.escalation_timeout.get(),
+    );
     if scenario.zones.is_empty() {
         c.error("zones", "the fleet needs at least one zone");
     }

@@ -107,6 +107,8 @@ pub struct Topology {
     /// The zone of each instance, by global instance index.
     pub instance_zone: Vec<u16>,
     pub zones: Vec<String>,
+    /// The scenario's SLOs, by name (pages are acknowledged by SLO).
+    pub slos: Vec<String>,
 }
 
 impl Topology {
@@ -197,6 +199,7 @@ impl Topology {
             instance_service,
             instance_zone,
             zones: scenario.zones.clone(),
+            slos: scenario.slos.iter().map(|s| s.name.clone()).collect(),
             name: scenario.name.clone(),
             seed: scenario.seed,
             tick,

@@ -98,6 +98,25 @@ pub struct SloTracker {
     pub alerts: Vec<Alert>,
     /// Burn rates over 5m, 1h and 6h at the end of each minute.
     pub minutes: Vec<BurnRow>,
+    /// Pages sent to the on-call: opened by a page alert, closed when no page row fires.
+    pub pages: Vec<Page>,
+    escalation_timeout: f64,
+}
+
+/// A page: when it went out, was acknowledged, escalated (not acknowledged in time) and
+/// resolved (no page alert firing any more).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page {
+    pub opened_s: f64,
+    pub acknowledged_s: Option<f64>,
+    pub escalated_s: Option<f64>,
+    pub resolved_s: Option<f64>,
+}
+
+impl Page {
+    fn is_open(&self) -> bool {
+        self.resolved_s.is_none()
+    }
 }
 
 /// Burn rates at the end of a minute.
@@ -116,7 +135,7 @@ pub struct BurnRow {
 }
 
 impl SloTracker {
-    pub fn new(spec: SloSpec, service: usize) -> Self {
+    pub fn new(spec: SloSpec, service: usize, escalation_timeout: f64) -> Self {
         let period = spec.window.get();
         let rows = alert_rows(period);
         let longest = rows.iter().map(|r| r.long_s).fold(0.0, f64::max) as usize;
@@ -132,6 +151,8 @@ impl SloTracker {
             total: 0,
             alerts: Vec::new(),
             minutes: Vec::new(),
+            pages: Vec::new(),
+            escalation_timeout,
             spec,
             service,
         }
@@ -176,6 +197,7 @@ impl SloTracker {
                 _ => {}
             }
         }
+        self.update_pages(now);
         if self.elapsed.is_multiple_of(60) {
             let burn_1h = self.burn(3600.0);
             let budget_left = self.budget_left();
@@ -188,6 +210,45 @@ impl SloTracker {
                 bad_events_left: budget_left.max(0.0) * self.budget_events(),
                 exhausted_in_s: time_to_exhaustion(budget_left, burn_1h, self.period),
             });
+        }
+    }
+
+    /// Opens a page when a page row fires and none is open; escalates it when it goes
+    /// unacknowledged past the timeout; resolves it when no page row fires.
+    fn update_pages(&mut self, now: f64) {
+        let paging = self
+            .rows
+            .iter()
+            .zip(&self.firing)
+            .any(|(row, firing)| row.severity == Severity::Page && firing.is_some());
+        match self.pages.last_mut() {
+            Some(page) if page.is_open() => {
+                if !paging {
+                    page.resolved_s = Some(now);
+                } else if page.acknowledged_s.is_none()
+                    && page.escalated_s.is_none()
+                    && now >= page.opened_s + self.escalation_timeout
+                {
+                    page.escalated_s = Some(now);
+                }
+            }
+            _ if paging => self.pages.push(Page {
+                opened_s: now,
+                acknowledged_s: None,
+                escalated_s: None,
+                resolved_s: None,
+            }),
+            _ => {}
+        }
+    }
+
+    /// The on-call acknowledges the open page, if there is one.
+    pub fn acknowledge(&mut self, now: f64) {
+        if let Some(page) = self.pages.last_mut()
+            && page.is_open()
+            && page.acknowledged_s.is_none()
+        {
+            page.acknowledged_s = Some(now);
         }
     }
 
@@ -254,6 +315,8 @@ pub struct SloReport {
     pub burn: Vec<BurnRow>,
     /// Pages first; a page firing inhibits the tickets of the same SLO.
     pub alerts: Vec<Alert>,
+    /// Pages to the on-call, with acknowledgement and escalation.
+    pub pages: Vec<Page>,
 }
 
 impl SloTracker {
@@ -286,6 +349,7 @@ impl SloTracker {
                 .filter(|a| !inhibited(a))
                 .cloned()
                 .collect(),
+            pages: self.pages.clone(),
         }
     }
 }
@@ -335,7 +399,7 @@ impl Slos {
                         .iter()
                         .position(|s| s.name == spec.service)
                         .expect("validated scenarios only name known services");
-                    SloTracker::new(spec.clone(), service)
+                    SloTracker::new(spec.clone(), service, scenario.escalation_timeout.get())
                 })
                 .collect(),
         )
@@ -363,8 +427,20 @@ pub fn good_and_total(sli: Sli, tally: &ServiceTally) -> (u64, u64) {
     (good, total)
 }
 
-fn track_slos(clock: Res<SimClock>, tallies: Res<Tallies>, mut slos: ResMut<Slos>) {
+fn track_slos(
+    clock: Res<SimClock>,
+    tallies: Res<Tallies>,
+    mut slos: ResMut<Slos>,
+    remediations: Option<ResMut<crate::remediation::Remediations>>,
+) {
     let tick = clock.current();
+    if let Some(mut remediations) = remediations {
+        for name in std::mem::take(&mut remediations.acknowledged) {
+            for slo in slos.0.iter_mut().filter(|s| s.spec.name == name) {
+                slo.acknowledge(tick.t0);
+            }
+        }
+    }
     let second_ends = (tick.t1 + 1e-9).floor() > (tick.t0 + 1e-9).floor();
     for slo in &mut slos.0 {
         let (good, total) = good_and_total(slo.sli(), &tallies.services[slo.service]);
