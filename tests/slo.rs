@@ -230,3 +230,55 @@ fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_
         "resolved once no page row fires"
     );
 }
+
+#[test]
+fn custom_rows_runbooks_and_the_traffic_guard() {
+    let body = |min_rps: f64| {
+        format!(
+            r#"(name: "custom", seed: 1, duration: "1h",
+            services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
+            traffic: [(to: "api", rate: 2.0)],
+            faults: [(kind: Errors(ratio: 1.0), target: "api", start: At("10m"), duration: "5m")],
+            slos: [(name: "api", service: "api", objective: 99.0, min_rps: {min_rps},
+                    runbook: "Check the api deploys first.",
+                    alerting: [(severity: Page, long: "10m", short: "1m", factor: 10.0)])])"#
+        )
+    };
+    let mut guarded = Simulation::new(&load_str("custom.ron", &body(5.0)).unwrap().scenario);
+    let mut open = Simulation::new(&load_str("custom.ron", &body(0.0)).unwrap().scenario);
+    for sim in [&mut guarded, &mut open] {
+        sim.run_until(1200.0);
+    }
+    assert!(
+        guarded.slos()[0].alerts.is_empty(),
+        "2 requests/s is under the 5/s guard"
+    );
+    let alert = &open.slos()[0].alerts[0];
+    assert_eq!(alert.row, "10m/1m x10");
+    assert_eq!(alert.runbook, "Check the api deploys first.");
+    // 10m window: t / 600 > 10 x 1% once t > 60 s (give or take Poisson noise at 2/s).
+    assert!(
+        (40.0..=80.0).contains(&(alert.fired_s - 600.0)),
+        "{}",
+        alert.fired_s
+    );
+}
+
+#[test]
+fn the_faster_page_inhibits_the_slower_one() {
+    let sim = run(
+        r#"(kind: Errors(ratio: 1.0), target: "api", start: At("1h"), duration: "20m")"#,
+        6000.0,
+    );
+    let report = sim.slos()[0].report("api");
+    let rows: Vec<&str> = report.alerts.iter().map(|a| a.row.as_str()).collect();
+    assert_eq!(
+        rows,
+        vec!["1h/5m x14.4"],
+        "the 6h/30m page fired while 1h/5m was firing"
+    );
+    assert!(
+        sim.slos()[0].alerts.len() > 1,
+        "it did fire, and was inhibited"
+    );
+}

@@ -57,6 +57,32 @@ pub struct SloSpec {
     /// Share of the budget already spent when the run starts (0.6: 60% gone).
     #[serde(default)]
     pub budget_spent: f64,
+    /// Alert rows; left out, the workbook's multi-window, multi-burn-rate preset.
+    #[serde(default)]
+    pub alerting: Option<Vec<AlertRowSpec>>,
+    /// Below this many events per second over an alert's short window, it does not fire:
+    /// a few failures on thin traffic are not an emergency.
+    #[serde(default)]
+    pub min_rps: f64,
+    /// What the responder should do, sent with every alert.
+    #[serde(default)]
+    pub runbook: String,
+}
+
+/// A custom alert row: both windows must burn faster than `factor`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRowSpec {
+    pub severity: AlertSeverity,
+    pub long: Seconds,
+    pub short: Seconds,
+    pub factor: f64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AlertSeverity {
+    Page,
+    Ticket,
 }
 
 /// What counts as a good event.

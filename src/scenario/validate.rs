@@ -731,6 +731,21 @@ fn check_slo(
             threshold.get(),
         );
     }
+    c.non_negative(format!("{path}.min_rps"), "min_rps", slo.min_rps);
+    for (k, row) in slo.alerting.iter().flatten().enumerate() {
+        let r = format!("{path}.alerting[{k}]");
+        c.positive(format!("{r}.factor"), "factor", row.factor);
+        c.positive(format!("{r}.short"), "short", row.short.get());
+        if row.long.get() < row.short.get() {
+            c.error(
+                format!("{r}.long"),
+                format!(
+                    "the long window ({}) is shorter than the short one ({})",
+                    row.long, row.short
+                ),
+            );
+        }
+    }
     let budget = 1.0 - slo.objective / 100.0;
     let period = slo.window.get();
     let page_factor = 0.02 * period / 3600.0;

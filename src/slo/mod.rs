@@ -32,6 +32,15 @@ pub enum Severity {
     Ticket,
 }
 
+impl From<crate::scenario::AlertSeverity> for Severity {
+    fn from(severity: crate::scenario::AlertSeverity) -> Self {
+        match severity {
+            crate::scenario::AlertSeverity::Page => Self::Page,
+            crate::scenario::AlertSeverity::Ticket => Self::Ticket,
+        }
+    }
+}
+
 /// One row of the alerting table: both windows must burn faster than `factor`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct AlertRow {
@@ -68,6 +77,11 @@ pub struct Alert {
     pub severity: Severity,
     /// The windows and factor of the row that fired, e.g. "1h/5m x14.4".
     pub row: String,
+    /// The SLO's runbook: what the responder should do.
+    pub runbook: String,
+    /// The row's long window: the shorter, the faster the alert.
+    #[serde(skip)]
+    pub long_s: f64,
     pub fired_s: f64,
     pub cleared_s: Option<f64>,
 }
@@ -137,7 +151,18 @@ pub struct BurnRow {
 impl SloTracker {
     pub fn new(spec: SloSpec, service: usize, escalation_timeout: f64) -> Self {
         let period = spec.window.get();
-        let rows = alert_rows(period);
+        let rows = match &spec.alerting {
+            Some(custom) => custom
+                .iter()
+                .map(|r| AlertRow {
+                    severity: r.severity.into(),
+                    long_s: r.long.get(),
+                    short_s: r.short.get(),
+                    factor: r.factor,
+                })
+                .collect(),
+            None => alert_rows(period),
+        };
         let longest = rows.iter().map(|r| r.long_s).fold(0.0, f64::max) as usize;
         Self {
             objective: spec.objective / 100.0,
@@ -174,8 +199,9 @@ impl SloTracker {
         for (k, row) in self.rows.iter().enumerate() {
             let long = self.burn(row.long_s);
             let short = self.burn(row.short_s);
+            let enough_traffic = self.rate(row.short_s) >= self.spec.min_rps;
             match self.firing[k] {
-                None if long > row.factor && short > row.factor => {
+                None if long > row.factor && short > row.factor && enough_traffic => {
                     self.firing[k] = Some(self.alerts.len());
                     self.alerts.push(Alert {
                         severity: row.severity,
@@ -185,6 +211,8 @@ impl SloTracker {
                             Seconds(row.short_s),
                             (row.factor * 100.0).round() / 100.0
                         ),
+                        runbook: self.spec.runbook.clone(),
+                        long_s: row.long_s,
                         fired_s: now,
                         cleared_s: None,
                     });
@@ -211,6 +239,20 @@ impl SloTracker {
                 exhausted_in_s: time_to_exhaustion(budget_left, burn_1h, self.period),
             });
         }
+    }
+
+    /// Events per second over the last `window` seconds of the run.
+    fn rate(&self, window: f64) -> f64 {
+        let n = (window as u64)
+            .min(self.elapsed)
+            .min(self.seconds.len() as u64) as usize;
+        if n == 0 {
+            return 0.0;
+        }
+        let total: u64 = (1..=n)
+            .map(|back| self.seconds[(self.elapsed as usize - back) % self.seconds.len()].total)
+            .sum();
+        total as f64 / n as f64
     }
 
     /// Opens a page when a page row fires and none is open; escalates it when it goes
@@ -321,17 +363,15 @@ pub struct SloReport {
 
 impl SloTracker {
     pub fn report(&self, service: &str) -> SloReport {
-        // A faster alert inhibits a slower one: tickets raised while a page fires are dropped.
-        let pages: Vec<&Alert> = self
-            .alerts
-            .iter()
-            .filter(|a| a.severity == Severity::Page)
-            .collect();
+        // A faster alert inhibits a slower one: an alert raised while a faster one (a page
+        // for a ticket, a shorter long window otherwise) already fires is not sent again.
+        let speed = |a: &Alert| (a.severity == Severity::Ticket, a.long_s);
         let inhibited = |a: &Alert| {
-            a.severity == Severity::Ticket
-                && pages
-                    .iter()
-                    .any(|p| p.fired_s <= a.fired_s && p.cleared_s.is_none_or(|c| c > a.fired_s))
+            self.alerts.iter().any(|b| {
+                speed(b) < speed(a)
+                    && b.fired_s <= a.fired_s
+                    && b.cleared_s.is_none_or(|c| c > a.fired_s)
+            })
         };
         SloReport {
             name: self.spec.name.clone(),
