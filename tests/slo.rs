@@ -212,7 +212,7 @@ fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_
     for sim in [&mut ignored, &mut answered] {
         sim.run_until(3300.0);
     }
-    let page = |sim: &Simulation| sim.slos()[0].pages[0].clone();
+    let page = |sim: &Simulation| sim.slos()[0].pager.pages[0].clone();
     let opened = page(&ignored).opened_s;
     assert!(
         (650.0..656.0).contains(&opened),

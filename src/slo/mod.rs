@@ -113,8 +113,57 @@ pub struct SloTracker {
     /// Burn rates over 5m, 1h and 6h at the end of each minute.
     pub minutes: Vec<BurnRow>,
     /// Pages sent to the on-call: opened by a page alert, closed when no page row fires.
+    pub pager: Pager,
+}
+
+/// The pages of one alert source: one open at a time; it escalates when it goes
+/// unacknowledged past the timeout and is resolved when the source stops paging.
+#[derive(Clone, Debug, Default)]
+pub struct Pager {
     pub pages: Vec<Page>,
-    escalation_timeout: f64,
+    timeout: f64,
+}
+
+impl Pager {
+    pub fn new(escalation_timeout: f64) -> Self {
+        Self {
+            pages: Vec::new(),
+            timeout: escalation_timeout,
+        }
+    }
+
+    /// Whether the source pages now, at `now`.
+    pub fn update(&mut self, paging: bool, now: f64) {
+        match self.pages.last_mut() {
+            Some(page) if page.is_open() => {
+                if !paging {
+                    page.resolved_s = Some(now);
+                } else if page.acknowledged_s.is_none()
+                    && page.escalated_s.is_none()
+                    && now >= page.opened_s + self.timeout
+                {
+                    page.escalated_s = Some(now);
+                }
+            }
+            _ if paging => self.pages.push(Page {
+                opened_s: now,
+                acknowledged_s: None,
+                escalated_s: None,
+                resolved_s: None,
+            }),
+            _ => {}
+        }
+    }
+
+    /// The on-call acknowledges the open page, if there is one.
+    pub fn acknowledge(&mut self, now: f64) {
+        if let Some(page) = self.pages.last_mut()
+            && page.is_open()
+            && page.acknowledged_s.is_none()
+        {
+            page.acknowledged_s = Some(now);
+        }
+    }
 }
 
 /// A page: when it went out, was acknowledged, escalated (not acknowledged in time) and
@@ -176,8 +225,7 @@ impl SloTracker {
             total: 0,
             alerts: Vec::new(),
             minutes: Vec::new(),
-            pages: Vec::new(),
-            escalation_timeout,
+            pager: Pager::new(escalation_timeout),
             spec,
             service,
         }
@@ -255,43 +303,14 @@ impl SloTracker {
         total as f64 / n as f64
     }
 
-    /// Opens a page when a page row fires and none is open; escalates it when it goes
-    /// unacknowledged past the timeout; resolves it when no page row fires.
+    /// Opens, escalates and resolves this SLO's pages.
     fn update_pages(&mut self, now: f64) {
         let paging = self
             .rows
             .iter()
             .zip(&self.firing)
             .any(|(row, firing)| row.severity == Severity::Page && firing.is_some());
-        match self.pages.last_mut() {
-            Some(page) if page.is_open() => {
-                if !paging {
-                    page.resolved_s = Some(now);
-                } else if page.acknowledged_s.is_none()
-                    && page.escalated_s.is_none()
-                    && now >= page.opened_s + self.escalation_timeout
-                {
-                    page.escalated_s = Some(now);
-                }
-            }
-            _ if paging => self.pages.push(Page {
-                opened_s: now,
-                acknowledged_s: None,
-                escalated_s: None,
-                resolved_s: None,
-            }),
-            _ => {}
-        }
-    }
-
-    /// The on-call acknowledges the open page, if there is one.
-    pub fn acknowledge(&mut self, now: f64) {
-        if let Some(page) = self.pages.last_mut()
-            && page.is_open()
-            && page.acknowledged_s.is_none()
-        {
-            page.acknowledged_s = Some(now);
-        }
+        self.pager.update(paging, now);
     }
 
     /// Burn rate over the last `window` seconds. The fleet ran before the scenario began:
@@ -389,7 +408,7 @@ impl SloTracker {
                 .filter(|a| !inhibited(a))
                 .cloned()
                 .collect(),
-            pages: self.pages.clone(),
+            pages: self.pager.pages.clone(),
         }
     }
 }
@@ -477,7 +496,7 @@ fn track_slos(
     if let Some(mut remediations) = remediations {
         for name in std::mem::take(&mut remediations.acknowledged) {
             for slo in slos.0.iter_mut().filter(|s| s.spec.name == name) {
-                slo.acknowledge(tick.t0);
+                slo.pager.acknowledge(tick.t0);
             }
         }
     }
