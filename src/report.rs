@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::sim::conditions::Version;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
-use crate::slo::SloReport;
+use crate::slo::{SloReport, ThresholdReport};
 
 /// Version of the report layout.
 pub const REPORT_FORMAT: u32 = 1;
@@ -34,6 +34,8 @@ pub struct Report {
     pub hints: Vec<Hint>,
     /// Each SLO: budget at start and end, bad events, burn rates per minute, alerts.
     pub slos: Vec<SloReport>,
+    /// Each threshold alert: when it fired and cleared, and its pages.
+    pub alerts: Vec<ThresholdReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -199,6 +201,11 @@ pub fn run(
                 .slos()
                 .iter()
                 .map(|slo| slo.report(&topology.services[slo.service].name))
+                .collect(),
+            alerts: sim
+                .threshold_alerts()
+                .iter()
+                .map(|a| a.report(&topology.services[a.service].name))
                 .collect(),
             changes: sim
                 .conditions()

@@ -207,7 +207,12 @@ fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_
     let scenario = load_str("pages.ron", text).unwrap().scenario;
     let mut ignored = Simulation::new(&scenario);
     let mut answered = Simulation::new(&scenario);
-    answered.schedule(660.0, Remediation::AcknowledgePage { slo: "api".into() });
+    answered.schedule(
+        660.0,
+        Remediation::AcknowledgePage {
+            alert: "api".into(),
+        },
+    );
     // The 6h/30m row keeps paging until its 30-minute window is clean: 30 min after the end.
     for sim in [&mut ignored, &mut answered] {
         sim.run_until(3300.0);
@@ -281,4 +286,54 @@ fn the_faster_page_inhibits_the_slower_one() {
         sim.slos()[0].alerts.len() > 1,
         "it did fire, and was inhibited"
     );
+}
+
+#[test]
+fn threshold_alerts_wait_for_their_duration_and_page_like_any_other() {
+    use firedrill::remediation::Remediation;
+    let text = r#"(name: "disk", seed: 1, duration: "30m",
+        services: [(name: "api", disk: (size_mb: 10000.0, used_mb: 8000.0))],
+        traffic: [(to: "api", rate: 10.0)],
+        faults: [(kind: DiskFill(per_request_mb: 1.0), target: "api", start: At("0s")),
+                 (kind: MissingMetrics, target: "api", start: At("0s"), duration: "2m")],
+        alerts: [
+            (name: "disk-full-soon", service: "api", metric: DiskUsed, above: 0.9, for: "2m",
+             severity: Page, runbook: "Rotate the logs, then find who writes them."),
+            (name: "disk-noted", service: "api", metric: DiskUsed, above: 0.85, for: "30s"),
+        ])"#;
+    let scenario = load_str("disk.ron", text)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let mut sim = Simulation::new(&scenario);
+    sim.schedule(
+        600.0,
+        Remediation::AcknowledgePage {
+            alert: "disk-full-soon".into(),
+        },
+    );
+    sim.run_until(900.0);
+    let alerts = sim.threshold_alerts();
+    // 10 MB/s fills 2,000 MB of headroom in 200 s: 85% at 50 s, 90% at 100 s. The metrics
+    // are missing for the first two minutes, so nothing can fire before 120 s.
+    let noted = &alerts[1].alerts[0];
+    assert!(
+        (150.0..=153.0).contains(&noted.fired_s),
+        "ticket {}",
+        noted.fired_s
+    );
+    let page = &alerts[0].alerts[0];
+    assert!(
+        (240.0..=243.0).contains(&page.fired_s),
+        "page {}",
+        page.fired_s
+    );
+    assert_eq!(page.runbook, "Rotate the logs, then find who writes them.");
+    let pager = &alerts[0].pager.pages[0];
+    assert_eq!(
+        pager.escalated_s,
+        Some(pager.opened_s + 300.0),
+        "nobody acknowledged in 5 min"
+    );
+    assert_eq!(pager.acknowledged_s, Some(600.0));
+    assert!(alerts[1].pager.pages.is_empty(), "tickets do not page");
 }

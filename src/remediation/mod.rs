@@ -140,10 +140,10 @@ pub enum Remediation {
     PageExpert {
         service: String,
     },
-    /// The on-call acknowledges the open page of an SLO (no change to the fleet; an
-    /// unacknowledged page escalates).
+    /// The on-call acknowledges the open page of an SLO or a threshold alert, by name (no
+    /// change to the fleet; an unacknowledged page escalates).
     AcknowledgePage {
-        slo: String,
+        alert: String,
     },
     /// Stop a queue's deliveries (its consumers): the backlog grows until resumed.
     PauseConsumers {
@@ -251,7 +251,7 @@ pub enum Op {
         service: usize,
     },
     Acknowledge {
-        slo: String,
+        alert: String,
     },
     ScaleIn {
         service: usize,
@@ -435,14 +435,16 @@ impl Op {
             Remediation::PageExpert { service: name } => Op::Expert {
                 service: service(name)?,
             },
-            Remediation::AcknowledgePage { slo } => {
-                if !topology.slos.contains(slo) {
+            Remediation::AcknowledgePage { alert } => {
+                if !topology.slos.contains(alert) {
                     return Err(format!(
-                        "unknown SLO \"{slo}\" (SLOs: {})",
+                        "unknown SLO or alert \"{alert}\" (known: {})",
                         topology.slos.join(", ")
                     ));
                 }
-                Op::Acknowledge { slo: slo.clone() }
+                Op::Acknowledge {
+                    alert: alert.clone(),
+                }
             }
             Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
                 let s = service(queue)?;
@@ -850,7 +852,7 @@ impl Remediations {
                 }
             }
             Op::Expert { service } => self.experts.push((now + EXPERT_DELAY, service)),
-            Op::Acknowledge { slo } => self.acknowledged.push(slo),
+            Op::Acknowledge { alert } => self.acknowledged.push(alert),
             Op::Consumers { queue, paused } => {
                 let m = &topology.services[queue];
                 if paused && self.paused[queue].is_none() {
@@ -1238,9 +1240,9 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
     CatalogEntry {
         name: "AcknowledgePage",
-        example: r#"(at: "6m", action: AcknowledgePage(slo: "checkout-availability"))"#,
+        example: r#"(at: "6m", action: AcknowledgePage(alert: "checkout-availability"))"#,
         delay: "immediate",
-        description: "the on-call acknowledges the SLO's open page; unacknowledged pages escalate after escalation_timeout",
+        description: "the on-call acknowledges the open page of an SLO or alert; unacknowledged pages escalate after escalation_timeout",
     },
     CatalogEntry {
         name: "PauseConsumers",

@@ -39,6 +39,48 @@ pub struct Scenario {
     /// How long a page may go unacknowledged before it escalates.
     #[serde(default = "defaults::escalation_timeout")]
     pub escalation_timeout: Seconds,
+    /// Plain threshold alerts on any service metric.
+    #[serde(default)]
+    pub alerts: Vec<ThresholdSpec>,
+}
+
+/// An alert on one metric of one service, as a Prometheus rule with a `for` duration.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    pub name: String,
+    pub service: String,
+    pub metric: Metric,
+    pub above: f64,
+    /// How long the condition must hold before the alert fires.
+    #[serde(rename = "for", default)]
+    pub hold: Seconds,
+    #[serde(default = "defaults::ticket")]
+    pub severity: AlertSeverity,
+    /// Below this many requests per second the alert does not fire.
+    #[serde(default)]
+    pub min_rps: f64,
+    #[serde(default)]
+    pub runbook: String,
+}
+
+/// A service metric an alert can watch (per second, as the service's rows show it).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Metric {
+    ErrorRatio,
+    /// Seconds.
+    P99,
+    /// Share of the cores.
+    Cpu,
+    /// The fullest instance.
+    MemoryMb,
+    /// The fullest disk, 0..1.
+    DiskUsed,
+    Queue,
+    /// Seconds.
+    QueueAge,
+    /// Seconds.
+    ReplicationLag,
 }
 
 /// A service level objective on one service, as OpenSLO and Sloth name its parts.
@@ -483,6 +525,9 @@ mod defaults {
     }
     pub fn start_of_day() -> Seconds {
         Seconds::new(10.0 * 3600.0)
+    }
+    pub fn ticket() -> super::AlertSeverity {
+        super::AlertSeverity::Ticket
     }
     pub fn escalation_timeout() -> Seconds {
         Seconds::new(300.0)

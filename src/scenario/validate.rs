@@ -215,6 +215,34 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     for (i, slo) in scenario.slos.iter().enumerate() {
         check_slo(&mut c, i, slo, scenario, &index_of, &names);
     }
+    for (i, alert) in scenario.alerts.iter().enumerate() {
+        let path = format!("alerts[{i}]");
+        resolve(
+            &mut c,
+            format!("{path}.service"),
+            &alert.service,
+            &index_of,
+            &names,
+        );
+        c.non_negative(format!("{path}.for"), "for", alert.hold.get());
+        c.non_negative(format!("{path}.min_rps"), "min_rps", alert.min_rps);
+        if !alert.above.is_finite() {
+            c.error(format!("{path}.above"), "the threshold must be a number");
+        }
+    }
+    let mut alert_names: Vec<&str> = scenario.slos.iter().map(|s| s.name.as_str()).collect();
+    for (i, alert) in scenario.alerts.iter().enumerate() {
+        if alert_names.contains(&alert.name.as_str()) {
+            c.error(
+                format!("alerts[{i}].name"),
+                format!(
+                    "\"{}\" is already the name of an SLO or alert: pages are acknowledged by name",
+                    alert.name
+                ),
+            );
+        }
+        alert_names.push(&alert.name);
+    }
 
     check_cycles(&mut c, scenario, &index_of);
     check_reachability(&mut c, scenario, &index_of);

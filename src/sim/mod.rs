@@ -372,21 +372,25 @@ impl Simulation {
     pub fn new(scenario: &Scenario) -> Self {
         let topology = Topology::compile(scenario);
         let faults = crate::faults::FaultTimeline::compile(scenario, &topology);
-        Self::build(topology, faults, crate::slo::Slos::compile(scenario))
+        let alerting = (
+            crate::slo::Slos::compile(scenario),
+            crate::slo::ThresholdAlerts::compile(scenario),
+        );
+        Self::build(topology, faults, alerting)
     }
 
     pub fn from_topology(topology: Topology) -> Self {
         Self::build(
             topology,
             crate::faults::FaultTimeline::default(),
-            crate::slo::Slos::default(),
+            Default::default(),
         )
     }
 
     fn build(
         topology: Topology,
         faults: crate::faults::FaultTimeline,
-        slos: crate::slo::Slos,
+        (slos, thresholds): (crate::slo::Slos, crate::slo::ThresholdAlerts),
     ) -> Self {
         let mut app = App::new();
         app.add_plugins((
@@ -396,6 +400,7 @@ impl Simulation {
             crate::slo::plugin,
         ));
         app.insert_resource(slos);
+        app.insert_resource(thresholds);
         app.insert_resource(crate::remediation::Remediations::new(&topology));
         spawn_fleet(app.world_mut(), topology);
         app.insert_resource(faults);
@@ -420,6 +425,11 @@ impl Simulation {
     /// The run's SLOs: budgets, burn rates and alerts.
     pub fn slos(&self) -> &[crate::slo::SloTracker] {
         &self.app.world().resource::<crate::slo::Slos>().0
+    }
+
+    /// The run's threshold alerts.
+    pub fn threshold_alerts(&self) -> &[crate::slo::ThresholdTracker] {
+        &self.app.world().resource::<crate::slo::ThresholdAlerts>().0
     }
 
     /// The fault timeline: which faults started and ended when.

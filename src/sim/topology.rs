@@ -107,7 +107,7 @@ pub struct Topology {
     /// The zone of each instance, by global instance index.
     pub instance_zone: Vec<u16>,
     pub zones: Vec<String>,
-    /// The scenario's SLOs, by name (pages are acknowledged by SLO).
+    /// The names of the scenario's SLOs and threshold alerts (pages are acknowledged by name).
     pub slos: Vec<String>,
 }
 
@@ -199,7 +199,12 @@ impl Topology {
             instance_service,
             instance_zone,
             zones: scenario.zones.clone(),
-            slos: scenario.slos.iter().map(|s| s.name.clone()).collect(),
+            slos: scenario
+                .slos
+                .iter()
+                .map(|s| s.name.clone())
+                .chain(scenario.alerts.iter().map(|a| a.name.clone()))
+                .collect(),
             name: scenario.name.clone(),
             seed: scenario.seed,
             tick,

@@ -8,9 +8,9 @@
 use bevy::prelude::*;
 use serde::Serialize;
 
-use crate::scenario::{Seconds, Sli, SloSpec};
-use crate::sim::metrics::{ServiceTally, Tallies};
-use crate::sim::{SimClock, SimSet};
+use crate::scenario::{Metric, Seconds, Sli, SloSpec, ThresholdSpec};
+use crate::sim::metrics::{ServiceMetrics, ServiceRow, ServiceTally, Tallies};
+use crate::sim::{Fleet, SimClock, SimSet};
 
 /// Burn rate: the observed error ratio over the budget ratio. 1 spends exactly the budget
 /// over the SLO period.
@@ -468,9 +468,12 @@ impl Slos {
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         FixedUpdate,
-        track_slos
-            .in_set(SimSet::Slos)
-            .run_if(resource_exists::<Slos>),
+        (
+            evaluate_thresholds.run_if(resource_exists::<ThresholdAlerts>),
+            track_slos.run_if(resource_exists::<Slos>),
+        )
+            .chain()
+            .in_set(SimSet::Slos),
     );
 }
 
@@ -557,4 +560,148 @@ pub fn estimate(
             without_action,
         })
         .collect()
+}
+
+/// A threshold alert followed over a run.
+#[derive(Clone, Debug)]
+pub struct ThresholdTracker {
+    pub spec: ThresholdSpec,
+    pub service: usize,
+    pending_since: Option<f64>,
+    firing: Option<usize>,
+    pub alerts: Vec<Alert>,
+    pub pager: Pager,
+}
+
+impl ThresholdTracker {
+    pub fn new(spec: ThresholdSpec, service: usize, escalation_timeout: f64) -> Self {
+        Self {
+            spec,
+            service,
+            pending_since: None,
+            firing: None,
+            alerts: Vec::new(),
+            pager: Pager::new(escalation_timeout),
+        }
+    }
+
+    /// Looks at the service's last second: fires once the condition has held for `for`,
+    /// clears when it stops. A metric the service did not report cannot fire anything.
+    pub fn evaluate(&mut self, row: &ServiceRow, now: f64) {
+        let holds = row.reported
+            && (row.requests as f64) >= self.spec.min_rps
+            && metric(self.spec.metric, row).is_some_and(|v| v > self.spec.above);
+        if holds {
+            let since = *self.pending_since.get_or_insert(now);
+            if self.firing.is_none() && now - since >= self.spec.hold.get() {
+                self.firing = Some(self.alerts.len());
+                self.alerts.push(Alert {
+                    severity: self.spec.severity.into(),
+                    row: format!(
+                        "{:?} > {} for {}",
+                        self.spec.metric, self.spec.above, self.spec.hold
+                    ),
+                    runbook: self.spec.runbook.clone(),
+                    long_s: 0.0,
+                    fired_s: now,
+                    cleared_s: None,
+                });
+            }
+        } else {
+            self.pending_since = None;
+            if let Some(alert) = self.firing.take() {
+                self.alerts[alert].cleared_s = Some(now);
+            }
+        }
+        let paging = self.firing.is_some() && Severity::from(self.spec.severity) == Severity::Page;
+        self.pager.update(paging, now);
+    }
+}
+
+/// The value of `metric` in a service's row; none when there was nothing to measure.
+pub fn metric(metric: Metric, row: &ServiceRow) -> Option<f64> {
+    match metric {
+        Metric::ErrorRatio => (row.requests > 0).then(|| {
+            (row.server_errors + row.rejected + row.timeouts) as f64 / row.requests as f64
+        }),
+        Metric::P99 => row.p99,
+        Metric::Cpu => Some(row.cpu),
+        Metric::MemoryMb => Some(row.memory_max_mb),
+        Metric::DiskUsed => Some(row.disk_used_ratio),
+        Metric::Queue => Some(row.queue),
+        Metric::QueueAge => Some(row.queue_age_s),
+        Metric::ReplicationLag => Some(row.replication_lag_s),
+    }
+}
+
+/// The run's threshold alerts, in scenario order.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct ThresholdAlerts(pub Vec<ThresholdTracker>);
+
+impl ThresholdAlerts {
+    pub fn compile(scenario: &crate::scenario::Scenario) -> Self {
+        Self(
+            scenario
+                .alerts
+                .iter()
+                .map(|spec| {
+                    let service = scenario
+                        .services
+                        .iter()
+                        .position(|s| s.name == spec.service)
+                        .expect("validated scenarios only name known services");
+                    ThresholdTracker::new(spec.clone(), service, scenario.escalation_timeout.get())
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A threshold alert's story over a run, for the JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThresholdReport {
+    pub name: String,
+    pub service: String,
+    pub alerts: Vec<Alert>,
+    pub pages: Vec<Page>,
+}
+
+impl ThresholdTracker {
+    pub fn report(&self, service: &str) -> ThresholdReport {
+        ThresholdReport {
+            name: self.spec.name.clone(),
+            service: service.to_string(),
+            alerts: self.alerts.clone(),
+            pages: self.pager.pages.clone(),
+        }
+    }
+}
+
+fn evaluate_thresholds(
+    clock: Res<SimClock>,
+    fleet: Res<Fleet>,
+    metrics: Query<&ServiceMetrics>,
+    mut alerts: ResMut<ThresholdAlerts>,
+    remediations: Option<Res<crate::remediation::Remediations>>,
+) {
+    let tick = clock.current();
+    if let Some(remediations) = remediations {
+        for name in &remediations.acknowledged {
+            for alert in alerts.0.iter_mut().filter(|a| &a.spec.name == name) {
+                alert.pager.acknowledge(tick.t0);
+            }
+        }
+    }
+    if (tick.t1 + 1e-9).floor() <= (tick.t0 + 1e-9).floor() {
+        return;
+    }
+    for alert in &mut alerts.0 {
+        let row = metrics
+            .get(fleet.services[alert.service])
+            .ok()
+            .and_then(|m| m.seconds.last().cloned());
+        if let Some(row) = row {
+            alert.evaluate(&row, tick.t1.round());
+        }
+    }
 }
