@@ -110,7 +110,7 @@ pub struct SloTracker {
     pub total: u64,
     firing: Vec<Option<usize>>,
     pub alerts: Vec<Alert>,
-    /// Burn rates over 5m, 1h and 6h at the end of each minute.
+    /// Burn rates over every alert window at the end of each minute.
     pub minutes: Vec<BurnRow>,
     /// Pages sent to the on-call: opened by a page alert, closed when no page row fires.
     pub pager: Pager,
@@ -187,8 +187,11 @@ impl Page {
 pub struct BurnRow {
     pub t: f64,
     pub burn_5m: f64,
+    pub burn_30m: f64,
     pub burn_1h: f64,
     pub burn_6h: f64,
+    pub burn_1d: f64,
+    pub burn_3d: f64,
     /// Share of the period's budget left.
     pub budget_left: f64,
     /// Bad events the budget still allows, at the run's traffic.
@@ -280,8 +283,11 @@ impl SloTracker {
             self.minutes.push(BurnRow {
                 t: now,
                 burn_5m: self.burn(300.0),
+                burn_30m: self.burn(1800.0),
                 burn_1h,
                 burn_6h: self.burn(21_600.0),
+                burn_1d: self.burn(86_400.0),
+                burn_3d: self.burn(259_200.0),
                 budget_left,
                 bad_events_left: budget_left.max(0.0) * self.budget_events(),
                 exhausted_in_s: time_to_exhaustion(budget_left, burn_1h, self.period),
