@@ -101,7 +101,8 @@ pub struct SloTracker {
     objective: f64,
     period: f64,
     rows: Vec<AlertRow>,
-    /// Per-second counts, a ring as long as the longest window.
+    /// Running totals after each second, a ring one longer than the longest window: any
+    /// window's counts are a difference of two entries.
     seconds: Vec<Second>,
     /// Seconds recorded so far.
     elapsed: u64,
@@ -221,7 +222,7 @@ impl SloTracker {
             period,
             firing: vec![None; rows.len()],
             rows,
-            seconds: vec![Second::default(); longest],
+            seconds: vec![Second::default(); longest + 1],
             elapsed: 0,
             open: Second::default(),
             bad: 0,
@@ -242,11 +243,15 @@ impl SloTracker {
 
     /// Closes the second ending at `now`, then evaluates the alerts.
     pub fn close_second(&mut self, now: f64) {
-        let slot = (self.elapsed as usize) % self.seconds.len();
-        self.seconds[slot] = std::mem::take(&mut self.open);
+        let second = std::mem::take(&mut self.open);
+        self.bad += second.total - second.good;
+        self.total += second.total;
         self.elapsed += 1;
-        self.bad += self.seconds[slot].total - self.seconds[slot].good;
-        self.total += self.seconds[slot].total;
+        let slot = (self.elapsed as usize) % self.seconds.len();
+        self.seconds[slot] = Second {
+            good: self.total - self.bad,
+            total: self.total,
+        };
         for (k, row) in self.rows.iter().enumerate() {
             let long = self.burn(row.long_s);
             let short = self.burn(row.short_s);
@@ -295,18 +300,24 @@ impl SloTracker {
         }
     }
 
-    /// Events per second over the last `window` seconds of the run.
-    fn rate(&self, window: f64) -> f64 {
+    /// Good and total events of the last `window` seconds of the run, and how many seconds
+    /// of the window the run covers.
+    fn window(&self, window: f64) -> (u64, u64, usize) {
         let n = (window as u64)
             .min(self.elapsed)
-            .min(self.seconds.len() as u64) as usize;
-        if n == 0 {
-            return 0.0;
+            .min(self.seconds.len() as u64 - 1) as usize;
+        let len = self.seconds.len();
+        let newer = self.seconds[self.elapsed as usize % len];
+        let older = self.seconds[(self.elapsed as usize - n) % len];
+        (newer.good - older.good, newer.total - older.total, n)
+    }
+
+    /// Events per second over the last `window` seconds of the run.
+    fn rate(&self, window: f64) -> f64 {
+        match self.window(window) {
+            (_, _, 0) => 0.0,
+            (_, total, n) => total as f64 / n as f64,
         }
-        let total: u64 = (1..=n)
-            .map(|back| self.seconds[(self.elapsed as usize - back) % self.seconds.len()].total)
-            .sum();
-        total as f64 / n as f64
     }
 
     /// Opens, escalates and resolves this SLO's pages.
@@ -324,15 +335,7 @@ impl SloTracker {
     /// rate (the budget it already spent is `budget_spent`), so long windows are not judged
     /// on the few minutes simulated so far.
     pub fn burn(&self, window: f64) -> f64 {
-        let n = (window as u64)
-            .min(self.elapsed)
-            .min(self.seconds.len() as u64) as usize;
-        let (mut good, mut total) = (0, 0);
-        for back in 1..=n {
-            let s = self.seconds[(self.elapsed as usize - back) % self.seconds.len()];
-            good += s.good;
-            total += s.total;
-        }
+        let (good, total, n) = self.window(window);
         let before_run = (window - n as f64).max(0.0);
         let mean_rate = if self.elapsed > 0 {
             self.total as f64 / self.elapsed as f64
