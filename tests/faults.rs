@@ -1,7 +1,9 @@
 //! Each fault kind shows its signature on the metric a responder would look at, within a
 //! bounded time, because it acts through the simulation's mechanisms.
 
-use firedrill::scenario::load_str;
+mod common;
+
+use common::seconds;
 use firedrill::sim::Simulation;
 use firedrill::sim::metrics::{ServiceRow, SourceRow};
 
@@ -9,17 +11,7 @@ fn sim(services: &str, traffic: &str, faults: &str) -> Simulation {
     let text = format!(
         "(name: \"fault\", seed: 11, duration: \"10m\", services: [{services}], traffic: [{traffic}], faults: [{faults}])"
     );
-    let loaded = load_str("fault.ron", &text).unwrap_or_else(|e| panic!("{e}"));
-    Simulation::new(&loaded.scenario)
-}
-
-fn seconds(sim: &Simulation, service: usize) -> Vec<ServiceRow> {
-    sim.service_metrics(service)
-        .seconds
-        .rows()
-        .iter()
-        .cloned()
-        .collect()
+    common::simulation("fault.ron", &text)
 }
 
 /// Sum of `f` over the rows starting in [from, to).
@@ -357,11 +349,7 @@ fn zoned(body: &str) -> Simulation {
     let text = format!(
         "(name: \"zoned\", seed: 4, duration: \"30m\", zones: [\"a\", \"b\", \"c\"], {body})"
     );
-    Simulation::new(
-        &load_str("zoned.ron", &text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .scenario,
-    )
+    common::simulation("zoned.ron", &text)
 }
 
 const ZONED_API: &str = r#"services: [(name: "api", instances: 6, workers: 4, service_time: Exponential(mean: "40ms"),

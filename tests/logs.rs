@@ -2,16 +2,13 @@
 //! does not flood them.
 
 use firedrill::remediation::Remediation;
-use firedrill::scenario::load_str;
+mod common;
+
 use firedrill::sim::Simulation;
 
 fn sim(body: &str) -> Simulation {
     let text = format!("(name: \"logs\", seed: 9, duration: \"30m\", {body})");
-    Simulation::new(
-        &load_str("logs.ron", &text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .scenario,
-    )
+    common::simulation("logs.ron", &text)
 }
 
 fn contains(lines: &[String], needle: &str) -> bool {

@@ -3,23 +3,16 @@
 
 use firedrill::remediation::{Remediation, load_script};
 use firedrill::scenario::load_str;
+mod common;
+
+use common::seconds as rows;
 use firedrill::sim::Simulation;
 use firedrill::sim::metrics::ServiceRow;
 use firedrill::sim::topology::Topology;
 
 fn sim(body: &str) -> Simulation {
     let text = format!("(name: \"remedy\", seed: 3, duration: \"30m\", {body})");
-    let loaded = load_str("remedy.ron", &text).unwrap_or_else(|e| panic!("{e}"));
-    Simulation::new(&loaded.scenario)
-}
-
-fn rows(sim: &Simulation, service: usize) -> Vec<ServiceRow> {
-    sim.service_metrics(service)
-        .seconds
-        .rows()
-        .iter()
-        .cloned()
-        .collect()
+    common::simulation("remedy.ron", &text)
 }
 
 fn window(rows: &[ServiceRow], from: f64, to: f64) -> impl Iterator<Item = &ServiceRow> {
@@ -609,7 +602,7 @@ fn draining_a_zone_shifts_its_traffic_to_the_others() {
     let text = r#"(name: "zones", seed: 1, duration: "5m", zones: ["a", "b"],
         services: [(name: "web", instances: 4, workers: 64, service_time: Constant(value: "5ms"))],
         traffic: [(to: "web", rate: 40.0)])"#;
-    let mut sim = Simulation::new(&load_str("zones.ron", text).unwrap().scenario);
+    let mut sim = common::simulation("zones.ron", text);
     sim.schedule(10.0, Remediation::DrainZone { zone: "b".into() });
     sim.run_until(60.0);
     assert_eq!(

@@ -1,17 +1,14 @@
 //! Sampled traces: span trees whose structure and timing are the request's real path, so a
 //! slow dependency is found the way it is found with tracing.
 
-use firedrill::scenario::load_str;
+mod common;
+
 use firedrill::sim::Simulation;
 use firedrill::sim::traces::{Handler, Span};
 
 fn sim(body: &str) -> Simulation {
     let text = format!("(name: \"traces\", seed: 2, duration: \"30m\", {body})");
-    Simulation::new(
-        &load_str("traces.ron", &text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .scenario,
-    )
+    common::simulation("traces.ron", &text)
 }
 
 const CHAIN: &str = r#"services: [

@@ -71,9 +71,7 @@ impl FaultTimeline {
     pub fn compile(scenario: &Scenario, topology: &Topology) -> Self {
         let service = |name: &str| {
             topology
-                .services
-                .iter()
-                .position(|s| s.name == name)
+                .service_index(name)
                 .expect("validated scenarios only name known services")
         };
         let faults = scenario

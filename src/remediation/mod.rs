@@ -303,20 +303,15 @@ impl Op {
     /// Resolves `remediation` against the fleet, or says what is wrong with it.
     pub fn resolve(remediation: &Remediation, topology: &Topology) -> Result<Self, String> {
         let service = |name: &str| {
-            topology
-                .services
-                .iter()
-                .position(|s| s.name == name)
-                .ok_or_else(|| {
-                    let names: Vec<&str> =
-                        topology.services.iter().map(|s| s.name.as_str()).collect();
-                    match crate::scenario::closest(name, &names) {
-                        Some(close) => {
-                            format!("unknown service \"{name}\" (did you mean \"{close}\"?)")
-                        }
-                        None => format!("unknown service \"{name}\""),
+            topology.service_index(name).ok_or_else(|| {
+                let names: Vec<&str> = topology.services.iter().map(|s| s.name.as_str()).collect();
+                match crate::scenario::closest(name, &names) {
+                    Some(close) => {
+                        format!("unknown service \"{name}\" (did you mean \"{close}\"?)")
                     }
-                })
+                    None => format!("unknown service \"{name}\""),
+                }
+            })
         };
         let edge = |from: &str, to: &str| -> Result<(usize, usize), String> {
             let (a, b) = (service(from)?, service(to)?);

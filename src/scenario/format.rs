@@ -201,6 +201,13 @@ pub enum ServiceKind {
     Queue,
 }
 
+impl Scenario {
+    /// The position of the service called `name`, if there is one.
+    pub fn service_index(&self, name: &str) -> Option<usize> {
+        self.services.iter().position(|s| s.name == name)
+    }
+}
+
 impl ServiceKind {
     pub fn label(self) -> &'static str {
         match self {

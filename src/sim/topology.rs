@@ -112,13 +112,16 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The position of the service called `name`, if there is one.
+    pub fn service_index(&self, name: &str) -> Option<usize> {
+        self.services.iter().position(|s| s.name == name)
+    }
+
     /// Compiles a scenario that passed validation (names resolve, the graph is acyclic).
     pub fn compile(scenario: &Scenario) -> Self {
         let index = |name: &str| {
             scenario
-                .services
-                .iter()
-                .position(|s| s.name == name)
+                .service_index(name)
                 .expect("validated scenarios only name known services")
         };
         let tick = scenario.tick.get();

@@ -463,9 +463,7 @@ impl Slos {
                 .iter()
                 .map(|spec| {
                     let service = scenario
-                        .services
-                        .iter()
-                        .position(|s| s.name == spec.service)
+                        .service_index(&spec.service)
                         .expect("validated scenarios only name known services");
                     SloTracker::new(spec.clone(), service, scenario.escalation_timeout.get())
                 })
@@ -655,9 +653,7 @@ impl ThresholdAlerts {
                 .iter()
                 .map(|spec| {
                     let service = scenario
-                        .services
-                        .iter()
-                        .position(|s| s.name == spec.service)
+                        .service_index(&spec.service)
                         .expect("validated scenarios only name known services");
                     ThresholdTracker::new(spec.clone(), service, scenario.escalation_timeout.get())
                 })
