@@ -327,6 +327,16 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
             .starts_with("a.ron:1:21: Unexpected variant named `Reboot`"),
         "{syntax}"
     );
+    let wrong_type = load_script(
+        "a.ron",
+        "[(at: \"1m\", action: ScaleOut(service: \"web\", count: \"two\"))]",
+        &topology,
+    )
+    .unwrap_err();
+    assert_eq!(
+        wrong_type.to_string(),
+        "a.ron:1:53: [0].action.count: Expected integer"
+    );
 }
 
 const DEPLOYED: &str = r#"services: [(name: "checkout", instances: 4, restart_time: "10s", workers: 16,

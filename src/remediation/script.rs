@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Diagnostic, LoadError, Locator, Seconds, Severity, ron_options};
+use crate::scenario::{
+    Diagnostic, LoadError, Locator, Seconds, Severity, ron_options, syntax_error,
+};
 use crate::sim::topology::Topology;
 
 use super::{Op, Remediation};
@@ -19,18 +21,9 @@ pub struct Action {
 /// Parses a script without a fleet to check it against: its syntax and the remediations'
 /// fields only.
 pub fn parse_script(file: &str, text: &str) -> Result<Vec<Action>, LoadError> {
-    ron_options().from_str(text).map_err(|error| LoadError {
-        diagnostics: vec![Diagnostic {
-            severity: Severity::Error,
-            file: file.to_string(),
-            position: Some(crate::scenario::Position {
-                line: error.span.start.line,
-                col: error.span.start.col,
-            }),
-            field: None,
-            message: error.code.to_string(),
-        }],
-    })
+    ron_options()
+        .from_str(text)
+        .map_err(|error| syntax_error(file, text, &error))
 }
 
 /// Parses a script and checks every action against the fleet; all problems are reported.

@@ -88,20 +88,7 @@ pub fn ron_options() -> ron::Options {
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
     let scenario: Scenario = match ron_options().from_str(text) {
         Ok(scenario) => scenario,
-        Err(error) => {
-            return Err(LoadError {
-                diagnostics: vec![Diagnostic {
-                    severity: Severity::Error,
-                    file: file.to_string(),
-                    position: Some(Position {
-                        line: error.span.start.line,
-                        col: error.span.start.col,
-                    }),
-                    field: None,
-                    message: syntax_message(&error.code),
-                }],
-            });
-        }
+        Err(error) => return Err(syntax_error(file, text, &error)),
     };
     let problems = validate::check(&scenario);
     let locator = Locator::new(text);
@@ -130,6 +117,29 @@ pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
     })
 }
 
+/// Reports a RON file that did not parse (or whose values have the wrong type) in `file`.
+pub fn syntax_error(file: &str, text: &str, error: &ron::error::SpannedError) -> LoadError {
+    let mut position = Position {
+        line: error.span.start.line,
+        col: error.span.start.col,
+    };
+    // A value of the wrong type does not say whose value it is; the locator does.
+    let mut field = None;
+    if is_value_error(&error.code) {
+        position = skip_whitespace(text, position);
+        field = Locator::new(text).path_at(position).map(str::to_string);
+    }
+    LoadError {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            position: Some(position),
+            field,
+            message: syntax_message(&error.code),
+        }],
+    }
+}
+
 /// Reads and loads the scenario at `path`.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
@@ -143,6 +153,36 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
             &format!("cannot read the file: {error}"),
         )),
     }
+}
+
+/// The first non-blank character at or after `at`: ron may point at the blank between a
+/// field's colon and its value.
+fn skip_whitespace(text: &str, at: Position) -> Position {
+    let mut col = at.col;
+    for (index, line) in text.lines().enumerate().skip(at.line - 1) {
+        let start = if index == at.line - 1 { at.col - 1 } else { 0 };
+        if let Some(offset) = line.chars().skip(start).position(|c| !c.is_whitespace()) {
+            return Position {
+                line: index + 1,
+                col: start + offset + 1,
+            };
+        }
+        col = 1;
+    }
+    Position { col, ..at }
+}
+
+/// Errors about a value that parsed but has the wrong type or range.
+fn is_value_error(code: &ron::Error) -> bool {
+    matches!(
+        code,
+        ron::Error::IntegerOutOfBounds
+            | ron::Error::InvalidValueForType { .. }
+            | ron::Error::ExpectedInteger
+            | ron::Error::ExpectedFloat
+            | ron::Error::ExpectedString
+            | ron::Error::ExpectedBoolean
+    )
 }
 
 /// RON's messages, with a hint where the usual fix is obvious.

@@ -45,6 +45,16 @@ impl Locator {
             path = &path[..cut];
         }
     }
+
+    /// The path of the innermost value that starts at or before `at`: the field a value
+    /// error there belongs to. `None` before the first field.
+    pub fn path_at(&self, at: Position) -> Option<&str> {
+        self.positions
+            .iter()
+            .filter(|(path, p)| !path.is_empty() && (p.line, p.col) <= (at.line, at.col))
+            .max_by_key(|(path, p)| (p.line, p.col, path.len()))
+            .map(|(path, _)| path.as_str())
+    }
 }
 
 struct Scanner {
@@ -349,6 +359,14 @@ mod tests {
     traffic: [(to: "a", rate: Some(-1.0))],
 )
 "#;
+
+    #[test]
+    fn names_the_value_a_position_falls_in() {
+        let locator = Locator::new(TEXT);
+        let inside_pool = Position { line: 8, col: 35 };
+        assert_eq!(locator.path_at(inside_pool), Some("services[1].kind.pool"));
+        assert_eq!(locator.path_at(Position { line: 1, col: 3 }), None);
+    }
 
     #[test]
     fn finds_nested_fields() {

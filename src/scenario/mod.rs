@@ -13,7 +13,7 @@ use bevy::prelude::*;
 
 pub use duration::{Seconds, parse_duration};
 pub use format::*;
-pub use load::{Diagnostic, LoadError, Loaded, load_file, load_str, ron_options};
+pub use load::{Diagnostic, LoadError, Loaded, load_file, load_str, ron_options, syntax_error};
 pub use locate::{Locator, Position};
 pub use validate::{Problem, Severity, check, closest};
 
