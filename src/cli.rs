@@ -7,9 +7,11 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use crate::remediation::load_script_file;
+use crate::incident::debrief::Timeline;
+use crate::incident::journal::{Header, Journal};
+use crate::incident::{Entry, load_script_file};
 use crate::report::{self, Report};
-use crate::scenario::{Loaded, Seconds, Severity, load_file, parse_duration};
+use crate::scenario::{Loaded, Scenario, Seconds, Severity, load_file, load_str, parse_duration};
 use crate::sim::topology::Topology;
 
 #[derive(Parser, Debug)]
@@ -50,6 +52,35 @@ pub enum Command {
         /// Print the N slowest sampled traces (1% of user requests are traced).
         #[arg(long, value_name = "N", default_value_t = 0)]
         traces: usize,
+        /// Write the postmortem draft (Markdown, Google's template) to this file.
+        #[arg(long, value_name = "FILE.md")]
+        postmortem: Option<PathBuf>,
+        /// Append every command to this journal as it is applied (replay it with `replay`).
+        #[arg(long, value_name = "FILE.jsonl")]
+        journal: Option<PathBuf>,
+        /// Do not record the session in the history database.
+        #[arg(long)]
+        no_history: bool,
+        /// Where the history lives (default: $FIREDRILL_DATA_DIR, else the user data folder).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Re-run a session from its journal, headless: the same report, byte for byte.
+    Replay {
+        /// The journal a session wrote (`run --journal`, or the game's journals folder).
+        journal: PathBuf,
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<PathBuf>,
+        #[arg(long, value_name = "FILE.md")]
+        postmortem: Option<PathBuf>,
+    },
+    /// List the finished sessions, of one scenario or all, with their scores.
+    History {
+        /// Only this scenario (its name, as in the scenario file).
+        #[arg(long)]
+        scenario: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// List every fault kind and remediation, with an example of each.
     Catalog,
@@ -103,17 +134,48 @@ pub fn main() -> ExitCode {
             script,
             logs,
             traces,
+            postmortem,
+            journal,
+            no_history,
+            data_dir,
         } => run(
             &scenario,
             RunOptions {
                 seed,
                 duration,
-                report: report.as_deref(),
                 script: script.as_deref(),
-                logs,
-                traces,
+                outputs: Outputs {
+                    report: report.as_deref(),
+                    postmortem: postmortem.as_deref(),
+                    logs,
+                    traces,
+                    journal: journal.as_deref(),
+                    history: if no_history {
+                        None
+                    } else {
+                        crate::history::data_dir(data_dir.as_deref())
+                    },
+                },
             },
         ),
+        Command::Replay {
+            journal,
+            report,
+            postmortem,
+        } => replay(
+            &journal,
+            Outputs {
+                report: report.as_deref(),
+                postmortem: postmortem.as_deref(),
+                logs: 0,
+                traces: 0,
+                journal: None,
+                history: None,
+            },
+        ),
+        Command::History { scenario, data_dir } => {
+            history(scenario.as_deref(), data_dir.as_deref())
+        }
         Command::Validate { paths } => validate(&paths),
         Command::Catalog => {
             print!("{}", catalog());
@@ -132,29 +194,44 @@ pub fn main() -> ExitCode {
 struct RunOptions<'a> {
     seed: Option<u64>,
     duration: Option<f64>,
-    report: Option<&'a Path>,
     script: Option<&'a Path>,
+    outputs: Outputs<'a>,
+}
+
+/// What a finished session writes, besides the summary on stdout.
+struct Outputs<'a> {
+    report: Option<&'a Path>,
+    postmortem: Option<&'a Path>,
     logs: usize,
     traces: usize,
+    journal: Option<&'a Path>,
+    /// The data directory whose history records the session.
+    history: Option<PathBuf>,
 }
 
 fn run(path: &Path, options: RunOptions) -> ExitCode {
     let RunOptions {
         seed,
         duration,
-        report: report_path,
         script: script_path,
-        logs,
-        traces,
+        outputs,
     } = options;
     if !path.is_file() {
         eprintln!("firedrill: {}: no such scenario file", path.display());
         return ExitCode::from(USAGE);
     }
+    let file = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("firedrill: {file}: cannot read the scenario: {error}");
+            return ExitCode::from(INVALID);
+        }
+    };
     let Loaded {
         mut scenario,
         warnings,
-    } = match load_file(path) {
+    } = match load_str(&file, &text) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
@@ -193,21 +270,83 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
             }
         },
     };
+    let header = Header::new(&file, &text, scenario.seed, scenario.duration.get());
+    execute(&scenario, &header, &script, outputs)
+}
 
+fn replay(path: &Path, outputs: Outputs) -> ExitCode {
+    let recorded = match crate::incident::journal::read(path) {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            eprintln!("firedrill: {error}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let header = recorded.header;
+    let mut scenario = match load_str(&header.scenario_file, &header.scenario) {
+        Ok(loaded) => loaded.scenario,
+        Err(error) => {
+            eprintln!(
+                "firedrill: {}: the journal's scenario no longer loads:\n{error}",
+                path.display()
+            );
+            return ExitCode::from(INVALID);
+        }
+    };
+    scenario.seed = header.seed;
+    scenario.duration = Seconds(header.duration_s);
+    let entries: Vec<_> = recorded.lines.iter().map(|l| l.entry()).collect();
+    match &recorded.damage {
+        Some(damage) => eprintln!(
+            "firedrill: replaying the first {} command(s) only: {damage}",
+            entries.len()
+        ),
+        None => eprintln!(
+            "replaying {} command(s) from {}",
+            entries.len(),
+            path.display()
+        ),
+    }
+    execute(&scenario, &header, &entries, outputs)
+}
+
+/// Runs a session to its end and writes what it produced.
+fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outputs) -> ExitCode {
+    let mut journal = match outputs.journal {
+        None => None,
+        Some(path) => match Journal::create(path, header) {
+            Ok(journal) => Some(journal),
+            Err(error) => {
+                eprintln!(
+                    "firedrill: cannot write the journal {}: {error}",
+                    path.display()
+                );
+                return ExitCode::from(INVALID);
+            }
+        },
+    };
     let show_progress = std::io::stderr().is_terminal();
     let started = Instant::now();
     let total = scenario.duration.get();
     let report::Run {
         report,
+        timeline,
+        journal_error,
         events,
         logs: log_tails,
         traces: slowest,
-    } = report::run(&scenario, &script, (logs, traces), |now| {
-        if show_progress {
-            eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
-            let _ = std::io::stderr().flush();
-        }
-    });
+    } = report::run(
+        scenario,
+        script,
+        (outputs.logs, outputs.traces),
+        journal.as_mut(),
+        |now| {
+            if show_progress {
+                eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
+                let _ = std::io::stderr().flush();
+            }
+        },
+    );
     let wall = started.elapsed().as_secs_f64();
     if show_progress {
         eprint!("\r\x1b[2K");
@@ -225,12 +364,44 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
             }
         }
     }
-    if let Some(out) = report_path {
+    let mut status = ExitCode::SUCCESS;
+    if let Some(error) = journal_error {
+        eprintln!("firedrill: the journal stopped being written: {error}");
+        status = ExitCode::from(INVALID);
+    } else if let Some(journal) = &journal {
+        println!(
+            "journal written to {} ({} commands)",
+            journal.path().display(),
+            journal.len()
+        );
+    }
+    if let Some(out) = outputs.report {
         if let Err(error) = write_atomically(out, &report.to_json()) {
             eprintln!("firedrill: cannot write {}: {error}", out.display());
             return ExitCode::from(INVALID);
         }
         println!("report written to {}", out.display());
+    }
+    if let Some(out) = outputs.postmortem {
+        let markdown = crate::incident::debrief::postmortem_markdown(
+            scenario,
+            &timeline,
+            report.score.as_ref(),
+        );
+        if let Err(error) = write_atomically(out, &markdown) {
+            eprintln!("firedrill: cannot write {}: {error}", out.display());
+            return ExitCode::from(INVALID);
+        }
+        println!("postmortem draft written to {}", out.display());
+    }
+    if let Some(dir) = &outputs.history {
+        record_history(
+            dir,
+            header,
+            &report,
+            &timeline,
+            journal.as_ref().map(|j| j.path()),
+        );
     }
     // Wall-clock figures belong to this terminal, never to the report.
     eprintln!(
@@ -241,6 +412,85 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
         count(events),
         wall * 1e9 / events.max(1) as f64,
     );
+    status
+}
+
+/// Records a finished session; a history that cannot be written is reported, not fatal.
+fn record_history(
+    dir: &Path,
+    header: &Header,
+    report: &Report,
+    timeline: &Timeline,
+    journal: Option<&Path>,
+) {
+    let path = crate::history::database(dir);
+    let mut players: Vec<&str> = timeline.records.iter().map(|r| r.by.as_str()).collect();
+    players.sort_unstable();
+    players.dedup();
+    let l = &timeline.lifecycle;
+    let session = crate::history::Session {
+        finished_at: crate::history::now_rfc3339(),
+        scenario: report.scenario.clone(),
+        scenario_hash: header.scenario_hash.clone(),
+        seed: header.seed,
+        players: players.join(","),
+        points: report.score.as_ref().map(|s| s.points),
+        max: report.score.as_ref().map(|s| s.max),
+        resolved: l.resolved_s.is_some(),
+        budget_spent: l.impact_s.map_or(0.0, |t| {
+            timeline.budget_spent(t, l.resolved_s.unwrap_or(timeline.end_s))
+        }),
+        journal: journal.map(|p| p.display().to_string()),
+    };
+    match crate::history::History::open(&path).and_then(|h| h.record(&session)) {
+        Ok(()) => {}
+        Err(error) => eprintln!(
+            "firedrill: history not recorded ({error}); the session's journal and report are unaffected"
+        ),
+    }
+}
+
+fn history(scenario: Option<&str>, data_dir: Option<&Path>) -> ExitCode {
+    let Some(dir) = crate::history::data_dir(data_dir) else {
+        eprintln!(
+            "firedrill: no data folder: set {} or pass --data-dir",
+            crate::history::DATA_DIR_ENV
+        );
+        return ExitCode::from(USAGE);
+    };
+    let path = crate::history::database(&dir);
+    if !path.is_file() {
+        println!("no sessions yet ({} does not exist)", path.display());
+        return ExitCode::SUCCESS;
+    }
+    let sessions = match crate::history::History::open(&path).and_then(|h| h.sessions(scenario)) {
+        Ok(sessions) => sessions,
+        Err(error) => {
+            eprintln!("firedrill: {error}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    println!(
+        "{:<20}  {:<24} {:>6} {:>12} {:>8} {:>7}  players",
+        "finished (UTC)", "scenario", "seed", "score", "resolved", "budget"
+    );
+    for s in &sessions {
+        let score = match (s.points, s.max) {
+            (Some(p), Some(m)) if m > 0.0 => format!("{p:.0}/{m:.0} {:>3.0}%", p / m * 100.0),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<20}  {:<24} {:>6} {:>12} {:>8} {:>6.1}%  {}",
+            s.finished_at,
+            s.scenario,
+            s.seed,
+            score,
+            if s.resolved { "yes" } else { "no" },
+            s.budget_spent * 100.0,
+            s.players
+        );
+    }
+    println!("{} session(s) in {}", sessions.len(), path.display());
     ExitCode::SUCCESS
 }
 
@@ -272,14 +522,21 @@ fn estimate(
         },
         None => Vec::new(),
     };
-    let line = format!("[(at: {at}, action: {action})]");
-    let candidate = match crate::remediation::load_script("--action", &line, &topology) {
-        Ok(mut actions) => actions.remove(0).action,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(USAGE);
-        }
-    };
+    let candidate: crate::remediation::Remediation =
+        match crate::scenario::ron_options().from_str(action) {
+            Ok(remediation) => remediation,
+            Err(error) => {
+                eprintln!(
+                    "{}",
+                    crate::scenario::syntax_error("--action", action, &error, "docs/actions.md")
+                );
+                return ExitCode::from(USAGE);
+            }
+        };
+    if let Err(message) = crate::remediation::Op::resolve(&candidate, &topology) {
+        eprintln!("firedrill: --action: {message}");
+        return ExitCode::from(USAGE);
+    }
     if scenario.slos.is_empty() {
         eprintln!(
             "firedrill: {}: the scenario has no SLOs to spend",
@@ -555,7 +812,7 @@ fn check_script_syntax(path: &Path) -> bool {
             return false;
         }
     };
-    match crate::remediation::parse_script(&path.display().to_string(), &text) {
+    match crate::incident::parse_script(&path.display().to_string(), &text) {
         Ok(actions) => {
             println!(
                 "ok: {} (action script, {} actions; its targets are checked by `firedrill run SCENARIO --script {}`)",

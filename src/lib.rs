@@ -5,9 +5,12 @@
 
 pub mod cli;
 pub mod faults;
+pub mod history;
+pub mod incident;
 pub mod remediation;
 pub mod report;
 pub mod scenario;
+pub mod scoring;
 pub mod sim;
 pub mod slo;
 
@@ -21,5 +24,6 @@ pub fn engine_plugin(app: &mut App) {
         faults::plugin,
         remediation::plugin,
         slo::plugin,
+        incident::plugin,
     ));
 }

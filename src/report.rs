@@ -5,8 +5,13 @@
 use serde::Serialize;
 
 use crate::faults::FaultRecord;
-use crate::remediation::{Action, Applied, Hint};
+use crate::incident::debrief::Timeline;
+use crate::incident::journal::Journal;
+use crate::incident::stakeholders::Message;
+use crate::incident::{Entry, Lifecycle, Postmortem, Record, Task};
+use crate::remediation::{Applied, Hint};
 use crate::scenario::Scenario;
+use crate::scoring::Score;
 use crate::sim::Simulation;
 use crate::sim::conditions::Version;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
@@ -36,6 +41,20 @@ pub struct Report {
     pub slos: Vec<SloReport>,
     /// Each threshold alert: when it fired and cleared, and its pages.
     pub alerts: Vec<ThresholdReport>,
+    /// The responders' side: commands, lifecycle, chat, postmortem.
+    pub incident: IncidentReport,
+    /// The score by SRE practice (null when the scenario has no ground truth).
+    pub score: Option<Score>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentReport {
+    pub lifecycle: Lifecycle,
+    /// Every command, applied or refused, with who issued it.
+    pub commands: Vec<Record>,
+    pub tasks: Vec<Task>,
+    pub chat: Vec<Message>,
+    pub postmortem: Option<Postmortem>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -109,6 +128,10 @@ pub struct TrafficSummary {
 /// service's log (for the terminal).
 pub struct Run {
     pub report: Report,
+    /// What scoring and the debrief read.
+    pub timeline: Timeline,
+    /// The journal could not be written to (the run went on; the report is whole).
+    pub journal_error: Option<std::io::Error>,
     pub events: u64,
     pub logs: Vec<Vec<String>>,
     /// The slowest sampled traces, rendered.
@@ -117,17 +140,35 @@ pub struct Run {
 
 /// Runs `scenario` to its end headless with the remediations of `script`, calling
 /// `progress` with the simulated time after each simulated minute; keeps the last
-/// `log_lines` lines of each service's log and the `slowest_traces` slowest traces.
+/// `log_lines` lines of each service's log and the `slowest_traces` slowest traces; appends
+/// each command to `journal` as it is applied.
 pub fn run(
     scenario: &Scenario,
-    script: &[Action],
+    script: &[Entry],
     (log_lines, slowest_traces): (usize, usize),
+    mut journal: Option<&mut Journal>,
     mut progress: impl FnMut(f64),
 ) -> Run {
     let mut sim = Simulation::new(scenario);
-    for action in script {
-        sim.schedule(action.at.get(), action.action.clone());
+    for entry in script {
+        sim.issue(entry.clone());
     }
+    let mut journal_error = None;
+    let mut journaled = 0;
+    let mut keep_journal = |sim: &Simulation| {
+        let records = &sim.incident().records;
+        if let Some(journal) = journal.as_deref_mut()
+            && journal_error.is_none()
+        {
+            for record in &records[journaled..] {
+                if let Err(error) = journal.append(record.at_s, &record.by, &record.command) {
+                    journal_error = Some(error);
+                    break;
+                }
+            }
+        }
+        journaled = records.len();
+    };
     let topology = sim.topology().clone();
     let mut service_minutes: Vec<Vec<ServiceRow>> = vec![Vec::new(); topology.services.len()];
     let mut source_minutes: Vec<Vec<SourceRow>> = vec![Vec::new(); topology.sources.len()];
@@ -149,10 +190,17 @@ pub fn run(
         now = (now + 60.0).min(end);
         sim.run_until(now);
         collect(&sim);
+        keep_journal(&sim);
         progress(now);
     }
+    // Commands written for the very end (the resolution, the postmortem).
+    sim.apply_due_commands();
+    keep_journal(&sim);
     sim.flush_metrics();
     collect(&sim);
+    let timeline = Timeline::of(&sim);
+    let score = crate::scoring::score(scenario, &timeline);
+    let incident = sim.incident();
 
     let seconds = sim.clock().now();
     let services = topology
@@ -181,6 +229,7 @@ pub fn run(
         })
         .collect();
     Run {
+        journal_error,
         events: sim.events_handled(),
         logs: (0..topology.services.len())
             .map(|s| sim.log_lines(s, log_lines))
@@ -218,7 +267,16 @@ pub fn run(
                     version,
                 })
                 .collect(),
+            incident: IncidentReport {
+                lifecycle: incident.lifecycle.clone(),
+                commands: incident.records.clone(),
+                tasks: incident.tasks.clone(),
+                chat: timeline.chat.clone(),
+                postmortem: incident.postmortem.clone(),
+            },
+            score,
         },
+        timeline,
     }
 }
 

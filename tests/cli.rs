@@ -8,6 +8,8 @@ fn firedrill(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firedrill"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Sessions recorded by the tests stay out of the user's own history.
+        .env("FIREDRILL_DATA_DIR", scratch("data"))
         .output()
         .expect("the binary runs")
 }
@@ -159,7 +161,7 @@ fn a_bad_script_is_refused_with_located_errors() {
     let bad = scratch("bad-script.ron");
     std::fs::write(
         &bad,
-        "[(at: \"5m\", action: OpenCircuit(from: \"web\", to: \"recs\"))]",
+        "[(at: \"5m\", do: Apply(OpenCircuit(from: \"web\", to: \"recs\")))]",
     )
     .unwrap();
     let out = firedrill(&[
@@ -171,7 +173,7 @@ fn a_bad_script_is_refused_with_located_errors() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("bad-script.ron:1:21: [0].action: unknown service \"recs\""),
+        stderr.contains("bad-script.ron:1:17: [0].do: unknown service \"recs\""),
         "{stderr}"
     );
 }

@@ -1,8 +1,9 @@
 //! Each remediation's effect and its side effects, through the simulation; and action
 //! scripts, checked like scenario files.
 
-use firedrill::remediation::{Remediation, load_script};
-use firedrill::scenario::load_str;
+use firedrill::incident::{Command, Entry, SOLO_PLAYER, load_script};
+use firedrill::remediation::Remediation;
+use firedrill::scenario::{Seconds, load_str};
 mod common;
 
 use common::seconds as rows;
@@ -289,15 +290,15 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
     let loaded = load_str("s.ron", r#"(name: "s", services: [(name: "web", instances: 2, calls: [(to: "db")]), (name: "db")], traffic: [(to: "web", rate: 1.0)])"#).unwrap();
     let topology = Topology::compile(&loaded.scenario);
     let good = r#"[
-        (at: "1m", action: RollingRestart(service: "web")),
-        (at: "2m", action: OpenCircuit(from: "web", to: "db")),
+        (at: "1m", do: Apply(RollingRestart(service: "web"))),
+        (at: "2m", do: Apply(OpenCircuit(from: "web", to: "db"))),
     ]"#;
     assert_eq!(load_script("a.ron", good, &topology).unwrap().len(), 2);
     let bad = r#"[
-        (at: "1m", action: RollingRestart(service: "wbe")),
-        (at: "2m", action: RestartInstance(service: "web", instance: 5)),
-        (at: "3m", action: OpenCircuit(from: "db", to: "web")),
-        (at: "1h", action: WarmCache(service: "web")),
+        (at: "1m", do: Apply(RollingRestart(service: "wbe"))),
+        (at: "2m", do: Apply(RestartInstance(service: "web", instance: 5))),
+        (at: "3m", do: Apply(OpenCircuit(from: "db", to: "web"))),
+        (at: "1h", do: Apply(WarmCache(service: "web"))),
     ]"#;
     let errors: Vec<String> = load_script("a.ron", bad, &topology)
         .unwrap_err()
@@ -308,34 +309,37 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
     assert_eq!(
         errors,
         vec![
-            "a.ron:2:28: [0].action: unknown service \"wbe\" (did you mean \"web\"?)",
-            "a.ron:3:28: [1].action: \"web\" has 2 instances (0 to 1): there is no instance 5",
-            "a.ron:4:28: [2].action: \"db\" does not call \"web\"",
+            "a.ron:2:24: [0].do: unknown service \"wbe\" (did you mean \"web\"?)",
+            "a.ron:3:24: [1].do: \"web\" has 2 instances (0 to 1): there is no instance 5",
+            "a.ron:4:24: [2].do: \"db\" does not call \"web\"",
             "a.ron:5:14: [3].at: 1h is after the end of the run (10m)",
-            "a.ron:5:28: [3].action: \"web\" is not a Cache",
+            "a.ron:5:24: [3].do: \"web\" is not a Cache",
         ]
     );
     let syntax = load_script(
         "a.ron",
-        "[(at: \"1m\", action: Reboot(service: \"web\"))]",
+        "[(at: \"1m\", do: Apply(Reboot(service: \"web\")))]",
         &topology,
     )
     .unwrap_err();
     assert!(
         syntax
             .to_string()
-            .starts_with("a.ron:1:21: Unexpected variant named `Reboot`"),
+            .starts_with("a.ron:1:23: Unexpected variant named `Reboot`")
+            && syntax
+                .to_string()
+                .ends_with("(check the spelling against docs/actions.md)"),
         "{syntax}"
     );
     let wrong_type = load_script(
         "a.ron",
-        "[(at: \"1m\", action: ScaleOut(service: \"web\", count: \"two\"))]",
+        "[(at: \"1m\", do: Apply(ScaleOut(service: \"web\", count: \"two\")))]",
         &topology,
     )
     .unwrap_err();
     assert_eq!(
         wrong_type.to_string(),
-        "a.ron:1:53: [0].action.count: Expected integer"
+        "a.ron:1:55: [0].do.count: Expected integer"
     );
 }
 
@@ -679,18 +683,15 @@ fn a_paged_expert_arrives_later_and_names_what_they_find() {
            traffic: [(to: "web", rate: 5.0)],
            faults: [(kind: Partition, target: "web->payment", start: At("60s"))]"#,
     );
-    sim.schedule(
-        30.0,
-        Remediation::PageExpert {
-            service: "payment".into(),
+    let escalate = |at: f64, service: &str| Entry {
+        at: Seconds(at),
+        by: SOLO_PLAYER.into(),
+        command: Command::Escalate {
+            service: service.into(),
         },
-    );
-    sim.schedule(
-        120.0,
-        Remediation::PageExpert {
-            service: "web".into(),
-        },
-    );
+    };
+    sim.issue(escalate(30.0, "payment"));
+    sim.issue(escalate(120.0, "web"));
     sim.run_until(500.0);
     let hints: Vec<(f64, String)> = sim
         .remediations()

@@ -1,6 +1,7 @@
 //! SLOs against the workbook's numbers: multi-window, multi-burn-rate alerts on a simulated
 //! service, hand-computed.
 
+use firedrill::remediation::Remediation;
 use firedrill::scenario::{Severity as Level, load_str};
 use firedrill::sim::Simulation;
 use firedrill::slo::Severity;
@@ -130,7 +131,6 @@ fn an_exhausted_budget_freezes_changes_but_not_mitigations() {
         faults: [(kind: Errors(ratio: 1.0), target: "api", start: At("1m"), duration: "2m")],
         slos: [(name: "api", service: "api", objective: 99.9, budget_spent: 0.99)])"#;
     let mut sim = Simulation::new(&load_str("freeze.ron", text).unwrap().scenario);
-    use firedrill::remediation::Remediation;
     sim.schedule(
         30.0,
         Remediation::RollForward {
@@ -169,7 +169,6 @@ fn an_exhausted_budget_freezes_changes_but_not_mitigations() {
 
 #[test]
 fn an_actions_budget_estimate_matches_what_it_then_costs() {
-    use firedrill::remediation::Remediation;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
     let scenario = firedrill::scenario::load_file(&path).unwrap().scenario;
     let rollback = Remediation::Rollback {
@@ -198,7 +197,6 @@ fn an_actions_budget_estimate_matches_what_it_then_costs() {
 
 #[test]
 fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_not() {
-    use firedrill::remediation::Remediation;
     let text = r#"(name: "pages", seed: 1, duration: "1h", escalation_timeout: "5m",
         services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
         traffic: [(to: "api", rate: 100.0)],
@@ -207,12 +205,7 @@ fn an_unacknowledged_page_escalates_at_the_timeout_and_an_acknowledged_one_does_
     let scenario = load_str("pages.ron", text).unwrap().scenario;
     let mut ignored = Simulation::new(&scenario);
     let mut answered = Simulation::new(&scenario);
-    answered.schedule(
-        660.0,
-        Remediation::AcknowledgePage {
-            alert: "api".into(),
-        },
-    );
+    answered.issue(acknowledge(660.0, "api"));
     // The 6h/30m row keeps paging until its 30-minute window is clean: 30 min after the end.
     for sim in [&mut ignored, &mut answered] {
         sim.run_until(3300.0);
@@ -290,7 +283,6 @@ fn the_faster_page_inhibits_the_slower_one() {
 
 #[test]
 fn threshold_alerts_wait_for_their_duration_and_page_like_any_other() {
-    use firedrill::remediation::Remediation;
     let text = r#"(name: "disk", seed: 1, duration: "30m",
         services: [(name: "api", disk: (size_mb: 10000.0, used_mb: 8000.0))],
         traffic: [(to: "api", rate: 10.0)],
@@ -305,12 +297,7 @@ fn threshold_alerts_wait_for_their_duration_and_page_like_any_other() {
         .unwrap_or_else(|e| panic!("{e}"))
         .scenario;
     let mut sim = Simulation::new(&scenario);
-    sim.schedule(
-        600.0,
-        Remediation::AcknowledgePage {
-            alert: "disk-full-soon".into(),
-        },
-    );
+    sim.issue(acknowledge(600.0, "disk-full-soon"));
     sim.run_until(900.0);
     let alerts = sim.threshold_alerts();
     // 10 MB/s fills 2,000 MB of headroom in 200 s: 85% at 50 s, 90% at 100 s. The metrics
@@ -336,4 +323,14 @@ fn threshold_alerts_wait_for_their_duration_and_page_like_any_other() {
     );
     assert_eq!(pager.acknowledged_s, Some(600.0));
     assert!(alerts[1].pager.pages.is_empty(), "tickets do not page");
+}
+
+fn acknowledge(at: f64, alert: &str) -> firedrill::incident::Entry {
+    firedrill::incident::Entry {
+        at: firedrill::scenario::Seconds(at),
+        by: firedrill::incident::SOLO_PLAYER.into(),
+        command: firedrill::incident::Command::Acknowledge {
+            alert: alert.into(),
+        },
+    }
 }

@@ -7,8 +7,6 @@
 //! Action scripts (`firedrill run SCENARIO --script actions.ron`) schedule remediations at
 //! simulated times, so every fault and remediation pair can be tested headless.
 
-mod script;
-
 use std::collections::VecDeque;
 
 use bevy::prelude::*;
@@ -23,8 +21,6 @@ use crate::sim::metrics::Tallies;
 use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::{RetryPolicy, Topology};
 use crate::sim::{Fleet, InstanceOf, SimClock, SimSet, events::Events, instance::InstanceState};
-
-pub use script::{Action, load_script, load_script_file, parse_script};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
@@ -136,15 +132,6 @@ pub enum Remediation {
     ResyncReplicas {
         service: String,
     },
-    /// Page an expert on a service: they arrive after a while and say what they find.
-    PageExpert {
-        service: String,
-    },
-    /// The on-call acknowledges the open page of an SLO or a threshold alert, by name (no
-    /// change to the fleet; an unacknowledged page escalates).
-    AcknowledgePage {
-        alert: String,
-    },
     /// Stop a queue's deliveries (its consumers): the backlog grows until resumed.
     PauseConsumers {
         queue: String,
@@ -183,6 +170,48 @@ impl Remediation {
         matches!(self, Self::RollForward { .. } | Self::ScaleIn { .. })
     }
 
+    /// Kills processes and with them the evidence they hold (memory, local logs): take a
+    /// heap dump or read the logs first.
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Self::RestartInstance { .. }
+                | Self::RollingRestart { .. }
+                | Self::RestartAll { .. }
+                | Self::ScaleIn { .. }
+        )
+    }
+
+    /// What it acts on, as a scenario names it: a service, a call edge `"web->checkout"`,
+    /// a zone or a queue.
+    pub fn target(&self) -> String {
+        match self {
+            Self::RestartInstance { service, .. }
+            | Self::RollingRestart { service }
+            | Self::RestartAll { service }
+            | Self::ShedLoad { service, .. }
+            | Self::StopShedding { service }
+            | Self::WarmCache { service }
+            | Self::SetPool { service, .. }
+            | Self::Rollback { service }
+            | Self::DisableFlag { service, .. }
+            | Self::FreeDisk { service }
+            | Self::RotateCertificate { service }
+            | Self::RollForward { service, .. }
+            | Self::EjectInstance { service, .. }
+            | Self::RestoreInstance { service, .. }
+            | Self::ResyncReplicas { service }
+            | Self::ScaleOut { service, .. }
+            | Self::ScaleIn { service, .. } => service.clone(),
+            Self::OpenCircuit { from, to }
+            | Self::CloseCircuit { from, to }
+            | Self::FixDns { from, to }
+            | Self::TuneCalls { from, to, .. } => format!("{from}->{to}"),
+            Self::DrainZone { zone } | Self::RestoreZone { zone } => zone.clone(),
+            Self::PauseConsumers { queue } | Self::ResumeConsumers { queue } => queue.clone(),
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::RestartInstance { .. } => "RestartInstance",
@@ -205,8 +234,6 @@ impl Remediation {
             Self::DrainZone { .. } => "DrainZone",
             Self::RestoreZone { .. } => "RestoreZone",
             Self::ResyncReplicas { .. } => "ResyncReplicas",
-            Self::PageExpert { .. } => "PageExpert",
-            Self::AcknowledgePage { .. } => "AcknowledgePage",
             Self::PauseConsumers { .. } => "PauseConsumers",
             Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
@@ -246,12 +273,6 @@ pub enum Op {
     },
     Resync {
         service: usize,
-    },
-    Expert {
-        service: usize,
-    },
-    Acknowledge {
-        alert: String,
     },
     ScaleIn {
         service: usize,
@@ -426,20 +447,6 @@ impl Op {
                     return Err(format!("\"{name}\" is not a Database"));
                 }
                 Op::Resync { service: s }
-            }
-            Remediation::PageExpert { service: name } => Op::Expert {
-                service: service(name)?,
-            },
-            Remediation::AcknowledgePage { alert } => {
-                if !topology.slos.contains(alert) {
-                    return Err(format!(
-                        "unknown SLO or alert \"{alert}\" (known: {})",
-                        topology.slos.join(", ")
-                    ));
-                }
-                Op::Acknowledge {
-                    alert: alert.clone(),
-                }
             }
             Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
                 let s = service(queue)?;
@@ -651,8 +658,6 @@ pub struct Remediations {
     pub hints: Vec<Hint>,
     /// An error budget is exhausted: the change freeze of the error budget policy applies.
     pub freeze: bool,
-    /// SLOs whose open page was acknowledged this tick (the SLOs take them next).
-    pub acknowledged: Vec<String>,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
     pub applied: Vec<Applied>,
@@ -670,7 +675,6 @@ impl Remediations {
             experts: Vec::new(),
             hints: Vec::new(),
             freeze: false,
-            acknowledged: Vec::new(),
             circuits: topology
                 .services
                 .iter()
@@ -683,6 +687,11 @@ impl Remediations {
                 .collect(),
             applied: Vec::new(),
         }
+    }
+
+    /// Sends an expert on `service`, who arrives after [`EXPERT_DELAY`] and says what they find.
+    pub fn page_expert(&mut self, service: usize, now: f64) {
+        self.experts.push((now + EXPERT_DELAY, service));
     }
 
     /// Schedules `remediation` at simulated time `at` (kept in time order, ties in order given).
@@ -846,8 +855,6 @@ impl Remediations {
                     instances.instance(global).replica_lag_s = 0.0;
                 }
             }
-            Op::Expert { service } => self.experts.push((now + EXPERT_DELAY, service)),
-            Op::Acknowledge { alert } => self.acknowledged.push(alert),
             Op::Consumers { queue, paused } => {
                 let m = &topology.services[queue];
                 if paused && self.paused[queue].is_none() {
@@ -1109,163 +1116,151 @@ pub struct CatalogEntry {
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry {
         name: "RestartInstance",
-        example: r#"(at: "6m", action: RestartInstance(service: "web", instance: 0))"#,
+        example: r#"(at: "6m", do: Apply(RestartInstance(service: "web", instance: 0)))"#,
         delay: "drain (up to 10 s) + restart_time",
         description: "drains, kills and restarts one instance; it comes back cold and frees leaked memory",
     },
     CatalogEntry {
         name: "RollingRestart",
-        example: r#"(at: "6m", action: RollingRestart(service: "web"))"#,
+        example: r#"(at: "6m", do: Apply(RollingRestart(service: "web")))"#,
         delay: "instances x (drain + restart_time)",
         description: "restarts instances one after another: capacity down by one while it runs, caches go cold",
     },
     CatalogEntry {
         name: "RestartAll",
-        example: r#"(at: "6m", action: RestartAll(service: "web"))"#,
+        example: r#"(at: "6m", do: Apply(RestartAll(service: "web")))"#,
         delay: "drain + restart_time",
         description: "restarts every instance at once: the service is down meanwhile (risky)",
     },
     CatalogEntry {
         name: "ShedLoad",
-        example: r#"(at: "6m", action: ShedLoad(service: "gateway", max_rps: 300.0))"#,
+        example: r#"(at: "6m", do: Apply(ShedLoad(service: "gateway", max_rps: 300.0)))"#,
         delay: "immediate",
         description: "admission control: admits max_rps per second, refuses the rest at once; admitted requests stay fast",
     },
     CatalogEntry {
         name: "StopShedding",
-        example: r#"(at: "20m", action: StopShedding(service: "gateway"))"#,
+        example: r#"(at: "20m", do: Apply(StopShedding(service: "gateway")))"#,
         delay: "immediate",
         description: "lifts the admission limit",
     },
     CatalogEntry {
         name: "WarmCache",
-        example: r#"(at: "6m", action: WarmCache(service: "product-cache"))"#,
+        example: r#"(at: "6m", do: Apply(WarmCache(service: "product-cache")))"#,
         delay: "60 s to full",
         description: "pre-fills a cache out of band, ending a stampede the backing store cannot refill",
     },
     CatalogEntry {
         name: "SetPool",
-        example: r#"(at: "6m", action: SetPool(service: "orders-db", size: 40))"#,
+        example: r#"(at: "6m", do: Apply(SetPool(service: "orders-db", size: 40)))"#,
         delay: "immediate",
         description: "resizes each instance's pool (workers); more connections also mean more load on what is behind",
     },
     CatalogEntry {
         name: "OpenCircuit",
-        example: r#"(at: "6m", action: OpenCircuit(from: "web", to: "recommendations"))"#,
+        example: r#"(at: "6m", do: Apply(OpenCircuit(from: "web", to: "recommendations")))"#,
         delay: "immediate",
         description: "calls on the edge fail fast instead of waiting out timeouts; graceful if the call is optional",
     },
     CatalogEntry {
         name: "CloseCircuit",
-        example: r#"(at: "20m", action: CloseCircuit(from: "web", to: "recommendations"))"#,
+        example: r#"(at: "20m", do: Apply(CloseCircuit(from: "web", to: "recommendations")))"#,
         delay: "immediate",
         description: "lets calls through the edge again",
     },
     CatalogEntry {
         name: "Rollback",
-        example: r#"(at: "6m", action: Rollback(service: "checkout"))"#,
+        example: r#"(at: "6m", do: Apply(Rollback(service: "checkout")))"#,
         delay: "deploy: instances x (drain + restart_time); config: immediate",
         description: "returns to the version before the last deploy or config push (a restart would keep the bad one)",
     },
     CatalogEntry {
         name: "DisableFlag",
-        example: r#"(at: "6m", action: DisableFlag(service: "web", flag: "new-pricing"))"#,
+        example: r#"(at: "6m", do: Apply(DisableFlag(service: "web", flag: "new-pricing")))"#,
         delay: "immediate",
         description: "turns a feature flag off, ending what its code path does",
     },
     CatalogEntry {
         name: "FixDns",
-        example: r#"(at: "6m", action: FixDns(from: "checkout", to: "payment"))"#,
+        example: r#"(at: "6m", do: Apply(FixDns(from: "checkout", to: "payment")))"#,
         delay: "immediate",
         description: "restores name resolution on a call edge",
     },
     CatalogEntry {
         name: "FreeDisk",
-        example: r#"(at: "6m", action: FreeDisk(service: "api"))"#,
+        example: r#"(at: "6m", do: Apply(FreeDisk(service: "api")))"#,
         delay: "immediate",
         description: "rotates logs on every instance; the disk fills again if the cause remains",
     },
     CatalogEntry {
         name: "RotateCertificate",
-        example: r#"(at: "6m", action: RotateCertificate(service: "payment"))"#,
+        example: r#"(at: "6m", do: Apply(RotateCertificate(service: "payment")))"#,
         delay: "immediate",
         description: "installs a new certificate: ends an expiry, or defuses one that has not happened yet",
     },
     CatalogEntry {
         name: "RollForward",
-        example: r#"(at: "6m", action: RollForward(service: "checkout", version: "v2.4.1"))"#,
+        example: r#"(at: "6m", do: Apply(RollForward(service: "checkout", version: "v2.4.1")))"#,
         delay: "instances x (drain + restart_time)",
         description: "deploys a fixed version, rolled out like any deploy (slower than a rollback when the fix is not ready)",
     },
     CatalogEntry {
         name: "EjectInstance",
-        example: r#"(at: "6m", action: EjectInstance(service: "web", instance: 2))"#,
+        example: r#"(at: "6m", do: Apply(EjectInstance(service: "web", instance: 2)))"#,
         delay: "immediate",
         description: "takes one instance out of rotation without restarting it: traffic moves, evidence stays",
     },
     CatalogEntry {
         name: "RestoreInstance",
-        example: r#"(at: "20m", action: RestoreInstance(service: "web", instance: 2))"#,
+        example: r#"(at: "20m", do: Apply(RestoreInstance(service: "web", instance: 2)))"#,
         delay: "immediate",
         description: "puts an ejected instance back in rotation",
     },
     CatalogEntry {
         name: "DrainZone",
-        example: r#"(at: "6m", action: DrainZone(zone: "b"))"#,
+        example: r#"(at: "6m", do: Apply(DrainZone(zone: "b")))"#,
         delay: "immediate",
         description: "shifts traffic away from a zone: its instances get nothing, the others take the load",
     },
     CatalogEntry {
         name: "RestoreZone",
-        example: r#"(at: "20m", action: RestoreZone(zone: "b"))"#,
+        example: r#"(at: "20m", do: Apply(RestoreZone(zone: "b")))"#,
         delay: "immediate",
         description: "sends traffic to a drained zone again",
     },
     CatalogEntry {
         name: "ResyncReplicas",
-        example: r#"(at: "6m", action: ResyncReplicas(service: "orders-db"))"#,
+        example: r#"(at: "6m", do: Apply(ResyncReplicas(service: "orders-db")))"#,
         delay: "immediate",
         description: "rebuilds a database's replicas from a fresh snapshot: their lag and a replication-lag fault end",
     },
     CatalogEntry {
-        name: "PageExpert",
-        example: r#"(at: "6m", action: PageExpert(service: "payment"))"#,
-        delay: "5 min to arrive",
-        description: "an expert on the service arrives later and says which faults they see there (or that it is elsewhere)",
-    },
-    CatalogEntry {
-        name: "AcknowledgePage",
-        example: r#"(at: "6m", action: AcknowledgePage(alert: "checkout-availability"))"#,
-        delay: "immediate",
-        description: "the on-call acknowledges the open page of an SLO or alert; unacknowledged pages escalate after escalation_timeout",
-    },
-    CatalogEntry {
         name: "PauseConsumers",
-        example: r#"(at: "6m", action: PauseConsumers(queue: "emails"))"#,
+        example: r#"(at: "6m", do: Apply(PauseConsumers(queue: "emails")))"#,
         delay: "immediate",
         description: "stops a queue's deliveries (to protect a struggling consumer); the backlog grows",
     },
     CatalogEntry {
         name: "ResumeConsumers",
-        example: r#"(at: "20m", action: ResumeConsumers(queue: "emails"))"#,
+        example: r#"(at: "20m", do: Apply(ResumeConsumers(queue: "emails")))"#,
         delay: "immediate",
         description: "resumes deliveries; SetPool on a queue scales its consumers",
     },
     CatalogEntry {
         name: "ScaleOut",
-        example: r#"(at: "6m", action: ScaleOut(service: "web", count: 2))"#,
+        example: r#"(at: "6m", do: Apply(ScaleOut(service: "web", count: 2)))"#,
         delay: "60 s to boot + passing probes",
         description: "provisions instances (up to max_instances); no help until they boot, none if the bottleneck is behind",
     },
     CatalogEntry {
         name: "ScaleIn",
-        example: r#"(at: "30m", action: ScaleIn(service: "web", count: 2))"#,
+        example: r#"(at: "30m", do: Apply(ScaleIn(service: "web", count: 2)))"#,
         delay: "drain",
         description: "drains and removes the newest instances; at least one stays",
     },
     CatalogEntry {
         name: "TuneCalls",
-        example: r#"(at: "6m", action: TuneCalls(from: "web", to: "api", retries: 0, timeout: "500ms"))"#,
+        example: r#"(at: "6m", do: Apply(TuneCalls(from: "web", to: "api", retries: 0, timeout: "500ms")))"#,
         delay: "immediate",
         description: "changes a caller's timeout, retries or backoff on one edge (e.g. stop a retry storm)",
     },

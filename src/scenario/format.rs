@@ -42,6 +42,138 @@ pub struct Scenario {
     /// Plain threshold alerts on any service metric.
     #[serde(default)]
     pub alerts: Vec<ThresholdSpec>,
+    /// The ground truth of the incident and how a response is judged; left out, the run is
+    /// a simulation without a game.
+    #[serde(default)]
+    pub incident: Option<IncidentSpec>,
+    /// Stakeholder messages: the chat feed the responders read.
+    #[serde(default)]
+    pub chat: ChatSpec,
+}
+
+/// What really happened, written by the scenario's author: scoring compares the
+/// responders' timeline against it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentSpec {
+    /// One line for the title screen and the debrief.
+    #[serde(default)]
+    pub briefing: String,
+    /// Whether the situation calls for declaring an incident (false for a quiet shift).
+    #[serde(default = "defaults::yes")]
+    pub declare: bool,
+    /// The severity it deserves; declaring below it is judged, above it is not.
+    #[serde(default = "defaults::severity")]
+    pub severity: IncidentSeverity,
+    /// The faults (by name) that are the root cause.
+    #[serde(default)]
+    pub root_cause: Vec<String>,
+    /// Faults (by name) that are real but not the cause: time spent on them is a distraction.
+    #[serde(default)]
+    pub distractions: Vec<String>,
+    /// Remediations that stop the bleeding; left out, derived from the root cause's kind
+    /// (a deploy is rolled back, an expired certificate rotated, ...).
+    #[serde(default)]
+    pub mitigations: Vec<ActionPattern>,
+    /// Plausible but wrong remediations.
+    #[serde(default)]
+    pub red_herrings: Vec<ActionPattern>,
+    /// The time an experienced responder needs from the first page to mitigation.
+    #[serde(default = "defaults::par_mitigate")]
+    pub par_mitigate: Seconds,
+    /// Criterion weights by criterion id (1 is the default; 0 disables a criterion).
+    #[serde(default)]
+    pub weights: std::collections::BTreeMap<String, f64>,
+}
+
+/// Matches remediations by name and, optionally, target: `(action: "Rollback", target:
+/// "checkout")`. A target is a service, a call edge `"web->checkout"`, a zone or a queue.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ActionPattern {
+    pub action: String,
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+/// Incident severity, SEV-1 the worst.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IncidentSeverity {
+    Sev1,
+    Sev2,
+    Sev3,
+    Sev4,
+}
+
+impl IncidentSeverity {
+    /// SEV-1 is 1: a lower rank is more severe.
+    pub fn rank(self) -> u8 {
+        self as u8 + 1
+    }
+}
+
+impl std::fmt::Display for IncidentSeverity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SEV-{}", self.rank())
+    }
+}
+
+/// The chat feed: built-in stakeholders (support reporting failures after a page, a
+/// manager asking for an update after 20 min of silence) and the author's own messages.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSpec {
+    /// Whether the built-in stakeholders speak.
+    #[serde(default = "defaults::yes")]
+    pub defaults: bool,
+    #[serde(default)]
+    pub messages: Vec<MessageSpec>,
+}
+
+impl Default for ChatSpec {
+    fn default() -> Self {
+        Self {
+            defaults: true,
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// One stakeholder message and when it is sent.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
+    pub from: String,
+    pub text: String,
+    pub when: MessageTrigger,
+    #[serde(default)]
+    pub kind: MessageKind,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub enum MessageTrigger {
+    At(Seconds),
+    /// This long after the first page.
+    AfterPage(Seconds),
+    /// This long after the named fault starts.
+    AfterFault(String, Seconds),
+    /// Whenever an incident is declared and no status update has been posted for this long
+    /// (again after each further such silence).
+    NoUpdateFor(Seconds),
+    /// When any SLO's remaining budget falls below this share.
+    BudgetBelow(f64),
+}
+
+/// What a message is worth to the responders.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A fact about the incident.
+    #[default]
+    Info,
+    /// Chatter unrelated to the incident.
+    Noise,
+    /// A plausible but wrong lead.
+    RedHerring,
 }
 
 /// An alert on one metric of one service, as a Prometheus rule with a `for` duration.
@@ -463,6 +595,18 @@ pub struct Spike {
 
 mod defaults {
     use super::Seconds;
+
+    pub fn yes() -> bool {
+        true
+    }
+
+    pub fn severity() -> super::IncidentSeverity {
+        super::IncidentSeverity::Sev2
+    }
+
+    pub fn par_mitigate() -> Seconds {
+        Seconds(900.0)
+    }
 
     pub fn format() -> u32 {
         super::FORMAT_VERSION

@@ -88,7 +88,7 @@ pub fn ron_options() -> ron::Options {
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
     let scenario: Scenario = match ron_options().from_str(text) {
         Ok(scenario) => scenario,
-        Err(error) => return Err(syntax_error(file, text, &error)),
+        Err(error) => return Err(syntax_error(file, text, &error, "docs/scenario-format.md")),
     };
     let problems = validate::check(&scenario);
     let locator = Locator::new(text);
@@ -118,7 +118,13 @@ pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
 }
 
 /// Reports a RON file that did not parse (or whose values have the wrong type) in `file`.
-pub fn syntax_error(file: &str, text: &str, error: &ron::error::SpannedError) -> LoadError {
+/// `reference` is the document that lists the valid names, for spelling hints.
+pub fn syntax_error(
+    file: &str,
+    text: &str,
+    error: &ron::error::SpannedError,
+    reference: &str,
+) -> LoadError {
     let mut position = Position {
         line: error.span.start.line,
         col: error.span.start.col,
@@ -135,7 +141,7 @@ pub fn syntax_error(file: &str, text: &str, error: &ron::error::SpannedError) ->
             file: file.to_string(),
             position: Some(position),
             field,
-            message: syntax_message(&error.code),
+            message: syntax_message(&error.code, reference),
         }],
     }
 }
@@ -186,11 +192,11 @@ fn is_value_error(code: &ron::Error) -> bool {
 }
 
 /// RON's messages, with a hint where the usual fix is obvious.
-fn syntax_message(code: &ron::Error) -> String {
+fn syntax_message(code: &ron::Error, reference: &str) -> String {
     let text = code.to_string();
     match code {
         ron::Error::NoSuchStructField { .. } | ron::Error::NoSuchEnumVariant { .. } => {
-            format!("{text} (check the spelling against docs/scenario-format.md)")
+            format!("{text} (check the spelling against {reference})")
         }
         ron::Error::MissingStructField { .. } => {
             format!("{text}: this field has no default and must be given")

@@ -34,6 +34,8 @@ use topology::Topology;
 /// The order of one tick.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSet {
+    /// The responders' commands due this tick are applied.
+    Commands,
     /// Faults start, end, and bend the conditions of the tick.
     Faults,
     /// Remediations due start, running ones move on, and those in force bend the conditions.
@@ -47,6 +49,8 @@ pub enum SimSet {
     Serve,
     /// SLOs count the tick's good and bad events and evaluate their alerts.
     Slos,
+    /// The incident follows the SLIs: impact, mitigation, stakeholders' messages.
+    Incident,
     /// Tallies and gauges become metric rows.
     Metrics,
     /// The clock moves to the next tick.
@@ -57,12 +61,14 @@ pub(super) fn plugin(app: &mut App) {
     app.configure_sets(
         FixedUpdate,
         (
+            SimSet::Commands,
             SimSet::Faults,
             SimSet::Remediations,
             SimSet::Traffic,
             SimSet::Health,
             SimSet::Serve,
             SimSet::Slos,
+            SimSet::Incident,
             SimSet::Metrics,
             SimSet::Clock,
         )
@@ -376,7 +382,12 @@ impl Simulation {
             crate::slo::Slos::compile(scenario),
             crate::slo::ThresholdAlerts::compile(scenario),
         );
-        Self::build(topology, faults, alerting)
+        let mut sim = Self::build(topology, faults, alerting);
+        sim.app.insert_resource(crate::incident::Incident::new(
+            scenario.incident.clone(),
+            &scenario.chat,
+        ));
+        sim
     }
 
     pub fn from_topology(topology: Topology) -> Self {
@@ -398,21 +409,47 @@ impl Simulation {
             crate::faults::plugin,
             crate::remediation::plugin,
             crate::slo::plugin,
+            crate::incident::plugin,
         ));
         app.insert_resource(slos);
         app.insert_resource(thresholds);
         app.insert_resource(crate::remediation::Remediations::new(&topology));
+        app.insert_resource(crate::incident::Incident::new(None, &Default::default()));
         spawn_fleet(app.world_mut(), topology);
         app.insert_resource(faults);
         Self { app }
     }
 
-    /// Schedules a remediation at simulated time `at`.
-    pub fn schedule(&mut self, at: f64, remediation: crate::remediation::Remediation) {
+    /// Issues a command; it is applied at the first tick starting at or after its time.
+    pub fn issue(&mut self, entry: crate::incident::Entry) {
         self.app
             .world_mut()
-            .resource_mut::<crate::remediation::Remediations>()
-            .schedule(at, remediation);
+            .resource_mut::<crate::incident::Incident>()
+            .issue(entry);
+    }
+
+    /// Issues a remediation at simulated time `at`, by the solo player.
+    pub fn schedule(&mut self, at: f64, remediation: crate::remediation::Remediation) {
+        self.issue(crate::incident::Entry {
+            at: crate::scenario::Seconds(at),
+            by: crate::incident::SOLO_PLAYER.to_string(),
+            command: crate::incident::Command::Apply(remediation),
+        });
+    }
+
+    /// Applies the commands due now without running a tick: those written after the last
+    /// tick of a run (the resolution, the postmortem).
+    pub fn apply_due_commands(&mut self) {
+        use bevy::ecs::system::RunSystemOnce;
+        self.app
+            .world_mut()
+            .run_system_once(crate::incident::apply_commands)
+            .expect("the incident systems' resources exist");
+    }
+
+    /// The incident: commands applied, lifecycle, chat.
+    pub fn incident(&self) -> &crate::incident::Incident {
+        self.app.world().resource::<crate::incident::Incident>()
     }
 
     /// Remediations scheduled, running and applied.

@@ -156,14 +156,27 @@ impl Pager {
         }
     }
 
-    /// The on-call acknowledges the open page, if there is one.
-    pub fn acknowledge(&mut self, now: f64) {
-        if let Some(page) = self.pages.last_mut()
-            && page.is_open()
-            && page.acknowledged_s.is_none()
-        {
-            page.acknowledged_s = Some(now);
+    /// The on-call acknowledges the open page; false when there is none to acknowledge.
+    pub fn acknowledge(&mut self, now: f64) -> bool {
+        match self.pages.last_mut() {
+            Some(page) if page.is_open() && page.acknowledged_s.is_none() => {
+                page.acknowledged_s = Some(now);
+                true
+            }
+            _ => false,
         }
+    }
+
+    /// A page is out and nobody has acknowledged it yet.
+    pub fn is_ringing(&self) -> bool {
+        self.pages
+            .last()
+            .is_some_and(|p| p.is_open() && p.acknowledged_s.is_none())
+    }
+
+    /// A page is out (acknowledged or not).
+    pub fn is_open(&self) -> bool {
+        self.pages.last().is_some_and(Page::is_open)
     }
 }
 
@@ -178,7 +191,7 @@ pub struct Page {
 }
 
 impl Page {
-    fn is_open(&self) -> bool {
+    pub fn is_open(&self) -> bool {
         self.resolved_s.is_none()
     }
 }
@@ -496,20 +509,8 @@ pub fn good_and_total(sli: Sli, tally: &ServiceTally) -> (u64, u64) {
     (good, total)
 }
 
-fn track_slos(
-    clock: Res<SimClock>,
-    tallies: Res<Tallies>,
-    mut slos: ResMut<Slos>,
-    remediations: Option<ResMut<crate::remediation::Remediations>>,
-) {
+fn track_slos(clock: Res<SimClock>, tallies: Res<Tallies>, mut slos: ResMut<Slos>) {
     let tick = clock.current();
-    if let Some(mut remediations) = remediations {
-        for name in std::mem::take(&mut remediations.acknowledged) {
-            for slo in slos.0.iter_mut().filter(|s| s.spec.name == name) {
-                slo.pager.acknowledge(tick.t0);
-            }
-        }
-    }
     let second_ends = (tick.t1 + 1e-9).floor() > (tick.t0 + 1e-9).floor();
     for slo in &mut slos.0 {
         let (good, total) = good_and_total(slo.sli(), &tallies.services[slo.service]);
@@ -535,14 +536,14 @@ pub struct CostEstimate {
 /// run would do, up to the horizon.
 pub fn estimate(
     scenario: &crate::scenario::Scenario,
-    taken: &[crate::remediation::Action],
+    taken: &[crate::incident::Entry],
     action: &crate::remediation::Remediation,
     (at, horizon): (f64, f64),
 ) -> Vec<CostEstimate> {
     let spend = |with: bool| {
         let mut sim = crate::sim::Simulation::new(scenario);
-        for a in taken {
-            sim.schedule(a.at.get(), a.action.clone());
+        for entry in taken {
+            sim.issue(entry.clone());
         }
         if with {
             sim.schedule(at, action.clone());
@@ -687,16 +688,8 @@ fn evaluate_thresholds(
     fleet: Res<Fleet>,
     metrics: Query<&ServiceMetrics>,
     mut alerts: ResMut<ThresholdAlerts>,
-    remediations: Option<Res<crate::remediation::Remediations>>,
 ) {
     let tick = clock.current();
-    if let Some(remediations) = remediations {
-        for name in &remediations.acknowledged {
-            for alert in alerts.0.iter_mut().filter(|a| &a.spec.name == name) {
-                alert.pager.acknowledge(tick.t0);
-            }
-        }
-    }
     if (tick.t1 + 1e-9).floor() <= (tick.t0 + 1e-9).floor() {
         return;
     }

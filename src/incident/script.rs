@@ -1,33 +1,23 @@
-//! Action scripts: a RON list of timed remediations, checked against the scenario with
+//! Action scripts: a RON list of timed commands, checked against the scenario with
 //! located errors, like scenario files.
-
-use serde::{Deserialize, Serialize};
 
 use crate::scenario::{
     Diagnostic, LoadError, Locator, Seconds, Severity, ron_options, syntax_error,
 };
 use crate::sim::topology::Topology;
 
-use super::{Op, Remediation};
+use super::Entry;
 
-/// One line of a script: `(at: "6m", action: RollingRestart(service: "web"))`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Action {
-    pub at: Seconds,
-    pub action: Remediation,
-}
-
-/// Parses a script without a fleet to check it against: its syntax and the remediations'
+/// Parses a script without a fleet to check it against: its syntax and the commands'
 /// fields only.
-pub fn parse_script(file: &str, text: &str) -> Result<Vec<Action>, LoadError> {
+pub fn parse_script(file: &str, text: &str) -> Result<Vec<Entry>, LoadError> {
     ron_options()
         .from_str(text)
-        .map_err(|error| syntax_error(file, text, &error))
+        .map_err(|error| syntax_error(file, text, &error, "docs/actions.md"))
 }
 
-/// Parses a script and checks every action against the fleet; all problems are reported.
-pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Action>, LoadError> {
+/// Parses a script and checks every command against the fleet; all problems are reported.
+pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Entry>, LoadError> {
     let actions = parse_script(file, text)?;
     let locator = Locator::new(text);
     let mut diagnostics = Vec::new();
@@ -57,8 +47,14 @@ pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Ac
                 ),
             );
         }
-        if let Err(message) = Op::resolve(&action.action, topology) {
-            problem(format!("[{i}].action"), message);
+        if action.by.trim().is_empty() {
+            problem(
+                format!("[{i}].by"),
+                "the player's name cannot be empty".to_string(),
+            );
+        }
+        if let Err(message) = action.command.check(topology) {
+            problem(format!("[{i}].do"), message);
         }
     }
     if diagnostics.is_empty() {
@@ -72,7 +68,7 @@ pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Ac
 pub fn load_script_file(
     path: &std::path::Path,
     topology: &Topology,
-) -> Result<Vec<Action>, LoadError> {
+) -> Result<Vec<Entry>, LoadError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|error| LoadError::file(&file, &format!("cannot read the script: {error}")))?;

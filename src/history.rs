@@ -1,0 +1,180 @@
+//! Progress across sessions: every finished session's result in an SQLite database in the
+//! user's data directory, so a trainee and a mentor can follow the scores per scenario.
+//!
+//! The database is a convenience: when it is missing, unwritable or corrupt, the session
+//! says so and goes on; its journal is written separately and never depends on it.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+
+/// The environment variable that moves the data directory.
+pub const DATA_DIR_ENV: &str = "FIREDRILL_DATA_DIR";
+
+/// Where firedrill keeps its history and journals: `$FIREDRILL_DATA_DIR`, else the
+/// platform's user data directory (`$XDG_DATA_HOME/firedrill`,
+/// `~/.local/share/firedrill`, `%APPDATA%\firedrill`).
+pub fn data_dir(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = flag {
+        return Some(dir.to_path_buf());
+    }
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env(DATA_DIR_ENV)
+        .or_else(|| env("XDG_DATA_HOME").map(|d| d.join("firedrill")))
+        .or_else(|| env("APPDATA").map(|d| d.join("firedrill")))
+        .or_else(|| env("HOME").map(|d| d.join(".local/share/firedrill")))
+}
+
+/// One finished session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    /// Wall-clock time the session finished, RFC 3339 (history only, never in reports).
+    pub finished_at: String,
+    pub scenario: String,
+    pub scenario_hash: String,
+    pub seed: u64,
+    pub players: String,
+    pub points: Option<f64>,
+    pub max: Option<f64>,
+    pub resolved: bool,
+    /// Share of the error budget the incident burned, 0..1.
+    pub budget_spent: f64,
+    pub journal: Option<String>,
+}
+
+/// The history database.
+pub struct History {
+    connection: Connection,
+}
+
+impl History {
+    /// Opens (creating if needed) the history at `path`.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
+        }
+        let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
+        let connection = Connection::open(path).map_err(fail)?;
+        connection
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS sessions (
+                    id INTEGER PRIMARY KEY,
+                    finished_at TEXT NOT NULL,
+                    scenario TEXT NOT NULL,
+                    scenario_hash TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    players TEXT NOT NULL,
+                    points REAL,
+                    max REAL,
+                    resolved INTEGER NOT NULL,
+                    budget_spent REAL NOT NULL,
+                    journal TEXT
+                );
+                CREATE INDEX IF NOT EXISTS sessions_by_scenario ON sessions (scenario, id);",
+            )
+            .map_err(fail)?;
+        Ok(Self { connection })
+    }
+
+    pub fn record(&self, session: &Session) -> Result<(), String> {
+        self.connection
+            .execute(
+                "INSERT INTO sessions (finished_at, scenario, scenario_hash, seed, players, points, max, resolved, budget_spent, journal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    session.finished_at,
+                    session.scenario,
+                    session.scenario_hash,
+                    session.seed as i64,
+                    session.players,
+                    session.points,
+                    session.max,
+                    session.resolved,
+                    session.budget_spent,
+                    session.journal,
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| format!("cannot record the session: {e}"))
+    }
+
+    /// Sessions in the order they finished, of one scenario or all.
+    pub fn sessions(&self, scenario: Option<&str>) -> Result<Vec<Session>, String> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT finished_at, scenario, scenario_hash, seed, players, points, max, resolved, budget_spent, journal
+                 FROM sessions WHERE ?1 IS NULL OR scenario = ?1 ORDER BY id",
+            )
+            .map_err(|e| format!("cannot read the history: {e}"))?;
+        let rows = statement
+            .query_map(params![scenario], |row| {
+                Ok(Session {
+                    finished_at: row.get(0)?,
+                    scenario: row.get(1)?,
+                    scenario_hash: row.get(2)?,
+                    seed: row.get::<_, i64>(3)? as u64,
+                    players: row.get(4)?,
+                    points: row.get(5)?,
+                    max: row.get(6)?,
+                    resolved: row.get(7)?,
+                    budget_spent: row.get(8)?,
+                    journal: row.get(9)?,
+                })
+            })
+            .map_err(|e| format!("cannot read the history: {e}"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| format!("cannot read the history: {e}"))
+    }
+}
+
+/// The history file inside a data directory.
+pub fn database(data_dir: &Path) -> PathBuf {
+    data_dir.join("history.sqlite3")
+}
+
+/// Now, in UTC, as RFC 3339 (from the system clock, without a date library).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        // 2000-02-29 (a leap day of a century leap year) is day 11,016.
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
+    }
+}

@@ -1,0 +1,329 @@
+//! The one command model: everything a responder can do, whether it comes from the
+//! window, an action script, a journal being replayed or a player across the network.
+
+use serde::{Deserialize, Serialize};
+
+use crate::remediation::{Op, Remediation};
+use crate::scenario::{IncidentSeverity, Seconds};
+use crate::sim::topology::Topology;
+
+/// The name a command is issued under when nobody says who: the one player on call.
+pub const SOLO_PLAYER: &str = "on-call";
+
+/// Something a responder does.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum Command {
+    /// Acknowledge the open page of an SLO or threshold alert, by its name: it then does
+    /// not escalate.
+    Acknowledge { alert: String },
+    /// Open a view. Looking changes nothing but is evidence: diagnosis is judged on it.
+    Look(View),
+    /// Declare an incident, or change its severity.
+    Declare { severity: IncidentSeverity },
+    /// The issuing player takes a role.
+    TakeRole(Role),
+    /// Give a task to a person with a time box.
+    Assign {
+        task: String,
+        owner: String,
+        time_box: Seconds,
+    },
+    /// A status update as a CAN report: conditions, actions, needs.
+    Update {
+        audience: Audience,
+        conditions: String,
+        #[serde(default)]
+        actions: String,
+        #[serde(default)]
+        needs: String,
+    },
+    /// Change the fleet.
+    Apply(Remediation),
+    /// State what the root cause is: a fault kind (as `firedrill catalog` names them) and
+    /// what it hits (a service, an edge `"web->checkout"`, a zone or a traffic source).
+    Hypothesis {
+        fault: String,
+        target: String,
+        #[serde(default)]
+        note: String,
+    },
+    /// Page the expert on a service: they arrive after 5 minutes and say what they find.
+    Escalate { service: String },
+    /// The responders believe the bleeding has stopped.
+    Mitigated,
+    /// Close the incident.
+    Resolve,
+    /// Write (or rewrite) the postmortem.
+    Postmortem(Postmortem),
+}
+
+/// The views of the control room.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub enum View {
+    /// The call graph coloured by health.
+    ServiceMap,
+    /// An SLO: its SLI, budget and burn rates.
+    Slo(String),
+    /// A service's RED row: rate, errors, duration.
+    Red(String),
+    /// A service's USE row: CPU, memory, queue, pool, disk.
+    Saturation(String),
+    Logs(String),
+    Traces(String),
+    /// The fleet's deploys and config pushes.
+    Deploys,
+}
+
+impl View {
+    /// Symptom views (what users feel) come before cause views (what resources do).
+    pub fn is_symptom(&self) -> bool {
+        matches!(self, Self::ServiceMap | Self::Slo(_) | Self::Red(_))
+    }
+
+    /// The service it looks at, if it looks at one.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Self::Red(s) | Self::Saturation(s) | Self::Logs(s) | Self::Traces(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Reading logs or traces keeps the evidence a restart destroys.
+    pub fn preserves_evidence(&self) -> bool {
+        matches!(self, Self::Logs(_) | Self::Traces(_))
+    }
+}
+
+/// Incident roles (PagerDuty, Google IMAG).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Coordinates and decides; does not change the system.
+    IncidentCommander,
+    /// The only one changing the system.
+    Ops,
+    /// Writes the status updates.
+    Comms,
+    /// Watches.
+    Observer,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Audience {
+    Internal,
+    External,
+}
+
+/// The Google SRE book's postmortem template (appendix D), as the responders write it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Postmortem {
+    pub title: String,
+    pub authors: Vec<String>,
+    pub summary: String,
+    pub impact: String,
+    pub root_causes: String,
+    pub trigger: String,
+    pub resolution: String,
+    pub detection: String,
+    pub action_items: Vec<ActionItem>,
+    pub went_well: String,
+    pub went_wrong: String,
+    pub got_lucky: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItem {
+    pub item: String,
+    #[serde(rename = "type")]
+    pub kind: ActionItemKind,
+    pub owner: String,
+    pub priority: Priority,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum ActionItemKind {
+    Mitigate,
+    Prevent,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    P0,
+    P1,
+    P2,
+}
+
+impl Command {
+    /// A short name for tables and the timeline.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Acknowledge { .. } => "Acknowledge",
+            Self::Look(_) => "Look",
+            Self::Declare { .. } => "Declare",
+            Self::TakeRole(_) => "TakeRole",
+            Self::Assign { .. } => "Assign",
+            Self::Update { .. } => "Update",
+            Self::Apply(_) => "Apply",
+            Self::Hypothesis { .. } => "Hypothesis",
+            Self::Escalate { .. } => "Escalate",
+            Self::Mitigated => "Mitigated",
+            Self::Resolve => "Resolve",
+            Self::Postmortem(_) => "Postmortem",
+        }
+    }
+
+    /// The command as an action script writes it.
+    pub fn to_ron(&self) -> String {
+        ron::to_string(self).expect("commands serialize")
+    }
+
+    /// Checks the command against the fleet (names, ranges); whether it makes sense at the
+    /// moment it is issued is checked when it is applied.
+    pub fn check(&self, topology: &Topology) -> Result<(), String> {
+        let service = |name: &str| known_service(topology, name);
+        match self {
+            Self::Acknowledge { alert } => {
+                if topology.slos.iter().any(|s| s == alert) {
+                    Ok(())
+                } else {
+                    Err(unknown("SLO or alert", alert, &topology.slos))
+                }
+            }
+            Self::Look(view) => match view {
+                View::Slo(name) if !topology.slos.contains(name) => {
+                    Err(unknown("SLO or alert", name, &topology.slos))
+                }
+                _ => view.service().map_or(Ok(()), service),
+            },
+            Self::Assign {
+                task,
+                owner,
+                time_box,
+            } => {
+                if task.trim().is_empty() {
+                    Err("a task needs a description".to_string())
+                } else if owner.trim().is_empty() {
+                    Err("a task needs an owner: tasks are assigned to a person".to_string())
+                } else if time_box.get() <= 0.0 {
+                    Err("a task needs a time box above 0 (\"15m\")".to_string())
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Update { conditions, .. } if conditions.trim().is_empty() => {
+                Err("a status update needs its conditions: what users see right now".to_string())
+            }
+            Self::Apply(remediation) => Op::resolve(remediation, topology).map(|_| ()),
+            Self::Hypothesis { fault, target, .. } => {
+                let kinds: Vec<&str> = crate::faults::CATALOG.iter().map(|e| e.name).collect();
+                if !kinds.contains(&fault.as_str()) {
+                    return Err(match crate::scenario::closest(fault, &kinds) {
+                        Some(close) => {
+                            format!("unknown fault kind \"{fault}\" (did you mean \"{close}\"?)")
+                        }
+                        None => format!(
+                            "unknown fault kind \"{fault}\" (`firedrill catalog` lists them)"
+                        ),
+                    });
+                }
+                if topology_names(topology).iter().any(|n| n == target)
+                    || target
+                        .split_once("->")
+                        .is_some_and(|(a, b)| service(a).is_ok() && service(b).is_ok())
+                {
+                    Ok(())
+                } else {
+                    Err(unknown(
+                        "service, edge, zone or traffic source",
+                        target,
+                        &topology_names(topology),
+                    ))
+                }
+            }
+            Self::Escalate { service: name } => service(name),
+            Self::Postmortem(pm) => pm
+                .action_items
+                .iter()
+                .position(|a| a.item.trim().is_empty() || a.owner.trim().is_empty())
+                .map_or(Ok(()), |i| {
+                    Err(format!(
+                        "action item {i} needs a description and an owner (blameless, but owned)"
+                    ))
+                }),
+            Self::Update { .. }
+            | Self::Declare { .. }
+            | Self::TakeRole(_)
+            | Self::Mitigated
+            | Self::Resolve => Ok(()),
+        }
+    }
+}
+
+fn known_service(topology: &Topology, name: &str) -> Result<(), String> {
+    if topology.service_index(name).is_some() {
+        return Ok(());
+    }
+    let names: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
+    Err(unknown("service", name, &names))
+}
+
+/// Services, zones and traffic sources: what a hypothesis may point at.
+fn topology_names(topology: &Topology) -> Vec<String> {
+    topology
+        .services
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(topology.zones.iter().cloned())
+        .chain(topology.sources.iter().map(|s| s.name.clone()))
+        .collect()
+}
+
+fn unknown(what: &str, name: &str, known: &[String]) -> String {
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    match crate::scenario::closest(name, &names) {
+        Some(close) => format!("unknown {what} \"{name}\" (did you mean \"{close}\"?)"),
+        None => format!("unknown {what} \"{name}\" (known: {})", names.join(", ")),
+    }
+}
+
+/// A command with who issued it and when: a line of an action script, of a journal, or a
+/// message from a networked player.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub at: Seconds,
+    #[serde(default = "solo")]
+    pub by: String,
+    #[serde(rename = "do")]
+    pub command: Command,
+}
+
+fn solo() -> String {
+    SOLO_PLAYER.to_string()
+}
+
+/// A command as it was applied: when, by whom, and whether it was refused and why.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Record {
+    pub at_s: f64,
+    pub by: String,
+    pub command: Command,
+    /// Why the command was refused (null: it was carried out).
+    pub refused: Option<String>,
+}
+
+impl Record {
+    pub fn accepted(&self) -> bool {
+        self.refused.is_none()
+    }
+
+    /// The remediation, if this is an accepted change to the fleet.
+    pub fn remediation(&self) -> Option<&Remediation> {
+        match &self.command {
+            Command::Apply(r) if self.accepted() => Some(r),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! The incident game: commands from the responders, the incident's lifecycle (pages,
+//! declaration, mitigation detected from the SLIs, resolution and false closes), the
+//! stakeholders' chat, and the journal that lets a session be replayed.
+//!
+//! Commands are applied at the start of a tick, before faults and remediations, so a
+//! command issued at simulated time `t` acts at the first tick starting at or after `t`,
+//! whether it came from the window, a script, a replayed journal or the network.
+
+mod command;
+pub mod debrief;
+pub mod journal;
+mod script;
+pub mod stakeholders;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bevy::prelude::*;
+use serde::Serialize;
+
+use crate::faults::FaultTimeline;
+use crate::remediation::Remediations;
+use crate::scenario::{ChatSpec, IncidentSeverity, IncidentSpec, Seconds};
+use crate::sim::topology::Topology;
+use crate::sim::{Fleet, SimClock, SimSet};
+use crate::slo::{Slos, ThresholdAlerts};
+
+pub use command::{
+    ActionItem, ActionItemKind, Audience, Command, Entry, Postmortem, Priority, Record, Role,
+    SOLO_PLAYER, View,
+};
+pub use script::{load_script, load_script_file, parse_script};
+use stakeholders::{ChatContext, Message, Stakeholders};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        FixedUpdate,
+        (
+            apply_commands.in_set(SimSet::Commands),
+            track_incident.in_set(SimSet::Incident),
+        )
+            .run_if(resource_exists::<Incident>),
+    );
+}
+
+/// The SLI window that decides impact and mitigation: the short window of the fastest
+/// page, as the rubric defines `t_mitigated`.
+pub const SHORT_WINDOW: f64 = 300.0;
+/// How often vital signs are sampled for scoring.
+pub const VITALS_EVERY: f64 = 10.0;
+/// How long a resolved incident may keep burning (or paging) before it reopens.
+pub const REOPEN_AFTER: f64 = 60.0;
+
+/// Timestamps of the incident, as the rubric names them.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Lifecycle {
+    /// The SLI first breached its objective (any SLO's 5-minute burn rate above 1).
+    pub impact_s: Option<f64>,
+    pub declared_s: Option<f64>,
+    /// Every declaration and change of severity.
+    pub severities: Vec<SeverityChange>,
+    /// When the responders said the bleeding had stopped.
+    pub claimed_mitigated_s: Option<f64>,
+    /// The SLIs are back in SLO over a full short window starting here.
+    pub mitigated_s: Option<f64>,
+    /// The SLI breached again after mitigation, before resolution.
+    pub relapses_s: Vec<f64>,
+    pub resolved_s: Option<f64>,
+    /// Resolutions while still burning or paging.
+    pub false_closes: Vec<FalseClose>,
+    pub reopened_s: Vec<f64>,
+    pub postmortem_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SeverityChange {
+    pub at_s: f64,
+    pub severity: IncidentSeverity,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FalseClose {
+    pub at_s: f64,
+    pub reason: String,
+}
+
+/// Where the incident stands, for the window's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    /// Nothing is wrong, as far as anyone knows.
+    Quiet,
+    /// A page is out.
+    Paged,
+    /// Declared and being worked.
+    Declared,
+    /// The SLIs are back within objective; not yet resolved.
+    Mitigated,
+    Resolved,
+}
+
+impl Lifecycle {
+    pub fn severity(&self) -> Option<IncidentSeverity> {
+        self.severities.last().map(|c| c.severity)
+    }
+
+    /// Whether there is an incident at all: something paged, breached or was declared.
+    pub fn has_incident(&self, paged: bool) -> bool {
+        paged || self.impact_s.is_some() || self.declared_s.is_some()
+    }
+
+    pub fn phase(&self, paging: bool) -> Phase {
+        if self.resolved_s.is_some() {
+            Phase::Resolved
+        } else if self.mitigated_s.is_some() {
+            Phase::Mitigated
+        } else if self.declared_s.is_some() {
+            Phase::Declared
+        } else if paging {
+            Phase::Paged
+        } else {
+            Phase::Quiet
+        }
+    }
+}
+
+/// Vital signs of every SLO, sampled every [`VITALS_EVERY`] seconds: what scoring uses to
+/// judge whether an action helped or hurt and how much budget the incident cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vitals {
+    pub t: f64,
+    /// Per SLO, in scenario order.
+    pub burn_1m: Vec<f64>,
+    pub burn_5m: Vec<f64>,
+    pub budget_left: Vec<f64>,
+}
+
+impl Vitals {
+    pub fn worst_burn_1m(&self) -> f64 {
+        self.burn_1m.iter().copied().fold(0.0, f64::max)
+    }
+
+    pub fn worst_burn_5m(&self) -> f64 {
+        self.burn_5m.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// SLOs burning faster than their budget allows.
+    pub fn burning(&self) -> usize {
+        self.burn_1m.iter().filter(|b| **b > 1.0).count()
+    }
+}
+
+/// A task given to a person with a time box.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Task {
+    pub at_s: f64,
+    pub task: String,
+    pub owner: String,
+    pub time_box_s: f64,
+    pub assigned_by: String,
+}
+
+/// The incident as the responders work it.
+#[derive(Resource, Clone, Debug)]
+pub struct Incident {
+    pub truth: Option<IncidentSpec>,
+    pending: VecDeque<Entry>,
+    /// Every command applied (or refused), in order.
+    pub records: Vec<Record>,
+    pub lifecycle: Lifecycle,
+    pub roles: BTreeMap<String, Role>,
+    pub tasks: Vec<Task>,
+    pub postmortem: Option<Postmortem>,
+    pub chat: Vec<Message>,
+    pub vitals: Vec<Vitals>,
+    stakeholders: Stakeholders,
+    last_update_s: Option<f64>,
+    hints_seen: usize,
+    /// Since when a resolved incident has kept burning or paging.
+    unsettled_since: Option<f64>,
+    /// The worst 5-minute burn rate at the last second.
+    burn_5m: f64,
+}
+
+impl Incident {
+    pub fn new(truth: Option<IncidentSpec>, chat: &ChatSpec) -> Self {
+        Self {
+            truth,
+            pending: VecDeque::new(),
+            records: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            roles: BTreeMap::new(),
+            tasks: Vec::new(),
+            postmortem: None,
+            chat: Vec::new(),
+            vitals: Vec::new(),
+            stakeholders: Stakeholders::new(chat),
+            last_update_s: None,
+            hints_seen: 0,
+            unsettled_since: None,
+            burn_5m: 0.0,
+        }
+    }
+
+    /// Queues a command; it is applied at the first tick starting at or after its time
+    /// (ties in the order issued).
+    pub fn issue(&mut self, entry: Entry) {
+        let index = self
+            .pending
+            .partition_point(|e| e.at.get() <= entry.at.get());
+        self.pending.insert(index, entry);
+    }
+
+    /// Commands issued but not applied yet.
+    pub fn pending(&self) -> impl Iterator<Item = &Entry> {
+        self.pending.iter()
+    }
+
+    /// Applies the commands due at `now`.
+    pub fn apply_due(&mut self, now: f64, world: &mut Responders) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|e| e.at.get() <= now + 1e-9)
+        {
+            let entry = self.pending.pop_front().expect("peeked");
+            let refused = self.apply(&entry, now, world).err();
+            self.records.push(Record {
+                at_s: now,
+                by: entry.by,
+                command: entry.command,
+                refused,
+            });
+        }
+    }
+
+    /// Carries out one command, or says why not. A refused command changes nothing.
+    fn apply(&mut self, entry: &Entry, now: f64, world: &mut Responders) -> Result<(), String> {
+        let Responders {
+            topology,
+            slos,
+            thresholds,
+            remediations,
+        } = world;
+        entry.command.check(topology)?;
+        permits(self.roles.get(&entry.by).copied(), &entry.command)?;
+        let paging = any_page_open(slos, thresholds);
+        let incident = self
+            .lifecycle
+            .has_incident(paging || any_page_ever(slos, thresholds));
+        let lifecycle = &mut self.lifecycle;
+        match &entry.command {
+            Command::Acknowledge { alert } => {
+                let acknowledged = slos
+                    .0
+                    .iter_mut()
+                    .filter(|s| &s.spec.name == alert)
+                    .map(|s| s.pager.acknowledge(now))
+                    .chain(
+                        thresholds
+                            .0
+                            .iter_mut()
+                            .filter(|a| &a.spec.name == alert)
+                            .map(|a| a.pager.acknowledge(now)),
+                    )
+                    .fold(false, |a, b| a | b);
+                if !acknowledged {
+                    return Err(format!(
+                        "no page of \"{alert}\" is waiting to be acknowledged"
+                    ));
+                }
+            }
+            Command::Declare { severity } => {
+                if lifecycle.resolved_s.is_some() {
+                    return Err("the incident is resolved; a new page reopens it".to_string());
+                }
+                if lifecycle.severity() == Some(*severity) {
+                    return Err(format!("the incident is already declared at {severity}"));
+                }
+                lifecycle.declared_s.get_or_insert(now);
+                lifecycle.severities.push(SeverityChange {
+                    at_s: now,
+                    severity: *severity,
+                });
+            }
+            Command::TakeRole(role) => {
+                if *role == Role::IncidentCommander {
+                    // One commander at a time: taking command is a handover.
+                    self.roles.retain(|_, r| *r != Role::IncidentCommander);
+                }
+                self.roles.insert(entry.by.clone(), *role);
+            }
+            Command::Assign {
+                task,
+                owner,
+                time_box,
+            } => self.tasks.push(Task {
+                at_s: now,
+                task: task.clone(),
+                owner: owner.clone(),
+                time_box_s: time_box.get(),
+                assigned_by: entry.by.clone(),
+            }),
+            Command::Update { .. } => self.last_update_s = Some(now),
+            Command::Apply(remediation) => remediations.schedule(now, remediation.clone()),
+            Command::Escalate { service } => {
+                let index = topology.service_index(service).expect("checked");
+                remediations.page_expert(index, now);
+            }
+            Command::Mitigated => {
+                if !incident || lifecycle.resolved_s.is_some() {
+                    return Err("there is no open incident to mark mitigated".to_string());
+                }
+                lifecycle.claimed_mitigated_s = Some(now);
+            }
+            Command::Resolve => {
+                if !incident {
+                    return Err(
+                        "there is no incident to resolve: nothing paged, breached or was declared"
+                            .to_string(),
+                    );
+                }
+                if lifecycle.resolved_s.is_some() {
+                    return Err("the incident is already resolved".to_string());
+                }
+                lifecycle.resolved_s = Some(now);
+                let reason = if self.burn_5m >= 1.0 {
+                    Some(format!(
+                        "the SLI was still out of its objective (5-minute burn rate {:.1})",
+                        self.burn_5m
+                    ))
+                } else if paging {
+                    Some("a page was still open".to_string())
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    lifecycle
+                        .false_closes
+                        .push(FalseClose { at_s: now, reason });
+                }
+            }
+            Command::Postmortem(postmortem) => {
+                if !incident {
+                    return Err("there was no incident to write a postmortem about".to_string());
+                }
+                lifecycle.postmortem_s = Some(now);
+                self.postmortem = Some(postmortem.clone());
+            }
+            Command::Look(_) | Command::Hypothesis { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Follows the SLIs at the end of each second: impact, mitigation, relapses, reopening,
+    /// vital signs and the stakeholders' messages.
+    fn track(
+        &mut self,
+        now: f64,
+        slos: &Slos,
+        thresholds: &ThresholdAlerts,
+        faults: &FaultTimeline,
+        hints: &[crate::remediation::Hint],
+    ) {
+        let burn_5m: Vec<f64> = slos.0.iter().map(|s| s.burn(SHORT_WINDOW)).collect();
+        self.burn_5m = burn_5m.iter().copied().fold(0.0, f64::max);
+        let paging = any_page_open(slos, thresholds);
+        let lifecycle = &mut self.lifecycle;
+        let breached = self.burn_5m > 1.0;
+        if lifecycle.impact_s.is_none() {
+            if breached {
+                lifecycle.impact_s = Some(now);
+            }
+        } else if lifecycle.resolved_s.is_none() {
+            match lifecycle.mitigated_s {
+                None if !breached => {
+                    let start = lifecycle.impact_s.unwrap_or(now).max(now - SHORT_WINDOW);
+                    lifecycle.mitigated_s = Some(start);
+                }
+                Some(_) if breached => {
+                    lifecycle.mitigated_s = None;
+                    lifecycle.relapses_s.push(now);
+                }
+                _ => {}
+            }
+        }
+        if lifecycle.resolved_s.is_some() {
+            if breached || paging {
+                let since = *self.unsettled_since.get_or_insert(now);
+                if now - since >= REOPEN_AFTER {
+                    lifecycle.resolved_s = None;
+                    lifecycle.reopened_s.push(now);
+                    if breached {
+                        lifecycle.mitigated_s = None;
+                    }
+                    self.unsettled_since = None;
+                }
+            } else {
+                self.unsettled_since = None;
+            }
+        }
+        if (now / VITALS_EVERY).fract().abs() < 1e-9 {
+            self.vitals.push(Vitals {
+                t: now,
+                burn_1m: slos.0.iter().map(|s| s.burn(60.0)).collect(),
+                burn_5m,
+                budget_left: slos.0.iter().map(|s| s.budget_left()).collect(),
+            });
+        }
+        for hint in &hints[self.hints_seen..] {
+            self.chat.push(Message {
+                at_s: hint.at_s,
+                from: format!("{} expert", hint.expert),
+                text: hint.text.clone(),
+                kind: crate::scenario::MessageKind::Info,
+            });
+        }
+        self.hints_seen = hints.len();
+        let first_page = slos
+            .0
+            .iter()
+            .filter_map(|s| {
+                s.pager
+                    .pages
+                    .first()
+                    .map(|p| (p.opened_s, s.spec.service.clone()))
+            })
+            .chain(thresholds.0.iter().filter_map(|a| {
+                a.pager
+                    .pages
+                    .first()
+                    .map(|p| (p.opened_s, a.spec.service.clone()))
+            }))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let context = ChatContext {
+            now,
+            first_page,
+            declared_s: self.lifecycle.declared_s,
+            last_update_s: self.last_update_s,
+            open: self.lifecycle.resolved_s.is_none(),
+            budget_left: slos
+                .0
+                .iter()
+                .map(|s| s.budget_left())
+                .fold(f64::INFINITY, f64::min),
+            faults,
+        };
+        self.chat.extend(self.stakeholders.due(&context));
+    }
+
+    /// Whether a page is out right now.
+    pub fn phase(&self, slos: &Slos, thresholds: &ThresholdAlerts) -> Phase {
+        self.lifecycle.phase(any_page_open(slos, thresholds))
+    }
+}
+
+/// What commands act on besides the incident itself.
+pub struct Responders<'a> {
+    pub topology: &'a Topology,
+    pub slos: &'a mut Slos,
+    pub thresholds: &'a mut ThresholdAlerts,
+    pub remediations: &'a mut Remediations,
+}
+
+/// What a role allows. Nobody who has not taken a role is held back (a trainee alone
+/// holds every role); observers only watch, comms does not touch the system, and ops does
+/// not speak for the incident. The commander may change the system, and is scored for it.
+pub fn permits(role: Option<Role>, command: &Command) -> Result<(), String> {
+    let watching = matches!(command, Command::Look(_) | Command::TakeRole(_));
+    match (role, command) {
+        (Some(Role::Observer), _) if !watching => {
+            Err("observers watch: take another role to act".to_string())
+        }
+        (Some(Role::Comms), Command::Apply(_)) => {
+            Err("comms does not change the system: ask ops".to_string())
+        }
+        (Some(Role::Ops), Command::Update { .. }) => {
+            Err("ops does not post status updates: comms does".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn any_page_open(slos: &Slos, thresholds: &ThresholdAlerts) -> bool {
+    slos.0.iter().any(|s| s.pager.is_open()) || thresholds.0.iter().any(|a| a.pager.is_open())
+}
+
+fn any_page_ever(slos: &Slos, thresholds: &ThresholdAlerts) -> bool {
+    slos.0.iter().any(|s| !s.pager.pages.is_empty())
+        || thresholds.0.iter().any(|a| !a.pager.pages.is_empty())
+}
+
+pub(crate) fn apply_commands(
+    clock: Res<SimClock>,
+    fleet: Res<Fleet>,
+    mut incident: ResMut<Incident>,
+    mut slos: ResMut<Slos>,
+    mut thresholds: ResMut<ThresholdAlerts>,
+    mut remediations: ResMut<Remediations>,
+) {
+    let now = clock.now();
+    if incident
+        .pending
+        .front()
+        .is_none_or(|e| e.at.get() > now + 1e-9)
+    {
+        return;
+    }
+    incident.apply_due(
+        now,
+        &mut Responders {
+            topology: &fleet.topology,
+            slos: &mut slos,
+            thresholds: &mut thresholds,
+            remediations: &mut remediations,
+        },
+    );
+}
+
+fn track_incident(
+    clock: Res<SimClock>,
+    mut incident: ResMut<Incident>,
+    slos: Res<Slos>,
+    thresholds: Res<ThresholdAlerts>,
+    faults: Res<FaultTimeline>,
+    remediations: Res<Remediations>,
+) {
+    let tick = clock.current();
+    if (tick.t1 + 1e-9).floor() <= (tick.t0 + 1e-9).floor() {
+        return;
+    }
+    incident.track(
+        tick.t1.round(),
+        &slos,
+        &thresholds,
+        &faults,
+        &remediations.hints,
+    );
+}
+
+/// Formats a simulated time for messages: "9m12s".
+pub fn clock(seconds: f64) -> String {
+    Seconds(seconds.round()).to_string()
+}

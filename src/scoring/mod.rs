@@ -1,0 +1,1138 @@
+//! Scoring by SRE practice: a pure function of the scenario's ground truth and the
+//! session's timeline. Each criterion of the rubric (sre-reference.md) gives points out of
+//! a maximum and a sentence that explains the judgement with the timeline's facts and the
+//! practice behind it. Authors reweight or disable criteria by id in `incident.weights`.
+
+use serde::Serialize;
+
+use crate::incident::debrief::Timeline;
+use crate::incident::{Command, Priority, Role, View, clock};
+use crate::remediation::Remediation;
+use crate::scenario::{ActionPattern, FaultSpec, IncidentSpec, Scenario};
+
+/// Points a criterion is worth at weight 1.
+pub const POINTS: f64 = 10.0;
+
+/// How a criterion came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    Met,
+    Partly,
+    Failed,
+    /// The situation did not call for it: it counts neither way.
+    NotApplicable,
+}
+
+/// One line of the score.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Criterion {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub points: f64,
+    pub max: f64,
+    pub verdict: Verdict,
+    /// The judgement, with the timeline's facts.
+    pub why: String,
+    /// The practice it follows.
+    pub practice: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Score {
+    pub points: f64,
+    pub max: f64,
+    pub percent: f64,
+    pub criteria: Vec<Criterion>,
+}
+
+impl Score {
+    pub fn criterion(&self, id: &str) -> Option<&Criterion> {
+        self.criteria.iter().find(|c| c.id == id)
+    }
+}
+
+/// A judgement: the share of the points earned (None: not applicable) and why.
+struct Judgement {
+    share: Option<f64>,
+    why: String,
+}
+
+fn judged(share: f64, why: impl Into<String>) -> Judgement {
+    Judgement {
+        share: Some(share.clamp(0.0, 1.0)),
+        why: why.into(),
+    }
+}
+
+fn not_applicable(why: impl Into<String>) -> Judgement {
+    Judgement {
+        share: None,
+        why: why.into(),
+    }
+}
+
+/// Every criterion: id, title, practice, and its rule.
+type Rule = fn(&Facts) -> Judgement;
+pub const CRITERIA: &[(&str, &str, &str)] = &[
+    (
+        "acknowledge",
+        "Acknowledge the page",
+        "Acknowledge within 5 minutes: PagerDuty escalates an unacknowledged page after 5.",
+    ),
+    (
+        "declare",
+        "Declare and classify",
+        "Declare when users are hurt; if unsure of the severity, pick the higher; do not litigate it mid-incident.",
+    ),
+    (
+        "roles",
+        "Roles",
+        "Name an incident commander, who coordinates and does not change the system.",
+    ),
+    (
+        "mitigate_first",
+        "Mitigation first",
+        "Stop the bleeding, restore service, preserve the evidence; root-cause later.",
+    ),
+    (
+        "rollback_first",
+        "Roll back first",
+        "When a change is the suspect, roll it back first and diagnose afterwards.",
+    ),
+    (
+        "time_to_mitigate",
+        "Time to mitigate",
+        "Restore service within the scenario's par time from the first page.",
+    ),
+    (
+        "budget",
+        "Error budget burned",
+        "The incident's cost in error budget, banded at 2%, 5% and 20%.",
+    ),
+    (
+        "no_harm",
+        "No harmful or red-herring changes",
+        "Change only what the evidence points at; every change can make it worse.",
+    ),
+    (
+        "delegation",
+        "Delegation",
+        "Tasks go to a named person with a time box.",
+    ),
+    (
+        "communication",
+        "Communication",
+        "First update within 5 min of declaring, then at least every 20 min, as CAN reports (conditions, actions, needs).",
+    ),
+    (
+        "evidence",
+        "Evidence before destruction",
+        "Read the logs or take a dump before restarting what holds the evidence.",
+    ),
+    (
+        "verify",
+        "Verify before closing",
+        "Resolve only once the SLI is back within objective and the page has cleared.",
+    ),
+    (
+        "symptom_first",
+        "Symptom-first diagnosis",
+        "Look at symptoms (SLOs, RED) before causes (USE), and do not chase distractions.",
+    ),
+    (
+        "hypothesis",
+        "Root-cause hypothesis",
+        "Name the root cause from the evidence.",
+    ),
+    (
+        "postmortem",
+        "Postmortem",
+        "Write a blameless postmortem with owned, typed action items; a P0 item when over 20% of the budget burned.",
+    ),
+    (
+        "budget_policy",
+        "Error budget policy",
+        "No risky changes during a change freeze, except P0 fixes.",
+    ),
+];
+
+const RULES: &[Rule] = &[
+    acknowledge,
+    declare,
+    roles,
+    mitigate_first,
+    rollback_first,
+    time_to_mitigate,
+    budget,
+    no_harm,
+    delegation,
+    communication,
+    evidence,
+    verify,
+    symptom_first,
+    hypothesis,
+    postmortem,
+    budget_policy,
+];
+
+/// Scores a session; None when the scenario has no ground truth to score against.
+pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
+    let truth = scenario.incident.as_ref()?;
+    let facts = Facts::new(scenario, truth, timeline);
+    let mut criteria = Vec::new();
+    for ((id, title, practice), rule) in CRITERIA.iter().zip(RULES) {
+        let weight = truth.weights.get(*id).copied().unwrap_or(1.0);
+        if weight <= 0.0 {
+            continue;
+        }
+        let Judgement { share, why } = rule(&facts);
+        let max = if share.is_some() {
+            POINTS * weight
+        } else {
+            0.0
+        };
+        let share = share.unwrap_or(0.0);
+        criteria.push(Criterion {
+            id,
+            title,
+            points: round1(share * max),
+            max,
+            verdict: match () {
+                _ if max == 0.0 => Verdict::NotApplicable,
+                _ if share >= 0.999 => Verdict::Met,
+                _ if share <= 0.001 => Verdict::Failed,
+                _ => Verdict::Partly,
+            },
+            why,
+            practice,
+        });
+    }
+    let points = round1(criteria.iter().map(|c| c.points).sum());
+    let max = criteria.iter().map(|c| c.max).sum::<f64>();
+    Some(Score {
+        points,
+        max,
+        percent: if max > 0.0 {
+            round1(points / max * 100.0)
+        } else {
+            100.0
+        },
+        criteria,
+    })
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The ground truth and the timeline, with what several rules need worked out once.
+struct Facts<'a> {
+    truth: &'a IncidentSpec,
+    timeline: &'a Timeline,
+    root: Vec<&'a FaultSpec>,
+    distractions: Vec<&'a FaultSpec>,
+    mitigations: Vec<ActionPattern>,
+    /// Accepted changes to the fleet: time, who, what.
+    changes: Vec<(f64, &'a str, &'a Remediation)>,
+    /// Accepted views: time and what.
+    looks: Vec<(f64, &'a View)>,
+    players: Vec<&'a str>,
+    /// The first page, or else the impact: when the clock of the response starts.
+    alarm_s: Option<f64>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(scenario: &'a Scenario, truth: &'a IncidentSpec, timeline: &'a Timeline) -> Self {
+        let fault = |name: &String| {
+            scenario
+                .faults
+                .iter()
+                .find(|f| f.name.as_ref() == Some(name))
+        };
+        let root: Vec<&FaultSpec> = truth.root_cause.iter().filter_map(fault).collect();
+        let mitigations = if truth.mitigations.is_empty() {
+            root.iter().flat_map(|f| default_mitigations(f)).collect()
+        } else {
+            truth.mitigations.clone()
+        };
+        let accepted = timeline.records.iter().filter(|r| r.accepted());
+        let changes = accepted
+            .clone()
+            .filter_map(|r| r.remediation().map(|m| (r.at_s, r.by.as_str(), m)))
+            .collect();
+        let looks = accepted
+            .clone()
+            .filter_map(|r| match &r.command {
+                Command::Look(view) => Some((r.at_s, view)),
+                _ => None,
+            })
+            .collect();
+        let mut players: Vec<&str> = accepted.map(|r| r.by.as_str()).collect();
+        players.sort_unstable();
+        players.dedup();
+        Self {
+            truth,
+            timeline,
+            distractions: truth.distractions.iter().filter_map(fault).collect(),
+            root,
+            mitigations,
+            changes,
+            looks,
+            players,
+            alarm_s: timeline
+                .first_page()
+                .map(|p| p.opened_s)
+                .or(timeline.lifecycle.impact_s),
+        }
+    }
+
+    fn is_mitigation(&self, remediation: &Remediation) -> bool {
+        self.mitigations.iter().any(|p| matches(p, remediation))
+    }
+
+    fn is_red_herring(&self, remediation: &Remediation) -> bool {
+        self.truth
+            .red_herrings
+            .iter()
+            .any(|p| matches(p, remediation))
+    }
+
+    /// A change caused it, and undoing the change is possible.
+    fn change_caused_it(&self) -> bool {
+        self.root
+            .iter()
+            .any(|f| matches!(f.kind.label(), "Deploy" | "ConfigPush" | "FeatureFlag"))
+    }
+
+    fn undoes_the_change(&self, remediation: &Remediation) -> bool {
+        self.root.iter().any(|f| {
+            let target = service_of(&f.target);
+            match remediation {
+                Remediation::Rollback { service } => service == target,
+                Remediation::DisableFlag { service, .. } => {
+                    service == target && f.kind.label() == "FeatureFlag"
+                }
+                _ => false,
+            }
+        })
+    }
+
+    fn since_alarm(&self, t: f64) -> String {
+        match self.alarm_s {
+            Some(alarm) if t >= alarm => format!("{} after the page", clock(t - alarm)),
+            Some(alarm) => format!("{} before the page", clock(alarm - t)),
+            None => format!("at {}", clock(t)),
+        }
+    }
+}
+
+/// A fault's target as a service: the caller of an edge `"a->b"`.
+fn service_of(target: &str) -> &str {
+    target.split_once("->").map_or(target, |(from, _)| from)
+}
+
+/// Whether a remediation fits a pattern: same name, and the same target if the pattern
+/// names one (a service pattern also matches its instances and the edges it calls).
+pub fn matches(pattern: &ActionPattern, remediation: &Remediation) -> bool {
+    pattern.action == remediation.label()
+        && pattern.target.as_ref().is_none_or(|t| {
+            let target = remediation.target();
+            &target == t || service_of(&target) == t
+        })
+}
+
+/// What stops a root cause by its kind, when the author did not list the mitigations.
+fn default_mitigations(fault: &FaultSpec) -> Vec<ActionPattern> {
+    let on = |action: &str, target: &str| ActionPattern {
+        action: action.to_string(),
+        target: Some(target.to_string()),
+    };
+    let any = |action: &str| ActionPattern {
+        action: action.to_string(),
+        target: None,
+    };
+    let t = fault.target.as_str();
+    match fault.kind.label() {
+        "Deploy" | "ConfigPush" | "CrashLoop" => vec![on("Rollback", t), on("RollForward", t)],
+        "FeatureFlag" => vec![on("DisableFlag", t), on("Rollback", t)],
+        "DnsFailure" => vec![on("FixDns", t)],
+        "CertExpiry" => vec![on("RotateCertificate", t)],
+        "DiskFill" => vec![on("FreeDisk", t)],
+        "ReplicationLag" => vec![on("ResyncReplicas", t)],
+        "CacheFlush" => vec![on("WarmCache", t), any("ShedLoad")],
+        "MemoryLeak" => vec![
+            on("RollingRestart", t),
+            on("RestartInstance", t),
+            on("Rollback", t),
+        ],
+        "TrafficSurge" => vec![any("ShedLoad"), any("ScaleOut")],
+        "ZoneLoss" | "Partition" => vec![any("DrainZone")],
+        "Crash" => vec![on("ScaleOut", t), on("RestartInstance", t)],
+        "SlowQueries" => vec![on("SetPool", t), any("ShedLoad"), any("OpenCircuit")],
+        _ => Vec::new(),
+    }
+}
+
+fn acknowledge(f: &Facts) -> Judgement {
+    let pages = &f.timeline.pages;
+    if pages.is_empty() {
+        return not_applicable("No page went out.");
+    }
+    let mut total = 0.0;
+    let mut worst: Option<String> = None;
+    for page in pages {
+        let share = match page.acknowledged_s {
+            Some(t) if t - page.opened_s <= 300.0 => 1.0,
+            Some(t) if t - page.opened_s <= 600.0 => 0.5,
+            _ => 0.0,
+        };
+        total += share;
+        if share < 1.0 && worst.is_none() {
+            worst = Some(match page.acknowledged_s {
+                Some(t) => format!(
+                    "the {} page waited {} for an acknowledgement",
+                    page.alert,
+                    clock(t - page.opened_s)
+                ),
+                None => format!(
+                    "the {} page at {} was never acknowledged{}",
+                    page.alert,
+                    clock(page.opened_s),
+                    page.escalated_s
+                        .map(|e| format!(" and escalated at {}", clock(e)))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let share = total / pages.len() as f64;
+    let why = match worst {
+        None => {
+            let first = &pages[0];
+            format!(
+                "You acknowledged the page {} after it went out; within 5 minutes is the practice.",
+                clock(first.acknowledged_s.unwrap_or(first.opened_s) - first.opened_s)
+            )
+        }
+        Some(w) => format!(
+            "Of {} page(s), {w}: acknowledge within 5 minutes, or the page escalates and wakes the next person.",
+            pages.len()
+        ),
+    };
+    judged(share, why)
+}
+
+fn declare(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    let truth = f.truth;
+    let Some(first) = l.severities.first() else {
+        return if truth.declare {
+            judged(
+                0.0,
+                format!(
+                    "You never declared an incident; users were hurt, so this one called for a {} declaration.",
+                    truth.severity
+                ),
+            )
+        } else {
+            judged(
+                1.0,
+                "Nothing here called for an incident, and you did not declare one.",
+            )
+        };
+    };
+    if !truth.declare {
+        return judged(
+            0.5,
+            format!(
+                "You declared a {} incident at {}, but nothing users felt called for one: a declaration pulls people in.",
+                first.severity,
+                clock(first.at_s)
+            ),
+        );
+    }
+    let mut share: f64 = 1.0;
+    let mut notes = vec![format!(
+        "You declared {} {}",
+        first.severity,
+        f.since_alarm(first.at_s)
+    )];
+    if first.severity.rank() > truth.severity.rank() {
+        share -= 0.5;
+        notes.push(format!(
+            "below its true severity {} (if unsure, pick the higher)",
+            truth.severity
+        ));
+    }
+    let downgrades = l
+        .severities
+        .windows(2)
+        .filter(|w| w[1].severity.rank() > w[0].severity.rank())
+        .filter(|w| l.mitigated_s.is_none_or(|m| w[1].at_s < m))
+        .count();
+    if downgrades > 0 {
+        share -= 0.5;
+        notes.push(
+            "and downgraded it while still mitigating (do not litigate severity mid-incident)"
+                .to_string(),
+        );
+    }
+    judged(share, format!("{}.", notes.join(", ")))
+}
+
+fn roles(f: &Facts) -> Judgement {
+    if !f.truth.declare && f.timeline.lifecycle.declared_s.is_none() {
+        return not_applicable("No incident, so no incident roles.");
+    }
+    let records = &f.timeline.records;
+    let commanders: Vec<&str> = records
+        .iter()
+        .filter(|r| r.accepted() && r.command == Command::TakeRole(Role::IncidentCommander))
+        .map(|r| r.by.as_str())
+        .collect();
+    let Some(ic) = commanders.last() else {
+        return judged(
+            0.0,
+            "Nobody took incident command: someone must coordinate, decide and keep the others informed.",
+        );
+    };
+    if f.players.len() < 2 {
+        return judged(
+            1.0,
+            format!(
+                "{ic} took incident command. Playing alone, you hold every role; in a team the commander would leave the changes to ops."
+            ),
+        );
+    }
+    let ic_changes = f
+        .changes
+        .iter()
+        .filter(|(_, by, _)| commanders.contains(by))
+        .count();
+    if ic_changes > 0 {
+        judged(
+            0.5,
+            format!(
+                "{ic} was incident commander and made {ic_changes} change(s) to the system: the commander coordinates; ops changes the system."
+            ),
+        )
+    } else {
+        judged(
+            1.0,
+            format!("{ic} took incident command and left the changes to others."),
+        )
+    }
+}
+
+fn mitigate_first(f: &Facts) -> Judgement {
+    if f.root.is_empty() || f.mitigations.is_empty() {
+        return not_applicable("There was nothing to mitigate.");
+    }
+    let Some((t, _, first)) = f.changes.first() else {
+        return judged(
+            0.0,
+            format!(
+                "You changed nothing: {} would have stopped the bleeding.",
+                patterns(&f.mitigations)
+            ),
+        );
+    };
+    if f.is_mitigation(first) {
+        let burning = f
+            .timeline
+            .vitals_at(*t)
+            .is_some_and(|v| v.worst_burn_5m() > 1.0);
+        let when = if burning {
+            "while the budget was burning"
+        } else {
+            "before the budget started burning"
+        };
+        return judged(
+            1.0,
+            format!(
+                "Your first change, {} {}, was a mitigation, taken {when}.",
+                short(first),
+                f.since_alarm(*t)
+            ),
+        );
+    }
+    match f.changes.iter().find(|(_, _, r)| f.is_mitigation(r)) {
+        Some((later, _, m)) => judged(
+            0.4,
+            format!(
+                "Your first change was {}; the mitigation {} came {} later. Stop the bleeding first.",
+                short(first),
+                short(m),
+                clock(later - t)
+            ),
+        ),
+        None => judged(
+            0.0,
+            format!(
+                "Your first change was {} and no mitigation followed; {} would have stopped the bleeding.",
+                short(first),
+                patterns(&f.mitigations)
+            ),
+        ),
+    }
+}
+
+fn rollback_first(f: &Facts) -> Judgement {
+    if !f.change_caused_it() {
+        return not_applicable("No change caused this incident.");
+    }
+    let rollback = f
+        .changes
+        .iter()
+        .position(|(_, _, r)| f.undoes_the_change(r));
+    match rollback {
+        Some(0) => {
+            let (t, _, r) = f.changes[0];
+            judged(
+                1.0,
+                format!(
+                    "You rolled back ({}) {}; rolling back first is the practice when a change is the suspect.",
+                    short(r),
+                    f.since_alarm(t)
+                ),
+            )
+        }
+        Some(k) => {
+            let (t, _, _) = f.changes[k];
+            judged(
+                0.5,
+                format!(
+                    "You rolled back {}, after {k} other change(s); when a change is the suspect, roll it back first and diagnose afterwards.",
+                    f.since_alarm(t)
+                ),
+            )
+        }
+        None => judged(
+            0.0,
+            "A change caused this incident and you never rolled it back: rolling back first is the practice when a change is the suspect.",
+        ),
+    }
+}
+
+fn time_to_mitigate(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    let (Some(alarm), Some(_)) = (f.alarm_s, l.impact_s) else {
+        return not_applicable("Users were never hurt.");
+    };
+    let par = f.truth.par_mitigate.get();
+    let Some(mitigated) = l.mitigated_s else {
+        return judged(
+            0.0,
+            format!(
+                "The SLIs never came back within objective (par: {} from the page).",
+                clock(par)
+            ),
+        );
+    };
+    let took = (mitigated - alarm).max(0.0);
+    let share = if took <= par {
+        1.0
+    } else {
+        1.0 - (took - par) / (2.0 * par)
+    };
+    judged(
+        share,
+        format!(
+            "Service was restored {} after the page; par is {}{}.",
+            clock(took),
+            clock(par),
+            if took <= par {
+                ""
+            } else {
+                " (no credit past three times par)"
+            }
+        ),
+    )
+}
+
+fn budget(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    let Some(impact) = l.impact_s else {
+        return not_applicable("No budget was burned by an incident.");
+    };
+    let end = l.resolved_s.unwrap_or(f.timeline.end_s);
+    let spent = f.timeline.budget_spent(impact, end) * 100.0;
+    let (share, band) = match spent {
+        s if s < 2.0 => (1.0, "under 2%"),
+        s if s < 5.0 => (0.75, "between 2% and 5%"),
+        s if s < 20.0 => (0.4, "between 5% and 20%"),
+        _ => (
+            0.0,
+            "over 20%: the error budget policy calls for a postmortem with a P0 action item",
+        ),
+    };
+    judged(
+        share,
+        format!("The incident burned {spent:.1}% of the error budget, {band}."),
+    )
+}
+
+fn no_harm(f: &Facts) -> Judgement {
+    let quiet = f.root.is_empty();
+    let mut bad: Vec<String> = Vec::new();
+    for (t, _, r) in &f.changes {
+        if f.is_red_herring(r) {
+            bad.push(format!("{} at {} (a red herring)", short(r), clock(*t)));
+        } else if quiet {
+            bad.push(format!(
+                "{} at {} (nothing needed changing)",
+                short(r),
+                clock(*t)
+            ));
+        } else if !f.is_mitigation(r) && made_it_worse(f, *t) {
+            bad.push(format!(
+                "{} at {} (more SLOs burned, or faster, afterwards)",
+                short(r),
+                clock(*t)
+            ));
+        }
+    }
+    let share = match bad.len() {
+        0 => 1.0,
+        1 => 0.5,
+        _ => 0.0,
+    };
+    if bad.is_empty() {
+        judged(
+            share,
+            if f.changes.is_empty() {
+                "You made no change that did harm.".to_string()
+            } else {
+                format!(
+                    "None of your {} change(s) was a red herring or made things worse.",
+                    f.changes.len()
+                )
+            },
+        )
+    } else {
+        judged(
+            share,
+            format!(
+                "Harmful or unsanctioned: {}. Change only what the evidence points at.",
+                bad.join("; ")
+            ),
+        )
+    }
+}
+
+/// Whether the SLOs did worse in the three minutes after `t` than at `t`, with no fault
+/// starting meanwhile to blame instead.
+fn made_it_worse(f: &Facts, t: f64) -> bool {
+    let window = (t, t + 180.0);
+    if f.timeline
+        .faults
+        .iter()
+        .filter_map(|x| x.started_s)
+        .any(|s| s > window.0 && s <= window.1)
+    {
+        return false;
+    }
+    let Some(before) = f.timeline.vitals_at(t) else {
+        return false;
+    };
+    f.timeline
+        .vitals
+        .iter()
+        .filter(|v| v.t > t + 60.0 && v.t <= window.1)
+        .any(|v| {
+            v.burning() > before.burning()
+                || (v.worst_burn_1m() > 2.0 * before.worst_burn_1m().max(1.0))
+        })
+}
+
+fn delegation(f: &Facts) -> Judgement {
+    let tasks = &f.timeline.tasks;
+    if f.players.len() < 2 && tasks.is_empty() {
+        return not_applicable("Playing alone, there was nobody to delegate to.");
+    }
+    let ic = f
+        .timeline
+        .records
+        .iter()
+        .rev()
+        .find(|r| r.accepted() && r.command == Command::TakeRole(Role::IncidentCommander))
+        .map(|r| r.by.as_str());
+    let others: Vec<&str> = f
+        .players
+        .iter()
+        .copied()
+        .filter(|p| Some(*p) != ic)
+        .collect();
+    if others.is_empty() {
+        return judged(
+            if tasks.is_empty() { 0.0 } else { 1.0 },
+            format!(
+                "{} task(s) assigned with owners and time boxes.",
+                tasks.len()
+            ),
+        );
+    }
+    let tasked = others
+        .iter()
+        .filter(|p| tasks.iter().any(|t| t.owner == **p))
+        .count();
+    judged(
+        tasked as f64 / others.len() as f64,
+        format!(
+            "{tasked} of {} responder(s) besides the commander got a task with a time box; tasks go to a named person with a time box.",
+            others.len()
+        ),
+    )
+}
+
+fn communication(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    let Some(start) = l
+        .declared_s
+        .or(if f.truth.declare { f.alarm_s } else { None })
+    else {
+        return not_applicable("No incident to communicate about.");
+    };
+    let updates: Vec<(f64, bool)> = f
+        .timeline
+        .records
+        .iter()
+        .filter(|r| r.accepted())
+        .filter_map(|r| match &r.command {
+            Command::Update {
+                audience: crate::incident::Audience::External,
+                conditions,
+                actions,
+                needs,
+            } => Some((
+                r.at_s,
+                [conditions, actions, needs]
+                    .iter()
+                    .all(|s| !s.trim().is_empty()),
+            )),
+            _ => None,
+        })
+        .collect();
+    let Some(&(first, _)) = updates.first() else {
+        return judged(
+            0.0,
+            "You posted no external status update: stakeholders heard nothing. The first is due within 5 minutes of declaring, then every 20.",
+        );
+    };
+    let first_on_time = first - start <= 300.0;
+    let end = l.resolved_s.unwrap_or(f.timeline.end_s).min(start + 7200.0);
+    let mut times: Vec<f64> = updates.iter().map(|u| u.0).filter(|t| *t <= end).collect();
+    times.push(end);
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let late = gaps.iter().filter(|g| **g > 1200.0).count();
+    let cadence = if gaps.is_empty() {
+        1.0
+    } else {
+        1.0 - late as f64 / gaps.len() as f64
+    };
+    let can = updates.iter().filter(|u| u.1).count() as f64 / updates.len() as f64;
+    let share = 0.4 * f64::from(u8::from(first_on_time)) + 0.4 * cadence + 0.2 * can;
+    judged(
+        share,
+        format!(
+            "First external update {} after declaring ({}); {} of {} gap(s) over 20 minutes; {:.0}% of updates gave conditions, actions and needs.",
+            clock(first - start),
+            if first_on_time {
+                "on time"
+            } else {
+                "due within 5 minutes"
+            },
+            late,
+            gaps.len(),
+            can * 100.0
+        ),
+    )
+}
+
+fn evidence(f: &Facts) -> Judgement {
+    let destructive: Vec<&(f64, &str, &Remediation)> =
+        f.changes.iter().filter(|c| c.2.is_destructive()).collect();
+    if destructive.is_empty() {
+        return not_applicable("You destroyed no evidence: no restarts.");
+    }
+    let preserved = destructive
+        .iter()
+        .filter(|(t, _, r)| {
+            let service = r.target();
+            f.looks.iter().any(|(at, v)| {
+                at <= t && v.preserves_evidence() && v.service() == Some(service.as_str())
+            }) || f.changes.iter().any(|(at, _, c)| {
+                at <= t
+                    && matches!(c, Remediation::EjectInstance { service: s, .. } if *s == service)
+            })
+        })
+        .count();
+    let (t, _, r) = destructive[0];
+    judged(
+        preserved as f64 / destructive.len() as f64,
+        format!(
+            "{preserved} of {} restart(s) came after reading the logs or traces of what they killed (first: {} at {}). Preserve the evidence, without delaying mitigation.",
+            destructive.len(),
+            short(r),
+            clock(*t)
+        ),
+    )
+}
+
+fn verify(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    if !f.truth.declare && l.declared_s.is_none() && l.impact_s.is_none() {
+        return not_applicable("There was no incident to close.");
+    }
+    let falses = l.false_closes.len();
+    match (l.resolved_s, falses) {
+        (Some(t), 0) => judged(
+            1.0,
+            format!(
+                "You resolved at {} with the SLIs back within objective and no page open.",
+                clock(t)
+            ),
+        ),
+        (Some(t), n) => judged(
+            0.5,
+            format!(
+                "You closed too early {n} time(s) ({}) before resolving for good at {}.",
+                l.false_closes[0].reason,
+                clock(t)
+            ),
+        ),
+        (None, 0) => judged(0.0, "The incident was never resolved."),
+        (None, _) => judged(
+            0.0,
+            format!(
+                "You resolved while {}, and the incident reopened: verify before closing.",
+                l.false_closes[0].reason
+            ),
+        ),
+    }
+}
+
+fn symptom_first(f: &Facts) -> Judgement {
+    let Some((_, first)) = f.looks.first() else {
+        return judged(
+            0.0,
+            "You looked at no dashboard, log or trace: act on evidence.",
+        );
+    };
+    let distraction_targets: Vec<&str> = f
+        .distractions
+        .iter()
+        .map(|d| service_of(&d.target))
+        .collect();
+    let distracted = f
+        .looks
+        .iter()
+        .filter(|(_, v)| {
+            v.service()
+                .is_some_and(|s| distraction_targets.contains(&s))
+        })
+        .count();
+    let ratio = distracted as f64 / f.looks.len() as f64;
+    let mut share = if first.is_symptom() { 0.6 } else { 0.0 };
+    share += if ratio <= 0.25 {
+        0.4
+    } else if ratio <= 0.5 {
+        0.2
+    } else {
+        0.0
+    };
+    judged(
+        share,
+        format!(
+            "Your first look was {} ({}); {distracted} of {} look(s) went to distractions.",
+            ron::to_string(first).unwrap_or_default(),
+            if first.is_symptom() {
+                "a symptom: good"
+            } else {
+                "a cause: start from what users feel (SLOs, RED)"
+            },
+            f.looks.len()
+        ),
+    )
+}
+
+fn hypothesis(f: &Facts) -> Judgement {
+    if f.root.is_empty() {
+        return not_applicable("There was no root cause to find.");
+    }
+    let stated: Vec<(f64, &str, &str)> = f
+        .timeline
+        .records
+        .iter()
+        .filter(|r| r.accepted())
+        .filter_map(|r| match &r.command {
+            Command::Hypothesis { fault, target, .. } => {
+                Some((r.at_s, fault.as_str(), target.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let right = |fault: &str, target: &str| {
+        f.root.iter().any(|r| {
+            r.kind.label() == fault
+                && (r.target == target || r.target.split("->").any(|end| end == target))
+        })
+    };
+    let truth = f
+        .root
+        .iter()
+        .map(|r| format!("{} on {}", r.kind.label(), r.target))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match stated
+        .iter()
+        .position(|(_, fault, target)| right(fault, target))
+    {
+        Some(0) => judged(
+            1.0,
+            format!(
+                "Your hypothesis at {} was right: {truth}.",
+                clock(stated[0].0)
+            ),
+        ),
+        Some(k) => judged(
+            0.6,
+            format!("You got to the root cause ({truth}) after {k} wrong hypothesis(es)."),
+        ),
+        None if stated.is_empty() => judged(
+            0.0,
+            format!("You stated no hypothesis; the root cause was {truth}."),
+        ),
+        None => judged(
+            0.0,
+            format!("Your hypotheses missed; the root cause was {truth}."),
+        ),
+    }
+}
+
+/// Words that put blame on people rather than systems.
+const BLAME: &[&str] = &[
+    "blame",
+    "fault of",
+    "careless",
+    "stupid",
+    "incompetent",
+    "should have known",
+    "human error",
+];
+
+fn postmortem(f: &Facts) -> Judgement {
+    let l = &f.timeline.lifecycle;
+    if !f.truth.declare && l.declared_s.is_none() {
+        return not_applicable("No incident, no postmortem.");
+    }
+    let Some(pm) = &f.timeline.postmortem else {
+        return judged(
+            0.0,
+            "You wrote no postmortem: skipping it is an anti-pattern, and the lessons are lost.",
+        );
+    };
+    let fields = [
+        ("title", !pm.title.trim().is_empty()),
+        ("summary", !pm.summary.trim().is_empty()),
+        ("impact", !pm.impact.trim().is_empty()),
+        ("root causes", !pm.root_causes.trim().is_empty()),
+        ("trigger", !pm.trigger.trim().is_empty()),
+        ("resolution", !pm.resolution.trim().is_empty()),
+        ("detection", !pm.detection.trim().is_empty()),
+        ("action items", !pm.action_items.is_empty()),
+        ("what went well", !pm.went_well.trim().is_empty()),
+        ("what went wrong", !pm.went_wrong.trim().is_empty()),
+        ("where we got lucky", !pm.got_lucky.trim().is_empty()),
+    ];
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| *n)
+        .collect();
+    let mut share = 1.0 - missing.len() as f64 / fields.len() as f64;
+    let mut notes = vec![if missing.is_empty() {
+        "Every field of the template is filled".to_string()
+    } else {
+        format!("Missing: {}", missing.join(", "))
+    }];
+    let text = [
+        &pm.summary,
+        &pm.impact,
+        &pm.root_causes,
+        &pm.trigger,
+        &pm.resolution,
+        &pm.went_wrong,
+    ]
+    .iter()
+    .map(|s| s.to_lowercase())
+    .collect::<Vec<_>>()
+    .join(" ");
+    if let Some(word) = BLAME.iter().find(|w| text.contains(*w)) {
+        share -= 0.25;
+        notes.push(format!(
+            "it is not blameless (\"{word}\"): name systems and processes, not people"
+        ));
+    }
+    let spent = l
+        .impact_s
+        .map(|t| {
+            f.timeline
+                .budget_spent(t, l.resolved_s.unwrap_or(f.timeline.end_s))
+        })
+        .unwrap_or(0.0);
+    if spent > 0.2 && !pm.action_items.iter().any(|a| a.priority == Priority::P0) {
+        share -= 0.25;
+        notes.push(format!(
+            "{:.0}% of the budget burned and no P0 action item",
+            spent * 100.0
+        ));
+    }
+    judged(share, format!("{}.", notes.join("; ")))
+}
+
+fn budget_policy(f: &Facts) -> Judgement {
+    let frozen = f
+        .timeline
+        .vitals
+        .iter()
+        .any(|v| v.budget_left.iter().any(|b| *b <= 0.0));
+    let violations: Vec<String> = f
+        .timeline
+        .applied
+        .iter()
+        .filter(|a| a.violates_freeze)
+        .map(|a| format!("{} at {}", a.action, clock(a.at_s)))
+        .collect();
+    if !frozen && violations.is_empty() {
+        return not_applicable("No error budget ran out: no change freeze.");
+    }
+    if violations.is_empty() {
+        judged(
+            1.0,
+            "A budget ran out and you made no risky change during the freeze.",
+        )
+    } else {
+        judged(
+            0.0,
+            format!(
+                "During the change freeze you made: {}. Only P0 fixes belong in a freeze.",
+                violations.join("; ")
+            ),
+        )
+    }
+}
+
+fn short(r: &Remediation) -> String {
+    format!("{}({})", r.label(), r.target())
+}
+
+fn patterns(list: &[ActionPattern]) -> String {
+    list.iter()
+        .map(|p| match &p.target {
+            Some(t) => format!("{}({t})", p.action),
+            None => p.action.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
