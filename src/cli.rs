@@ -698,6 +698,46 @@ pub fn summary_table(report: &Report) -> String {
             out.push_str(&format!("  {}: {when}\n", f.name));
         }
     }
+    let refused: Vec<_> = report
+        .incident
+        .commands
+        .iter()
+        .filter_map(|r| r.refused.as_ref().map(|why| (r, why)))
+        .collect();
+    if !refused.is_empty() {
+        out.push_str("\nrefused commands\n");
+        for (record, why) in refused {
+            out.push_str(&format!(
+                "  {} {}: {}: {why}\n",
+                Seconds(record.at_s),
+                record.by,
+                record.command.to_ron()
+            ));
+        }
+    }
+    if let Some(score) = &report.score {
+        out.push_str(&format!(
+            "\nscore {:.1} of {:.0} ({:.0}%)\n",
+            score.points, score.max, score.percent
+        ));
+        for c in &score.criteria {
+            let verdict = match c.verdict {
+                crate::scoring::Verdict::Met => "met",
+                crate::scoring::Verdict::Partly => "partly",
+                crate::scoring::Verdict::Failed => "FAILED",
+                crate::scoring::Verdict::NotApplicable => "n/a",
+            };
+            let points = if c.max > 0.0 {
+                format!("{:>4.1}/{:<3.0}", c.points, c.max)
+            } else {
+                "    -   ".to_string()
+            };
+            out.push_str(&format!(
+                "  {verdict:<6} {points} {:<34} {}\n",
+                c.title, c.why
+            ));
+        }
+    }
     out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores (not seen for external services); maxqueue is the longest queue; healthy is the fewest instances in rotation.\n");
     out
 }
