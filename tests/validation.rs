@@ -60,8 +60,9 @@ fn shipped_scenarios_and_their_scripts_are_valid_without_warnings() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        if let Some(stem) = name.strip_suffix(".actions.ron") {
-            // A script is checked against the scenario of the same name.
+        if name.ends_with(".actions.ron") {
+            // A script is checked against the scenario named before its first dot.
+            let stem = name.split('.').next().unwrap();
             let scenario = std::fs::read_to_string(dir.join(format!("{stem}.ron"))).unwrap();
             let scenario = load_str(stem, &scenario).unwrap().scenario;
             let topology = firedrill::sim::topology::Topology::compile(&scenario);

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::duration::Seconds;
 
 use super::format::{
-    Backoff, FaultKind, FaultSpec, FaultStart, RetryBudget, Scenario, ServiceKind, ServiceSpec,
-    ServiceTime, Sli, SloSpec, TargetKind,
+    Backoff, FaultKind, FaultSpec, FaultStart, IncidentSpec, MessageTrigger, RetryBudget, Scenario,
+    ServiceKind, ServiceSpec, ServiceTime, Sli, SloSpec, TargetKind,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -244,9 +244,137 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         alert_names.push(&alert.name);
     }
 
+    if let Some(incident) = &scenario.incident {
+        check_incident(&mut c, incident, scenario);
+    }
+    check_chat(&mut c, scenario);
     check_cycles(&mut c, scenario, &index_of);
     check_reachability(&mut c, scenario, &index_of);
     c.problems
+}
+
+/// Names a fault by its `name`, or says which names there are.
+fn fault_named(c: &mut Checker, path: String, name: &str, scenario: &Scenario) {
+    let names: Vec<&str> = scenario
+        .faults
+        .iter()
+        .filter_map(|f| f.name.as_deref())
+        .collect();
+    if !names.contains(&name) {
+        let hint = match closest(name, &names) {
+            Some(close) => format!(" (did you mean \"{close}\"?)"),
+            None if names.is_empty() => " (give the fault a `name` to refer to it)".to_string(),
+            None => format!(" (named faults: {})", names.join(", ")),
+        };
+        c.error(path, format!("no fault is named \"{name}\"{hint}"));
+    }
+}
+
+/// The ground truth must point at things that exist, and scoring must be able to use it.
+fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario) {
+    for (i, name) in incident.root_cause.iter().enumerate() {
+        fault_named(c, format!("incident.root_cause[{i}]"), name, scenario);
+    }
+    for (i, name) in incident.distractions.iter().enumerate() {
+        fault_named(c, format!("incident.distractions[{i}]"), name, scenario);
+        if incident.root_cause.contains(name) {
+            c.error(
+                format!("incident.distractions[{i}]"),
+                format!("\"{name}\" is the root cause; it cannot also be a distraction"),
+            );
+        }
+    }
+    if incident.declare && incident.root_cause.is_empty() {
+        c.warn(
+            "incident.root_cause",
+            "no root cause named: the mitigation, rollback and hypothesis criteria have nothing to judge",
+        );
+    }
+    let actions: Vec<&str> = crate::remediation::CATALOG.iter().map(|r| r.name).collect();
+    let targets: Vec<String> = scenario
+        .services
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(scenario.zones.iter().cloned())
+        .chain(scenario.services.iter().flat_map(|s| {
+            s.calls
+                .iter()
+                .map(move |call| format!("{}->{}", s.name, call.to))
+        }))
+        .collect();
+    let target_names: Vec<&str> = targets.iter().map(String::as_str).collect();
+    for (list, patterns) in [
+        ("mitigations", &incident.mitigations),
+        ("red_herrings", &incident.red_herrings),
+    ] {
+        for (i, pattern) in patterns.iter().enumerate() {
+            let path = format!("incident.{list}[{i}]");
+            if !actions.contains(&pattern.action.as_str()) {
+                let hint = closest(&pattern.action, &actions)
+                    .map(|close| format!(" (did you mean \"{close}\"?)"))
+                    .unwrap_or_else(|| " (`firedrill catalog` lists them)".to_string());
+                c.error(
+                    format!("{path}.action"),
+                    format!("unknown remediation \"{}\"{hint}", pattern.action),
+                );
+            }
+            if let Some(target) = &pattern.target
+                && !target_names.contains(&target.as_str())
+            {
+                let hint = closest(target, &target_names)
+                    .map(|close| format!(" (did you mean \"{close}\"?)"))
+                    .unwrap_or_default();
+                c.error(
+                    format!("{path}.target"),
+                    format!("\"{target}\" is no service, zone or call edge{hint}"),
+                );
+            }
+        }
+    }
+    c.positive(
+        "incident.par_mitigate".to_string(),
+        "par_mitigate",
+        incident.par_mitigate.get(),
+    );
+    let ids: Vec<&str> = crate::scoring::CRITERIA.iter().map(|c| c.0).collect();
+    for (id, weight) in &incident.weights {
+        if !ids.contains(&id.as_str()) {
+            let hint = closest(id, &ids)
+                .map(|close| format!("did you mean \"{close}\"?"))
+                .unwrap_or_else(|| format!("criteria: {}", ids.join(", ")));
+            c.error(
+                "incident.weights",
+                format!("unknown criterion \"{id}\" ({hint})"),
+            );
+        }
+        c.non_negative("incident.weights".to_string(), "a weight", *weight);
+    }
+    if incident.declare && scenario.slos.is_empty() {
+        c.warn(
+            "incident",
+            "no SLOs: nothing pages, and impact, mitigation and budget cannot be measured",
+        );
+    }
+}
+
+fn check_chat(c: &mut Checker, scenario: &Scenario) {
+    for (i, message) in scenario.chat.messages.iter().enumerate() {
+        let path = format!("chat.messages[{i}].when");
+        match &message.when {
+            MessageTrigger::At(t) | MessageTrigger::AfterPage(t) => {
+                c.non_negative(path, "the time", t.get());
+            }
+            MessageTrigger::AfterFault(name, delay) => {
+                fault_named(c, path.clone(), name, scenario);
+                c.non_negative(path, "the delay", delay.get());
+            }
+            MessageTrigger::NoUpdateFor(silence) => c.positive(path, "the silence", silence.get()),
+            MessageTrigger::BudgetBelow(share) => c.ratio(path, "the budget share", *share),
+        }
+        if message.text.trim().is_empty() {
+            c.error(format!("chat.messages[{i}].text"), "a message needs text");
+        }
+    }
 }
 
 fn check_service(

@@ -1107,21 +1107,27 @@ fn budget_policy(f: &Facts) -> Judgement {
     if !frozen && violations.is_empty() {
         return not_applicable("No error budget ran out: no change freeze.");
     }
-    if violations.is_empty() {
-        judged(
-            1.0,
-            "A budget ran out and you made no risky change during the freeze.",
-        )
-    } else {
-        judged(
-            0.0,
-            format!(
-                "During the change freeze you made: {}. Only P0 fixes belong in a freeze.",
-                violations.join("; ")
-            ),
-        )
-    }
+    let share = match violations.len() {
+        0 => {
+            return judged(
+                1.0,
+                "A budget ran out and you made no risky change during the freeze.",
+            );
+        }
+        1 => 0.5,
+        _ => 0.0,
+    };
+    judged(
+        share,
+        format!(
+            "During the change freeze you made: {}. Only P0 fixes belong in a freeze.",
+            violations.join("; ")
+        ),
+    )
 }
+
+#[cfg(test)]
+mod tests;
 
 fn short(r: &Remediation) -> String {
     format!("{}({})", r.label(), r.target())

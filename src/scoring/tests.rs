@@ -1,0 +1,630 @@
+//! Every criterion on hand-written timelines: fully met, partly met and failed, with the
+//! points the rubric gives and the facts the explanation must cite.
+
+use super::*;
+use crate::faults::FaultRecord;
+use crate::incident::debrief::PageFact;
+use crate::incident::{
+    ActionItem, ActionItemKind, Audience, FalseClose, Lifecycle, Postmortem, Record,
+    SeverityChange, Task, Vitals,
+};
+use crate::remediation::Applied;
+use crate::scenario::{IncidentSeverity, load_str};
+
+const SCENARIO: &str = r#"(name: "t", duration: "30m",
+    services: [(name: "checkout"), (name: "recs")],
+    traffic: [(to: "checkout", rate: 10.0)],
+    faults: [
+        (name: "bad deploy", kind: Deploy(version: "v2", error_ratio: 0.2), target: "checkout", start: At("1m")),
+        (name: "gc", kind: GcPauses(interval: "20s", pause: "400ms"), target: "recs", start: At("1m")),
+    ],
+    slos: [(name: "checkout", service: "checkout", objective: 99.9)],
+    incident: (severity: Sev2, root_cause: ["bad deploy"], distractions: ["gc"],
+        red_herrings: [(action: "RestartAll", target: "recs"), (action: "RollingRestart", target: "recs")],
+        par_mitigate: "8m"),
+)"#;
+
+fn scenario() -> Scenario {
+    load_str("t.ron", SCENARIO).unwrap().scenario
+}
+
+/// The page goes out at 100 s; the SLI breached at 90 s and is back in objective from
+/// 400 s; the budget drains 0.01% a second while burning.
+fn timeline() -> Timeline {
+    let burning = |t: f64| (90.0..400.0).contains(&t);
+    Timeline {
+        end_s: 1800.0,
+        lifecycle: Lifecycle {
+            impact_s: Some(90.0),
+            mitigated_s: Some(400.0),
+            ..Default::default()
+        },
+        records: Vec::new(),
+        pages: vec![PageFact {
+            alert: "checkout".into(),
+            service: "checkout".into(),
+            opened_s: 100.0,
+            acknowledged_s: None,
+            escalated_s: None,
+            resolved_s: Some(700.0),
+        }],
+        alerts: Vec::new(),
+        faults: vec![FaultRecord {
+            name: "bad deploy".into(),
+            kind: "Deploy".into(),
+            started_s: Some(60.0),
+            ended_s: None,
+        }],
+        tasks: Vec::new(),
+        chat: Vec::new(),
+        postmortem: None,
+        applied: Vec::new(),
+        slos: vec!["checkout".into()],
+        vitals: (0..=180)
+            .map(|k| {
+                let t = f64::from(k) * 10.0;
+                let burn = if burning(t) { 20.0 } else { 0.2 };
+                Vitals {
+                    t,
+                    burn_1m: vec![burn],
+                    burn_5m: vec![burn],
+                    budget_left: vec![0.5 - 0.0001 * (t.clamp(90.0, 400.0) - 90.0)],
+                }
+            })
+            .collect(),
+    }
+}
+
+fn by(who: &str, at: f64, command: Command) -> Record {
+    Record {
+        at_s: at,
+        by: who.into(),
+        command,
+        refused: None,
+    }
+}
+
+fn you(at: f64, command: Command) -> Record {
+    by("on-call", at, command)
+}
+
+fn apply(at: f64, remediation: Remediation) -> Record {
+    you(at, Command::Apply(remediation))
+}
+
+fn rollback() -> Remediation {
+    Remediation::Rollback {
+        service: "checkout".into(),
+    }
+}
+
+fn restart_recs() -> Remediation {
+    Remediation::RestartAll {
+        service: "recs".into(),
+    }
+}
+
+fn judge(id: &str, timeline: &Timeline) -> Criterion {
+    score(&scenario(), timeline)
+        .unwrap()
+        .criterion(id)
+        .unwrap_or_else(|| panic!("no criterion {id}"))
+        .clone()
+}
+
+/// Asserts the points and that the explanation says `cites`.
+fn expect(id: &str, timeline: &Timeline, points: f64, cites: &str) {
+    let c = judge(id, timeline);
+    assert!(
+        (c.points - points).abs() < 1e-9,
+        "{id}: {} points, expected {points}: {}",
+        c.points,
+        c.why
+    );
+    assert!(
+        c.why.contains(cites),
+        "{id}: \"{}\" should cite \"{cites}\"",
+        c.why
+    );
+    let verdict = match points {
+        p if p >= POINTS => Verdict::Met,
+        p if p <= 0.0 => Verdict::Failed,
+        _ => Verdict::Partly,
+    };
+    assert_eq!(c.verdict, verdict, "{id}: {}", c.why);
+}
+
+fn with(records: Vec<Record>) -> Timeline {
+    let mut t = timeline();
+    t.records = records;
+    t
+}
+
+#[test]
+fn acknowledge_within_five_minutes() {
+    let mut t = timeline();
+    t.pages[0].acknowledged_s = Some(160.0);
+    expect("acknowledge", &t, 10.0, "1m after it went out");
+    t.pages[0].acknowledged_s = Some(500.0);
+    expect("acknowledge", &t, 5.0, "waited 6m40s");
+    t.pages[0].acknowledged_s = None;
+    t.pages[0].escalated_s = Some(400.0);
+    expect(
+        "acknowledge",
+        &t,
+        0.0,
+        "never acknowledged and escalated at 6m40s",
+    );
+    t.pages.clear();
+    assert_eq!(judge("acknowledge", &t).verdict, Verdict::NotApplicable);
+}
+
+fn declared(changes: &[(f64, IncidentSeverity)]) -> Timeline {
+    let mut t = timeline();
+    t.lifecycle.declared_s = changes.first().map(|c| c.0);
+    t.lifecycle.severities = changes
+        .iter()
+        .map(|&(at_s, severity)| SeverityChange { at_s, severity })
+        .collect();
+    t
+}
+
+#[test]
+fn declare_at_the_true_severity_without_downgrading() {
+    use IncidentSeverity::*;
+    expect(
+        "declare",
+        &declared(&[(130.0, Sev1)]),
+        10.0,
+        "SEV-1 30s after the page",
+    );
+    expect(
+        "declare",
+        &declared(&[(130.0, Sev3)]),
+        5.0,
+        "below its true severity SEV-2",
+    );
+    expect(
+        "declare",
+        &declared(&[(130.0, Sev2), (200.0, Sev3)]),
+        5.0,
+        "downgraded",
+    );
+    expect("declare", &declared(&[]), 0.0, "never declared");
+}
+
+#[test]
+fn an_incident_commander_who_does_not_touch_the_system() {
+    let ic = Command::TakeRole(Role::IncidentCommander);
+    expect(
+        "roles",
+        &with(vec![you(120.0, ic.clone())]),
+        10.0,
+        "Playing alone",
+    );
+    let team = with(vec![
+        by("alice", 120.0, ic.clone()),
+        by("bob", 130.0, Command::TakeRole(Role::Ops)),
+        by("alice", 200.0, Command::Apply(rollback())),
+    ]);
+    expect(
+        "roles",
+        &team,
+        5.0,
+        "alice was incident commander and made 1 change",
+    );
+    let good_team = with(vec![
+        by("alice", 120.0, ic),
+        by("bob", 200.0, Command::Apply(rollback())),
+    ]);
+    expect("roles", &good_team, 10.0, "left the changes to others");
+    expect("roles", &with(vec![]), 0.0, "Nobody took incident command");
+}
+
+#[test]
+fn the_first_change_stops_the_bleeding() {
+    expect(
+        "mitigate_first",
+        &with(vec![apply(200.0, rollback())]),
+        10.0,
+        "Rollback(checkout) 1m40s after the page, was a mitigation, taken while the budget was burning",
+    );
+    let late = with(vec![apply(200.0, restart_recs()), apply(440.0, rollback())]);
+    expect("mitigate_first", &late, 4.0, "came 4m later");
+    expect(
+        "mitigate_first",
+        &with(vec![apply(200.0, restart_recs())]),
+        0.0,
+        "no mitigation followed",
+    );
+    expect("mitigate_first", &with(vec![]), 0.0, "You changed nothing");
+}
+
+#[test]
+fn roll_back_first_when_a_deploy_is_the_suspect() {
+    expect(
+        "rollback_first",
+        &with(vec![apply(280.0, rollback())]),
+        10.0,
+        "You rolled back (Rollback(checkout)) 3m after the page",
+    );
+    let second = with(vec![apply(200.0, restart_recs()), apply(280.0, rollback())]);
+    expect("rollback_first", &second, 5.0, "after 1 other change(s)");
+    let never = with(vec![apply(
+        200.0,
+        Remediation::RollingRestart {
+            service: "checkout".into(),
+        },
+    )]);
+    expect("rollback_first", &never, 0.0, "never rolled it back");
+}
+
+#[test]
+fn time_to_mitigate_against_par() {
+    let mut t = timeline();
+    expect(
+        "time_to_mitigate",
+        &t,
+        10.0,
+        "restored 5m after the page; par is 8m",
+    );
+    // 16 min: par plus half of the two pars past it that still earn credit.
+    t.lifecycle.mitigated_s = Some(100.0 + 960.0);
+    expect("time_to_mitigate", &t, 5.0, "16m after the page");
+    t.lifecycle.mitigated_s = None;
+    expect("time_to_mitigate", &t, 0.0, "never came back");
+}
+
+fn spending(share: f64) -> Timeline {
+    let mut t = timeline();
+    for v in &mut t.vitals {
+        let progress = ((v.t - 90.0) / 310.0).clamp(0.0, 1.0);
+        v.budget_left = vec![0.5 - share * progress];
+    }
+    t
+}
+
+#[test]
+fn budget_burned_in_bands_of_2_5_and_20_percent() {
+    expect(
+        "budget",
+        &spending(0.015),
+        10.0,
+        "1.5% of the error budget, under 2%",
+    );
+    expect("budget", &spending(0.03), 7.5, "3.0%");
+    expect("budget", &spending(0.10), 4.0, "between 5% and 20%");
+    expect("budget", &spending(0.25), 0.0, "over 20%");
+}
+
+#[test]
+fn red_herrings_and_changes_that_made_it_worse() {
+    expect(
+        "no_harm",
+        &with(vec![apply(200.0, rollback())]),
+        10.0,
+        "None of your 1 change(s)",
+    );
+    expect(
+        "no_harm",
+        &with(vec![apply(200.0, restart_recs()), apply(300.0, rollback())]),
+        5.0,
+        "RestartAll(recs) at 3m20s (a red herring)",
+    );
+    // A change after which the burn rose sharply, with no new fault to blame.
+    let mut worse = with(vec![
+        apply(
+            500.0,
+            Remediation::ScaleIn {
+                service: "checkout".into(),
+                count: 1,
+            },
+        ),
+        apply(200.0, restart_recs()),
+    ]);
+    for v in worse
+        .vitals
+        .iter_mut()
+        .filter(|v| v.t > 560.0 && v.t < 700.0)
+    {
+        v.burn_1m = vec![30.0];
+    }
+    expect(
+        "no_harm",
+        &worse,
+        0.0,
+        "ScaleIn(checkout) at 8m20s (more SLOs burned, or faster, afterwards)",
+    );
+}
+
+#[test]
+fn delegation_to_named_people_with_time_boxes() {
+    let task = |owner: &str| Task {
+        at_s: 150.0,
+        task: "check the deploy".into(),
+        owner: owner.into(),
+        time_box_s: 600.0,
+        assigned_by: "alice".into(),
+    };
+    let ic = Command::TakeRole(Role::IncidentCommander);
+    let look = Command::Look(View::Deploys);
+    let mut t = with(vec![
+        by("alice", 100.0, ic),
+        by("bob", 110.0, look.clone()),
+        by("carol", 120.0, look),
+    ]);
+    t.tasks = vec![task("bob"), task("carol")];
+    expect("delegation", &t, 10.0, "2 of 2 responder(s)");
+    t.tasks = vec![task("bob")];
+    expect("delegation", &t, 5.0, "1 of 2");
+    t.tasks.clear();
+    expect("delegation", &t, 0.0, "0 of 2");
+    assert_eq!(
+        judge("delegation", &timeline()).verdict,
+        Verdict::NotApplicable
+    );
+}
+
+fn update(at: f64, can: bool) -> Record {
+    you(
+        at,
+        Command::Update {
+            audience: Audience::External,
+            conditions: "Checkout fails for a quarter of users".into(),
+            actions: if can {
+                "Rolling back".into()
+            } else {
+                String::new()
+            },
+            needs: if can { "Nothing".into() } else { String::new() },
+        },
+    )
+}
+
+#[test]
+fn communication_on_cadence_as_can_reports() {
+    let mut t = with(vec![update(200.0, true), update(1300.0, true)]);
+    t.lifecycle.declared_s = Some(100.0);
+    t.lifecycle.resolved_s = Some(1500.0);
+    expect(
+        "communication",
+        &t,
+        10.0,
+        "First external update 1m40s after declaring (on time); 0 of 2 gap(s)",
+    );
+    // Late first update, a gap of 25 min, and one update without actions and needs.
+    t.records = vec![update(500.0, true), update(2000.0, false)];
+    t.lifecycle.resolved_s = Some(2100.0);
+    t.end_s = 2400.0;
+    expect(
+        "communication",
+        &t,
+        0.4 * 0.0 + 0.4 * 5.0 + 0.2 * 5.0,
+        "1 of 2 gap(s) over 20 minutes; 50% of updates",
+    );
+    t.records.clear();
+    expect("communication", &t, 0.0, "no external status update");
+}
+
+#[test]
+fn evidence_before_restarting() {
+    let logs = you(150.0, Command::Look(View::Logs("recs".into())));
+    expect(
+        "evidence",
+        &with(vec![logs.clone(), apply(200.0, restart_recs())]),
+        10.0,
+        "1 of 1 restart(s)",
+    );
+    let checkout = Remediation::RollingRestart {
+        service: "checkout".into(),
+    };
+    expect(
+        "evidence",
+        &with(vec![
+            logs,
+            apply(200.0, restart_recs()),
+            apply(250.0, checkout),
+        ]),
+        5.0,
+        "1 of 2",
+    );
+    expect(
+        "evidence",
+        &with(vec![apply(200.0, restart_recs())]),
+        0.0,
+        "0 of 1",
+    );
+    assert_eq!(
+        judge("evidence", &timeline()).verdict,
+        Verdict::NotApplicable
+    );
+}
+
+#[test]
+fn verify_before_closing() {
+    let mut t = timeline();
+    t.lifecycle.resolved_s = Some(800.0);
+    expect("verify", &t, 10.0, "You resolved at 13m20s");
+    t.lifecycle.false_closes = vec![FalseClose {
+        at_s: 300.0,
+        reason: "a page was still open".into(),
+    }];
+    expect(
+        "verify",
+        &t,
+        5.0,
+        "too early 1 time(s) (a page was still open)",
+    );
+    t.lifecycle.resolved_s = None;
+    expect("verify", &t, 0.0, "the incident reopened");
+    t.lifecycle.false_closes.clear();
+    expect("verify", &t, 0.0, "never resolved");
+}
+
+#[test]
+fn symptoms_first_and_no_chasing_distractions() {
+    let look = |at: f64, view: View| you(at, Command::Look(view));
+    let good = with(vec![
+        look(110.0, View::Slo("checkout".into())),
+        look(120.0, View::Red("checkout".into())),
+    ]);
+    expect(
+        "symptom_first",
+        &good,
+        10.0,
+        "Slo(\"checkout\") (a symptom: good); 0 of 2",
+    );
+    let cause_first = with(vec![look(110.0, View::Saturation("checkout".into()))]);
+    expect("symptom_first", &cause_first, 4.0, "a cause");
+    let distracted = with(vec![
+        look(110.0, View::Saturation("recs".into())),
+        look(120.0, View::Logs("recs".into())),
+    ]);
+    expect(
+        "symptom_first",
+        &distracted,
+        0.0,
+        "2 of 2 look(s) went to distractions",
+    );
+}
+
+#[test]
+fn the_root_cause_hypothesis() {
+    let guess = |at: f64, fault: &str, target: &str| {
+        you(
+            at,
+            Command::Hypothesis {
+                fault: fault.into(),
+                target: target.into(),
+                note: String::new(),
+            },
+        )
+    };
+    expect(
+        "hypothesis",
+        &with(vec![guess(200.0, "Deploy", "checkout")]),
+        10.0,
+        "right: Deploy on checkout",
+    );
+    let second = with(vec![
+        guess(150.0, "GcPauses", "recs"),
+        guess(200.0, "Deploy", "checkout"),
+    ]);
+    expect("hypothesis", &second, 6.0, "after 1 wrong");
+    expect(
+        "hypothesis",
+        &with(vec![guess(150.0, "GcPauses", "recs")]),
+        0.0,
+        "missed; the root cause was Deploy on checkout",
+    );
+}
+
+fn complete_postmortem() -> Postmortem {
+    Postmortem {
+        title: "Checkout errors after v2".into(),
+        authors: vec!["on-call".into()],
+        summary: "A fifth of checkouts failed for five minutes.".into(),
+        impact: "20% of checkouts failed".into(),
+        root_causes: "A bug in v2".into(),
+        trigger: "The v2 rollout".into(),
+        resolution: "Rolled back".into(),
+        detection: "The SLO paged".into(),
+        action_items: vec![ActionItem {
+            item: "Canary releases".into(),
+            kind: ActionItemKind::Prevent,
+            owner: "checkout team".into(),
+            priority: Priority::P1,
+        }],
+        went_well: "Fast rollback".into(),
+        went_wrong: "No canary".into(),
+        got_lucky: "Low traffic".into(),
+    }
+}
+
+#[test]
+fn a_complete_blameless_postmortem() {
+    let mut t = declared(&[(130.0, IncidentSeverity::Sev2)]);
+    t.postmortem = Some(complete_postmortem());
+    expect(
+        "postmortem",
+        &t,
+        10.0,
+        "Every field of the template is filled",
+    );
+    let mut blaming = complete_postmortem();
+    blaming.root_causes = "Bob was careless with the release".into();
+    blaming.got_lucky.clear();
+    t.postmortem = Some(blaming);
+    let c = judge("postmortem", &t);
+    assert_eq!(c.verdict, Verdict::Partly, "{}", c.why);
+    assert!(
+        (c.points - 10.0 * (10.0 / 11.0 - 0.25)).abs() < 0.051,
+        "{}",
+        c.points
+    );
+    assert!(
+        c.why.contains("Missing: where we got lucky")
+            && c.why.contains("not blameless (\"careless\")"),
+        "{}",
+        c.why
+    );
+    // Over 20% of the budget burned calls for a P0 item.
+    let mut expensive = spending(0.25);
+    expensive.lifecycle.declared_s = Some(130.0);
+    expensive.postmortem = Some(complete_postmortem());
+    expect(
+        "postmortem",
+        &expensive,
+        7.5,
+        "25% of the budget burned and no P0 action item",
+    );
+    t.postmortem = None;
+    expect("postmortem", &t, 0.0, "You wrote no postmortem");
+}
+
+#[test]
+fn no_risky_changes_during_a_freeze() {
+    let mut t = timeline();
+    assert_eq!(judge("budget_policy", &t).verdict, Verdict::NotApplicable);
+    for v in &mut t.vitals {
+        v.budget_left = vec![-0.1];
+    }
+    expect(
+        "budget_policy",
+        &t,
+        10.0,
+        "no risky change during the freeze",
+    );
+    let violation = |at_s: f64| Applied {
+        at_s,
+        action: "ScaleIn(service:\"checkout\",count:1)".into(),
+        violates_freeze: true,
+    };
+    t.applied = vec![violation(300.0)];
+    expect("budget_policy", &t, 5.0, "ScaleIn");
+    t.applied.push(violation(400.0));
+    expect("budget_policy", &t, 0.0, "Only P0 fixes belong in a freeze");
+}
+
+#[test]
+fn authors_reweight_and_disable_criteria() {
+    let mut scenario = scenario();
+    let truth = scenario.incident.as_mut().unwrap();
+    truth.weights.insert("acknowledge".into(), 3.0);
+    truth.weights.insert("postmortem".into(), 0.0);
+    let mut t = timeline();
+    t.pages[0].acknowledged_s = Some(120.0);
+    let score = score(&scenario, &t).unwrap();
+    let ack = score.criterion("acknowledge").unwrap();
+    assert_eq!((ack.points, ack.max), (30.0, 30.0));
+    assert!(score.criterion("postmortem").is_none());
+    let sum: f64 = score.criteria.iter().map(|c| c.points).sum();
+    assert!((score.points - sum).abs() < 1e-9);
+}
+
+#[test]
+fn a_scenario_without_ground_truth_is_not_scored() {
+    let mut scenario = scenario();
+    scenario.incident = None;
+    assert!(score(&scenario, &timeline()).is_none());
+}
