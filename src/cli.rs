@@ -753,7 +753,11 @@ pub fn catalog() -> String {
             f.name, f.target, f.description, f.example
         ));
     }
-    out.push_str("\nREMEDIATIONS (action scripts: firedrill run SCENARIO --script ACTIONS.ron, a list of these lines)\n");
+    out.push_str("\nCOMMANDS (action scripts: firedrill run SCENARIO --script ACTIONS.ron, a list of these lines; by: \"name\" is optional)\n");
+    for (example, description) in crate::incident::CATALOG {
+        out.push_str(&format!("\n  {description}\n    {example}\n"));
+    }
+    out.push_str("\nREMEDIATIONS (the commands' Apply(...))\n");
     for r in crate::remediation::CATALOG {
         out.push_str(&format!(
             "\n  {}  [takes effect: {}]\n    {}\n    {}\n",

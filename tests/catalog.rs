@@ -69,3 +69,35 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
         "a new remediation needs its catalog entry"
     );
 }
+
+#[test]
+fn every_command_example_loads() {
+    let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})"))
+        .unwrap()
+        .scenario;
+    let topology = Topology::compile(&scenario);
+    let labels: Vec<&str> = firedrill::incident::CATALOG
+        .iter()
+        .map(|(example, _)| {
+            let entries = load_script("actions.ron", &format!("[{example}]"), &topology)
+                .unwrap_or_else(|e| panic!("{example}: {e}"));
+            entries[0].command.label()
+        })
+        .collect();
+    for label in [
+        "Acknowledge",
+        "Look",
+        "Declare",
+        "TakeRole",
+        "Assign",
+        "Update",
+        "Apply",
+        "Hypothesis",
+        "Escalate",
+        "Mitigated",
+        "Resolve",
+        "Postmortem",
+    ] {
+        assert!(labels.contains(&label), "no catalog example for {label}");
+    }
+}

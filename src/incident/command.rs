@@ -327,3 +327,55 @@ impl Record {
         }
     }
 }
+
+/// Every command with an action-script line, for `firedrill catalog`.
+pub const CATALOG: &[(&str, &str)] = &[
+    (
+        r#"(at: "9m20s", do: Acknowledge(alert: "checkout-availability"))"#,
+        "acknowledge the open page of an SLO or alert; unacknowledged pages escalate",
+    ),
+    (
+        r#"(at: "9m25s", do: Look(Red("checkout")))"#,
+        "open a view: ServiceMap, Slo(name), Red(service), Saturation(service), Logs(service), Traces(service), Deploys",
+    ),
+    (
+        r#"(at: "9m45s", do: Declare(severity: Sev2))"#,
+        "declare the incident (Sev1 worst .. Sev4) or change its severity",
+    ),
+    (
+        r#"(at: "9m40s", by: "alice", do: TakeRole(IncidentCommander))"#,
+        "take a role: IncidentCommander, Ops, Comms, Observer",
+    ),
+    (
+        r#"(at: "10m", by: "alice", do: Assign(task: "check the deploy diff", owner: "bob", time_box: "15m"))"#,
+        "give a task to a person with a time box",
+    ),
+    (
+        r#"(at: "10m30s", do: Update(audience: External, conditions: "Checkouts fail", actions: "Rolling back", needs: "Nothing"))"#,
+        "post a status update as a CAN report (Internal or External)",
+    ),
+    (
+        r#"(at: "10m", do: Apply(Rollback(service: "checkout")))"#,
+        "apply a remediation (listed below)",
+    ),
+    (
+        r#"(at: "9m50s", do: Hypothesis(fault: "Deploy", target: "checkout"))"#,
+        "state the suspected root cause: a fault kind and what it hits",
+    ),
+    (
+        r#"(at: "11m", do: Escalate(service: "payment"))"#,
+        "page the expert on a service: they arrive after 5 min and say what they find",
+    ),
+    (
+        r#"(at: "16m", do: Mitigated)"#,
+        "say the bleeding has stopped",
+    ),
+    (
+        r#"(at: "17m", do: Resolve)"#,
+        "close the incident (while burning or paging: a false close, and it reopens)",
+    ),
+    (
+        r#"(at: "20m", do: Postmortem((title: "Checkout errors after v2.4.0", summary: "...")))"#,
+        "write the postmortem in the Google template's fields (see docs/actions.md)",
+    ),
+];

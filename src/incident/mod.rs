@@ -25,8 +25,8 @@ use crate::sim::{Fleet, SimClock, SimSet};
 use crate::slo::{Slos, ThresholdAlerts};
 
 pub use command::{
-    ActionItem, ActionItemKind, Audience, Command, Entry, Postmortem, Priority, Record, Role,
-    SOLO_PLAYER, View,
+    ActionItem, ActionItemKind, Audience, CATALOG, Command, Entry, Postmortem, Priority, Record,
+    Role, SOLO_PLAYER, View,
 };
 pub use script::{load_script, load_script_file, parse_script};
 use stakeholders::{ChatContext, Message, Stakeholders};
