@@ -23,12 +23,39 @@ use crate::sim::topology::Topology;
                   timeouts, retries, health checks, caches and databases, deterministic for a seed."
 )]
 pub struct Cli {
+    /// Without a command, the game opens on its scenario picker.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the game window on a scenario (or, without one, on the scenario picker).
+    #[cfg(feature = "gui")]
+    Play {
+        /// The scenario file (.ron).
+        scenario: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated seconds per real second at the start: 0 (paused), 1, 5, 20 or 60.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Your name in the journal.
+        #[arg(long, default_value = crate::incident::SOLO_PLAYER)]
+        name: String,
+        /// Save a PNG of the control room once the simulation reaches --after.
+        #[arg(long, value_name = "FILE.png", requires = "scenario")]
+        screenshot: Option<PathBuf>,
+        /// When to take the screenshot, in simulated time (the run catches up at full speed).
+        #[arg(long, value_parser = duration_arg, default_value = "0s")]
+        after: f64,
+        /// Quit once the screenshot is saved.
+        #[arg(long)]
+        exit: bool,
+        /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     /// (Faults come from the scenario; remediations from an action script.)
     Run {
@@ -125,7 +152,30 @@ const USAGE: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return play_or_explain(None);
+    };
+    match command {
+        #[cfg(feature = "gui")]
+        Command::Play {
+            scenario,
+            seed,
+            speed,
+            name,
+            screenshot,
+            after,
+            exit,
+            data_dir,
+        } => play(crate::ui::PlayOptions {
+            scenario,
+            seed,
+            speed,
+            player: name,
+            screenshot,
+            after,
+            exit,
+            data_dir: crate::history::data_dir(data_dir.as_deref()),
+        }),
         Command::Run {
             scenario,
             seed,
@@ -188,6 +238,40 @@ pub fn main() -> ExitCode {
             horizon,
             script,
         } => estimate(&scenario, &action, (at, horizon), script.as_deref()),
+    }
+}
+
+/// The game window, when this build has one.
+#[cfg(feature = "gui")]
+fn play_or_explain(scenario: Option<PathBuf>) -> ExitCode {
+    play(crate::ui::PlayOptions {
+        scenario,
+        speed: 1.0,
+        player: crate::incident::SOLO_PLAYER.to_string(),
+        data_dir: crate::history::data_dir(None),
+        ..Default::default()
+    })
+}
+
+#[cfg(not(feature = "gui"))]
+fn play_or_explain(_: Option<PathBuf>) -> ExitCode {
+    eprintln!(
+        "firedrill: this build has no game window (built without the `gui` feature); try `firedrill --help`"
+    );
+    ExitCode::from(USAGE)
+}
+
+#[cfg(feature = "gui")]
+fn play(options: crate::ui::PlayOptions) -> ExitCode {
+    if let Some(path) = &options.scenario
+        && !path.is_file()
+    {
+        eprintln!("firedrill: {}: no such scenario file", path.display());
+        return ExitCode::from(USAGE);
+    }
+    match crate::ui::run(options) {
+        bevy::app::AppExit::Success => ExitCode::SUCCESS,
+        bevy::app::AppExit::Error(_) => ExitCode::from(INVALID),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod scenario;
 pub mod scoring;
 pub mod sim;
 pub mod slo;
+#[cfg(feature = "gui")]
+pub mod ui;
 
 use bevy::prelude::*;
 

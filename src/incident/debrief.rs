@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::stakeholders::Message;
 use super::{Command, Incident, Lifecycle, Postmortem, Record, Task, Vitals, clock};
 use crate::faults::FaultRecord;
-use crate::remediation::Applied;
+use crate::remediation::{Applied, Remediation};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 
@@ -231,10 +231,7 @@ pub fn describe(command: &Command) -> String {
             conditions,
             ..
         } => format!("posts a {audience:?} update: {conditions}"),
-        Command::Apply(remediation) => format!(
-            "applies {}",
-            ron::to_string(remediation).unwrap_or_default()
-        ),
+        Command::Apply(remediation) => format!("applies {}", remediation.to_ron()),
         Command::Hypothesis { fault, target, .. } => {
             format!("suspects {fault} on {target}")
         }
@@ -321,7 +318,7 @@ pub fn postmortem_markdown(
         .records
         .iter()
         .filter_map(Record::remediation)
-        .map(|r| ron::to_string(r).unwrap_or_default())
+        .map(Remediation::to_ron)
         .collect::<Vec<_>>()
         .join("; ");
     let detection_draft = match first_page {

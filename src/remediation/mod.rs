@@ -170,6 +170,11 @@ impl Remediation {
         matches!(self, Self::RollForward { .. } | Self::ScaleIn { .. })
     }
 
+    /// The remediation as an action script writes it.
+    pub fn to_ron(&self) -> String {
+        ron::to_string(self).expect("remediations serialize")
+    }
+
     /// Kills processes and with them the evidence they hold (memory, local logs): take a
     /// heap dump or read the logs first.
     pub fn is_destructive(&self) -> bool {
@@ -719,7 +724,7 @@ impl Remediations {
                 self.start(op, topology, (conditions, faults), instances, fx, now);
                 self.applied.push(Applied {
                     at_s: now,
-                    action: ron::to_string(&remediation).expect("remediations serialize"),
+                    action: remediation.to_ron(),
                     violates_freeze: self.freeze && remediation.is_change(),
                 });
             }

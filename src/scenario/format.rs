@@ -56,9 +56,12 @@ pub struct Scenario {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentSpec {
-    /// One line for the title screen and the debrief.
+    /// What the responder knows when the shift starts, for the briefing screen.
     #[serde(default)]
     pub briefing: String,
+    /// How hard it is, for the scenario picker.
+    #[serde(default)]
+    pub difficulty: Difficulty,
     /// Whether the situation calls for declaring an incident (false for a quiet shift).
     #[serde(default = "defaults::yes")]
     pub declare: bool,
@@ -94,6 +97,15 @@ pub struct ActionPattern {
     pub action: String,
     #[serde(default)]
     pub target: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Difficulty {
+    Tutorial,
+    Easy,
+    #[default]
+    Medium,
+    Hard,
 }
 
 /// Incident severity, SEV-1 the worst.

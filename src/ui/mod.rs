@@ -1,0 +1,684 @@
+//! The game window: a scenario picker, the briefing, the control room and the debrief, in
+//! Bevy with bevy_egui. The simulation advances in `FixedUpdate`, one scenario tick per fixed
+//! step, with the player's speed as the virtual clock's relative speed: the frame rate does
+//! not change what happens, only how smoothly it is shown.
+//!
+//! Every command the player issues goes through the same command model as scripts and
+//! replays, and is appended to the session's journal before it is applied.
+
+pub mod model;
+pub mod panels;
+pub mod screens;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
+
+use crate::incident::debrief::{Timeline, postmortem_markdown};
+use crate::incident::journal::{Header, Journal};
+use crate::incident::{Command, Entry, View};
+use crate::scenario::{Scenario, Seconds, load_str};
+use crate::sim::Simulation;
+use model::{ControlRoom, Dashboard, Range};
+use panels::{ActionForm, IncidentForm, LogFilter};
+use screens::{DebriefAction, DebriefView, LibraryEntry, PostmortemForm};
+
+/// How the game was started.
+#[derive(Clone, Debug, Default)]
+pub struct PlayOptions {
+    /// Start this scenario (else the picker shows the `scenarios/` folder).
+    pub scenario: Option<PathBuf>,
+    pub seed: Option<u64>,
+    /// Simulated seconds per real second at the start.
+    pub speed: f64,
+    pub player: String,
+    /// Take a screenshot of the control room once the simulation reaches `after`.
+    pub screenshot: Option<PathBuf>,
+    pub after: f64,
+    /// Quit once the screenshot is saved.
+    pub exit: bool,
+    /// Where journals and the history go (None: nowhere).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Which screen is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Title,
+    Briefing,
+    Playing,
+    Debrief,
+}
+
+/// The control room's tabs in the lower panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Logs,
+    Traces,
+    Deploys,
+    Commands,
+}
+
+/// A scenario being played.
+pub struct Session {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+    pub sim: Simulation,
+    journal: Option<Journal>,
+    header: Header,
+    /// The scenario file's modification time, for hot reload.
+    modified: Option<SystemTime>,
+    pub debrief: Option<DebriefView>,
+}
+
+/// The game: its screen, the session and the panels' state. Not `Send` (the simulation
+/// holds its own Bevy `App`), so it lives in the main thread's world.
+pub struct Game {
+    pub screen: Screen,
+    pub options: PlayOptions,
+    pub library: Vec<LibraryEntry>,
+    pub session: Option<Session>,
+    pub speed: f64,
+    /// Validation errors of the scenario file being edited; the last good version runs.
+    pub reload_error: Option<String>,
+    /// A message for the player (journal or history trouble).
+    pub notice: Option<String>,
+    selected: Option<usize>,
+    range: Range,
+    tab: Tab,
+    log_filter: LogFilter,
+    action_form: ActionForm,
+    incident_form: IncidentForm,
+    postmortem_form: PostmortemForm,
+    last_reload_check: f64,
+    screenshot_frames: Option<u32>,
+    estimate: panels::Estimate,
+    estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::slo::CostEstimate>>>,
+}
+
+/// Opens the window and runs the game until it is closed.
+pub fn run(options: PlayOptions) -> AppExit {
+    let mut game = Game {
+        screen: Screen::Title,
+        library: library(Path::new("scenarios")),
+        speed: options.speed,
+        options,
+        session: None,
+        reload_error: None,
+        notice: None,
+        selected: None,
+        range: Range::FiveMinutes,
+        tab: Tab::Logs,
+        log_filter: LogFilter::default(),
+        action_form: ActionForm::default(),
+        incident_form: IncidentForm::default(),
+        postmortem_form: PostmortemForm::default(),
+        last_reload_check: 0.0,
+        screenshot_frames: None,
+        estimate: panels::Estimate::None,
+        estimate_answer: None,
+    };
+    if let Some(path) = game.options.scenario.clone() {
+        match game.start(&path) {
+            Ok(()) => {
+                game.screen = if game.options.screenshot.is_some() {
+                    Screen::Playing
+                } else {
+                    Screen::Briefing
+                }
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                return AppExit::error();
+            }
+        }
+    }
+    if game.options.screenshot.is_some()
+        && let Some(session) = &mut game.session
+    {
+        // Catch up to the moment to capture, as fast as the machine allows.
+        session.sim.run_until(game.options.after);
+        game.screenshot_frames = Some(0);
+        // Open what a responder would: the paged service's dashboard and its log.
+        if let Some(slo) = session.sim.slos().first() {
+            game.selected = Some(slo.service);
+            game.log_filter.service = Some(slo.service);
+        }
+    }
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "firedrill".to_string(),
+            resolution: (1600, 1000).into(),
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(ClearColor(Color::srgb(0.07, 0.08, 0.1)))
+    .insert_non_send(game)
+    .add_systems(Startup, setup)
+    .add_systems(FixedUpdate, step_simulation)
+    .add_systems(Update, (pace, hot_reload, take_screenshot))
+    .add_systems(EguiPrimaryContextPass, draw);
+    app.run()
+}
+
+fn setup(mut commands: Commands, mut time: ResMut<Time<Virtual>>) {
+    commands.spawn(Camera2d);
+    // A slow frame at 60x still catches up instead of dropping simulated time.
+    time.set_max_delta(Duration::from_secs(2));
+}
+
+/// The scenarios in `dir`, for the picker (action scripts left out).
+pub fn library(dir: &Path) -> Vec<LibraryEntry> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|e| e == "ron")
+                        && !p.to_string_lossy().ends_with(".actions.ron")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            match load_str(&path.display().to_string(), &text) {
+                Ok(loaded) => LibraryEntry {
+                    name: loaded.scenario.name.clone(),
+                    description: loaded
+                        .scenario
+                        .incident
+                        .as_ref()
+                        .map(|i| i.briefing.clone())
+                        .filter(|b| !b.is_empty())
+                        .unwrap_or(loaded.scenario.description.clone()),
+                    difficulty: loaded.scenario.incident.as_ref().map(|i| i.difficulty),
+                    duration_s: loaded.scenario.duration.get(),
+                    error: None,
+                    path,
+                },
+                Err(error) => LibraryEntry {
+                    name: path.display().to_string(),
+                    description: String::new(),
+                    difficulty: None,
+                    duration_s: 0.0,
+                    error: Some(error.to_string()),
+                    path,
+                },
+            }
+        })
+        .collect()
+}
+
+impl Game {
+    /// Loads the scenario at `path` and starts a session on it, with a fresh journal.
+    pub fn start(&mut self, path: &Path) -> Result<(), String> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("firedrill: {file}: cannot read the scenario: {e}"))?;
+        let mut scenario = load_str(&file, &text).map_err(|e| e.to_string())?.scenario;
+        if let Some(seed) = self.options.seed {
+            scenario.seed = seed;
+        }
+        let header = Header::new(&file, &text, scenario.seed, scenario.duration.get());
+        let journal = self.options.data_dir.as_ref().and_then(|dir| {
+            let stamp = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let path = dir
+                .join("journals")
+                .join(format!("{}-{stamp}.jsonl", scenario.name));
+            match Journal::create(&path, &header) {
+                Ok(journal) => {
+                    eprintln!("journal: {}", path.display());
+                    Some(journal)
+                }
+                Err(error) => {
+                    self.notice = Some(format!("no journal ({error}): commands are not saved"));
+                    None
+                }
+            }
+        });
+        self.session = Some(Session {
+            path: path.to_path_buf(),
+            sim: Simulation::new(&scenario),
+            scenario,
+            journal,
+            header,
+            modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+            debrief: None,
+        });
+        self.reload_error = None;
+        self.selected = None;
+        self.action_form = ActionForm::default();
+        self.postmortem_form = PostmortemForm::default();
+        Ok(())
+    }
+
+    /// Issues a command now, journaled before it is applied.
+    pub fn issue(&mut self, command: Command) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let now = session.sim.clock().now();
+        let by = self.options.player.clone();
+        if let Some(journal) = &mut session.journal
+            && let Err(error) = journal.append(now, &by, &command)
+        {
+            self.notice = Some(format!("the journal stopped being written: {error}"));
+            session.journal = None;
+        }
+        session.sim.issue(Entry {
+            at: Seconds(now),
+            by,
+            command,
+        });
+    }
+
+    /// Ends the shift: applies what is due, scores, drafts the postmortem, records history.
+    fn finish(&mut self) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        session.sim.apply_due_commands();
+        session.sim.flush_metrics();
+        let timeline = Timeline::of(&session.sim);
+        let score = crate::scoring::score(&session.scenario, &timeline);
+        let l = &timeline.lifecycle;
+        let budget_spent = l.impact_s.map_or(0.0, |t| {
+            timeline.budget_spent(t, l.resolved_s.unwrap_or(timeline.end_s))
+        });
+        if session.debrief.is_none()
+            && let Some(dir) = &self.options.data_dir
+        {
+            let record = crate::history::Session {
+                finished_at: crate::history::now_rfc3339(),
+                scenario: session.scenario.name.clone(),
+                scenario_hash: session.header.scenario_hash.clone(),
+                seed: session.header.seed,
+                players: self.options.player.clone(),
+                points: score.as_ref().map(|s| s.points),
+                max: score.as_ref().map(|s| s.max),
+                resolved: l.resolved_s.is_some(),
+                budget_spent,
+                journal: session
+                    .journal
+                    .as_ref()
+                    .map(|j| j.path().display().to_string()),
+            };
+            let path = crate::history::database(dir);
+            if let Err(error) = crate::history::History::open(&path).and_then(|h| h.record(&record))
+            {
+                self.notice = Some(format!("history not recorded: {error}"));
+            }
+        }
+        let saved = session.debrief.as_ref().and_then(|d| d.saved.clone());
+        session.debrief = Some(DebriefView {
+            postmortem_markdown: postmortem_markdown(&session.scenario, &timeline, score.as_ref()),
+            score,
+            events: timeline.events(),
+            budget_spent,
+            saved,
+        });
+        self.screen = Screen::Debrief;
+    }
+}
+
+/// One scenario tick per fixed step, while playing.
+fn step_simulation(mut game: NonSendMut<Game>) {
+    if game.screen != Screen::Playing {
+        return;
+    }
+    let Some(session) = &mut game.session else {
+        return;
+    };
+    if session.sim.clock().now() + 1e-9 >= session.scenario.duration.get() {
+        game.finish();
+        return;
+    }
+    session.sim.run_ticks(1);
+}
+
+/// Matches the fixed step to the scenario's tick and the virtual clock to the chosen speed.
+fn pace(game: NonSend<Game>, mut fixed: ResMut<Time<Fixed>>, mut virt: ResMut<Time<Virtual>>) {
+    if let Some(session) = &game.session {
+        let tick = session.scenario.tick.get();
+        if (fixed.timestep().as_secs_f64() - tick).abs() > 1e-9 {
+            fixed.set_timestep_seconds(tick);
+        }
+    }
+    let paused =
+        game.speed <= 0.0 || game.screen != Screen::Playing || game.screenshot_frames.is_some();
+    if paused && !virt.is_paused() {
+        virt.pause();
+    } else if !paused {
+        if virt.is_paused() {
+            virt.unpause();
+        }
+        if (virt.relative_speed_f64() - game.speed).abs() > 1e-9 {
+            virt.set_relative_speed_f64(game.speed);
+        }
+    }
+}
+
+/// Restarts the session when its scenario file changes; shows errors instead of crashing.
+fn hot_reload(mut game: NonSendMut<Game>, time: Res<Time<Real>>) {
+    let now = time.elapsed_secs_f64();
+    if now - game.last_reload_check < 1.0 || game.screenshot_frames.is_some() {
+        return;
+    }
+    game.last_reload_check = now;
+    let Some(session) = &game.session else {
+        return;
+    };
+    let path = session.path.clone();
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    if modified == session.modified {
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    match load_str(&path.display().to_string(), &text) {
+        Ok(_) => {
+            let screen = game.screen;
+            if let Err(error) = game.start(&path) {
+                game.reload_error = Some(error);
+            } else {
+                game.screen = if screen == Screen::Debrief {
+                    Screen::Playing
+                } else {
+                    screen
+                };
+                game.notice = Some(format!("{} changed: the run restarted", path.display()));
+            }
+        }
+        Err(error) => {
+            game.reload_error = Some(error.to_string());
+            if let Some(session) = &mut game.session {
+                session.modified = modified;
+            }
+        }
+    }
+}
+
+/// Saves the requested screenshot a few frames after the catch-up, then quits if asked.
+fn take_screenshot(mut game: NonSendMut<Game>, mut commands: Commands) {
+    let Some(frames) = game.screenshot_frames else {
+        return;
+    };
+    game.screenshot_frames = Some(frames + 1);
+    // A few frames for egui to lay out and the plots to size themselves.
+    if frames == 8
+        && let Some(path) = game.options.screenshot.clone()
+    {
+        let exit = game.options.exit;
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(save_to_disk(path))
+            .observe(
+                move |_: On<ScreenshotCaptured>, mut exits: MessageWriter<AppExit>| {
+                    if exit {
+                        exits.write(AppExit::Success);
+                    }
+                },
+            );
+    }
+}
+
+fn draw(mut contexts: EguiContexts, mut game: NonSendMut<Game>) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    ctx.set_visuals(egui::Visuals::dark());
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "firedrill".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    let game = &mut *game;
+    match game.screen {
+        Screen::Title => {
+            egui::CentralPanel::default().show(&mut root, |ui| {
+                if let Some(i) = screens::title(ui, &game.library) {
+                    let path = game.library[i].path.clone();
+                    match game.start(&path) {
+                        Ok(()) => game.screen = Screen::Briefing,
+                        Err(error) => game.notice = Some(error),
+                    }
+                }
+                if let Some(notice) = &game.notice {
+                    ui.label(egui::RichText::new(notice).color(panels::RED));
+                }
+            });
+        }
+        Screen::Briefing => {
+            egui::CentralPanel::default().show(&mut root, |ui| {
+                if let Some(session) = &game.session
+                    && screens::briefing(ui, &session.scenario)
+                {
+                    game.screen = Screen::Playing;
+                }
+            });
+        }
+        Screen::Playing => control_room(&mut root, game),
+        Screen::Debrief => {
+            let mut action = None;
+            egui::CentralPanel::default().show(&mut root, |ui| {
+                if let Some(view) = game.session.as_ref().and_then(|s| s.debrief.as_ref()) {
+                    action = screens::debrief(ui, view, &mut game.postmortem_form);
+                }
+            });
+            match action {
+                Some(DebriefAction::Submit(postmortem)) => {
+                    game.issue(Command::Postmortem(*postmortem));
+                    game.finish();
+                }
+                Some(DebriefAction::Save) => save_postmortem(game),
+                Some(DebriefAction::Back) => {
+                    game.session = None;
+                    game.library = library(Path::new("scenarios"));
+                    game.screen = Screen::Title;
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn save_postmortem(game: &mut Game) {
+    let Some(session) = &mut game.session else {
+        return;
+    };
+    let Some(view) = &mut session.debrief else {
+        return;
+    };
+    let path = PathBuf::from(format!("postmortem-{}.md", session.scenario.name));
+    match std::fs::write(&path, &view.postmortem_markdown) {
+        Ok(()) => view.saved = Some(path.display().to_string()),
+        Err(error) => game.notice = Some(format!("cannot write {}: {error}", path.display())),
+    }
+}
+
+/// The live incident: header, pager and SLOs on the left, the map and dashboards in the
+/// middle, actions and incident controls on the right, chat and logs below.
+fn control_room(root: &mut egui::Ui, game: &mut Game) {
+    let Some(session) = &game.session else {
+        return;
+    };
+    let room = ControlRoom::of(&session.scenario, &session.sim);
+    let mut issued: Vec<Command> = Vec::new();
+    let mut estimate_asked = None;
+    if let Some(answer) = &game.estimate_answer
+        && let Ok(costs) = answer.try_recv()
+        && let panels::Estimate::Running(what) = &game.estimate
+    {
+        game.estimate = panels::Estimate::Done(what.clone(), costs);
+        game.estimate_answer = None;
+    }
+    egui::Panel::top("header").show(root, |ui| {
+        panels::top_bar(ui, &room, &mut game.speed);
+        if let Some(error) = &game.reload_error {
+            ui.label(
+                egui::RichText::new(format!(
+                    "scenario file has errors; the last good version keeps running:\n{error}"
+                ))
+                .color(panels::RED)
+                .monospace()
+                .small(),
+            );
+        }
+        if let Some(notice) = &game.notice {
+            ui.label(egui::RichText::new(notice).color(panels::AMBER).small());
+        }
+    });
+    egui::Panel::left("left")
+        .default_size(330.0)
+        .show(root, |ui| {
+            ui.heading("Pager");
+            issued.extend(panels::pager(ui, &room.pages, room.now_s));
+            ui.separator();
+            ui.heading("SLOs");
+            egui::ScrollArea::vertical().id_salt("slos").show(ui, |ui| {
+                issued.extend(panels::slo_panel(ui, &room.slos));
+            });
+        });
+    egui::Panel::right("right")
+        .default_size(340.0)
+        .show(root, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("right-scroll")
+                .show(ui, |ui| {
+                    ui.heading("Act");
+                    issued.extend(panels::actions(ui, &mut game.action_form, &room));
+                    if let Some(remediation) =
+                        panels::estimate(ui, &game.action_form, &game.estimate)
+                    {
+                        estimate_asked = Some(remediation);
+                    }
+                    ui.separator();
+                    ui.heading("Incident");
+                    issued.extend(panels::incident_controls(
+                        ui,
+                        &mut game.incident_form,
+                        &room,
+                    ));
+                });
+        });
+    egui::Panel::bottom("bottom")
+        .default_size(260.0)
+        .min_size(200.0)
+        .resizable(true)
+        .show(root, |ui| {
+            ui.set_min_height(ui.available_height());
+            ui.columns(2, |columns| {
+                columns[0].heading("Chat");
+                panels::chat(&mut columns[0], &room.chat);
+                let ui = &mut columns[1];
+                ui.horizontal(|ui| {
+                    for (tab, label) in [
+                        (Tab::Logs, "Logs"),
+                        (Tab::Traces, "Traces"),
+                        (Tab::Deploys, "Deploys"),
+                        (Tab::Commands, "Commands"),
+                    ] {
+                        if ui.selectable_label(game.tab == tab, label).clicked() {
+                            game.tab = tab;
+                            if tab == Tab::Deploys {
+                                issued.push(Command::Look(View::Deploys));
+                            }
+                        }
+                    }
+                });
+                let names: Vec<String> = room.services.iter().map(|s| s.name.clone()).collect();
+                match game.tab {
+                    Tab::Logs => {
+                        let lines = game
+                            .log_filter
+                            .service
+                            .map(|s| session.sim.log_lines(s, 200))
+                            .unwrap_or_default();
+                        issued.extend(panels::logs(ui, &names, &lines, &mut game.log_filter));
+                    }
+                    Tab::Traces => {
+                        egui::ScrollArea::vertical()
+                            .id_salt("traces")
+                            .show(ui, |ui| {
+                                for trace in session.sim.slowest_traces(3) {
+                                    ui.label(egui::RichText::new(trace).monospace().small());
+                                }
+                            });
+                    }
+                    Tab::Deploys => panels::deploy_history(ui, &room.deploys),
+                    Tab::Commands => panels::command_log(ui, &room.records),
+                }
+            });
+        });
+    egui::CentralPanel::default().show(root, |ui| {
+        ui.heading("Service map");
+        issued.extend(panels::service_map(ui, &room, &mut game.selected));
+        ui.separator();
+        match game.selected {
+            Some(s) => {
+                let dashboard = Dashboard::of(&session.scenario, &session.sim, s, game.range);
+                issued.extend(panels::dashboard(
+                    ui,
+                    &room.services[s].name,
+                    &dashboard,
+                    &mut game.range,
+                ));
+            }
+            None => {
+                ui.label(
+                    egui::RichText::new("Click a service to open its dashboard.")
+                        .color(panels::MUTED),
+                );
+            }
+        }
+    });
+    if let Some(remediation) = estimate_asked {
+        // Two runs of the simulation from the start: off the frame, on a thread.
+        let scenario = session.scenario.clone();
+        let taken: Vec<Entry> = session
+            .sim
+            .incident()
+            .records
+            .iter()
+            .map(|r| Entry {
+                at: Seconds(r.at_s),
+                by: r.by.clone(),
+                command: r.command.clone(),
+            })
+            .collect();
+        let at = session.sim.clock().now();
+        let (send, receive) = std::sync::mpsc::channel();
+        game.estimate = panels::Estimate::Running(remediation.to_ron());
+        std::thread::spawn(move || {
+            let _ = send.send(crate::slo::estimate(
+                &scenario,
+                &taken,
+                &remediation,
+                (at, 300.0),
+            ));
+        });
+        game.estimate_answer = Some(receive);
+    }
+    for command in issued {
+        if let Command::Look(View::Logs(service)) = &command {
+            game.log_filter.service = room.service(service);
+            game.tab = Tab::Logs;
+        }
+        if let Command::Look(View::Traces(_)) = &command {
+            game.tab = Tab::Traces;
+        }
+        game.issue(command);
+    }
+}

@@ -1,0 +1,150 @@
+//! The control room's panels through egui's accessibility tree (egui_kittest): what a
+//! click on a widget issues, on view models read off a real simulation.
+#![cfg(feature = "gui")]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use firedrill::incident::Command;
+use firedrill::remediation::Remediation;
+use firedrill::scenario::load_file;
+use firedrill::sim::Simulation;
+use firedrill::ui::model::{ControlRoom, Health};
+use firedrill::ui::panels::{self, ActionForm, IncidentForm};
+
+/// The shop incident ten minutes in: the checkout deploy is failing and has paged.
+fn room() -> ControlRoom {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
+    let scenario = load_file(&path).unwrap().scenario;
+    let mut sim = Simulation::new(&scenario);
+    sim.run_until(600.0);
+    ControlRoom::of(&scenario, &sim)
+}
+
+#[test]
+fn the_view_model_shows_the_failing_service_and_its_ringing_page() {
+    let room = room();
+    let checkout = &room.services[room.service("checkout").unwrap()];
+    assert_eq!(checkout.health, Health::Failing, "{checkout:?}");
+    assert!(checkout.error_ratio > 0.15, "{checkout:?}");
+    let gateway = &room.services[room.service("gateway").unwrap()];
+    assert_eq!(gateway.depth, 0);
+    assert!(checkout.depth > gateway.depth);
+    assert_eq!(room.pages.len(), 1);
+    let page = &room.pages[0];
+    assert_eq!(page.alert, "checkout-availability");
+    assert!(!page.acknowledged);
+    // Paged at 9m16s with a 5-minute escalation timeout: 4m16s left at 10m.
+    assert_eq!(page.escalates_in_s, Some(256.0));
+}
+
+#[test]
+fn acknowledging_from_the_pager_issues_the_acknowledge_command() {
+    let room = room();
+    let mut harness = Harness::new_ui_state(
+        |ui, issued: &mut Option<Command>| {
+            if let Some(command) = panels::pager(ui, &room.pages, room.now_s) {
+                *issued = Some(command);
+            }
+        },
+        None,
+    );
+    harness
+        .get_by_label("Acknowledge checkout-availability")
+        .click();
+    harness.run();
+    assert_eq!(
+        harness.state(),
+        &Some(Command::Acknowledge {
+            alert: "checkout-availability".into()
+        })
+    );
+}
+
+struct Actions {
+    form: ActionForm,
+    issued: Vec<Command>,
+}
+
+fn action_panel(form: ActionForm) -> Harness<'static, Actions> {
+    let room = room();
+    Harness::new_ui_state(
+        move |ui, state: &mut Actions| {
+            if let Some(command) = panels::actions(ui, &mut state.form, &room) {
+                state.issued.push(command);
+            }
+        },
+        Actions {
+            form,
+            issued: Vec::new(),
+        },
+    )
+}
+
+#[test]
+fn the_action_panel_refuses_a_remediation_without_a_target() {
+    let mut harness = action_panel(ActionForm::default());
+    harness.get_by_label("Apply").click();
+    harness.run();
+    assert!(harness.state().issued.is_empty());
+    harness.get_by_label("Rollback needs a target: choose one first");
+    // With a target, the same click applies it.
+    harness.state_mut().form.target = "checkout".into();
+    harness.run();
+    harness.get_by_label("Apply").click();
+    harness.run();
+    assert_eq!(
+        harness.state().issued,
+        vec![Command::Apply(Remediation::Rollback {
+            service: "checkout".into()
+        })]
+    );
+}
+
+#[test]
+fn a_destructive_remediation_waits_for_confirmation() {
+    let mut harness = action_panel(ActionForm {
+        action: "RestartAll".into(),
+        target: "recommendations".into(),
+        ..ActionForm::default()
+    });
+    harness.get_by_label("Destructive: kills processes and the evidence they hold.");
+    harness.get_by_label("Apply").click();
+    harness.run();
+    assert!(harness.state().issued.is_empty(), "one click is not enough");
+    harness.get_by_label("Confirm: apply").click();
+    harness.run();
+    assert_eq!(
+        harness.state().issued,
+        vec![Command::Apply(Remediation::RestartAll {
+            service: "recommendations".into()
+        })]
+    );
+}
+
+#[test]
+fn incident_controls_post_a_can_update_and_resolve() {
+    let room = room();
+    let mut harness = Harness::new_ui_state(
+        move |ui, state: &mut (IncidentForm, Vec<Command>)| {
+            if let Some(command) = panels::incident_controls(ui, &mut state.0, &room) {
+                state.1.push(command);
+            }
+        },
+        (IncidentForm::default(), Vec::new()),
+    );
+    // An update needs its conditions.
+    harness.get_by_label("Post update").click();
+    harness.run();
+    assert!(harness.state().1.is_empty());
+    harness.state_mut().0.conditions = "Checkouts fail for a quarter of users".into();
+    harness.run();
+    harness.get_by_label("Post update").click();
+    harness.run();
+    harness.get_by_label("Resolve").click();
+    harness.run();
+    let issued = &harness.state().1;
+    assert!(
+        matches!(&issued[0], Command::Update { conditions, .. } if conditions.starts_with("Checkouts fail"))
+    );
+    assert_eq!(issued[1], Command::Resolve);
+}
