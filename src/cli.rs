@@ -43,18 +43,22 @@ pub enum Command {
         /// Your name in the journal.
         #[arg(long, default_value = crate::incident::SOLO_PLAYER)]
         name: String,
-        /// Save a PNG of the control room once the simulation reaches --after.
-        #[arg(long, value_name = "FILE.png", requires = "scenario")]
+        /// Save a PNG of the window once the simulation reaches --after (the picker without a
+        /// scenario; the debrief when --after reaches the end).
+        #[arg(long, value_name = "FILE.png")]
         screenshot: Option<PathBuf>,
         /// When to take the screenshot, in simulated time (the run catches up at full speed).
-        #[arg(long, value_parser = duration_arg, default_value = "0s")]
-        after: f64,
+        #[arg(long, value_parser = duration_arg)]
+        after: Option<f64>,
         /// Quit once the screenshot is saved.
         #[arg(long)]
         exit: bool,
         /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Play for this long in real time, print frame-time statistics and quit.
+        #[arg(long, value_parser = duration_arg, value_name = "DURATION", requires = "scenario")]
+        measure: Option<f64>,
     },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     /// (Faults come from the scenario; remediations from an action script.)
@@ -166,15 +170,17 @@ pub fn main() -> ExitCode {
             after,
             exit,
             data_dir,
+            measure,
         } => play(crate::ui::PlayOptions {
             scenario,
             seed,
             speed,
             player: name,
             screenshot,
-            after,
+            after: after.unwrap_or(0.0),
             exit,
             data_dir: crate::history::data_dir(data_dir.as_deref()),
+            measure,
         }),
         Command::Run {
             scenario,

@@ -135,7 +135,8 @@ impl Timeline {
             if let Some(t) = fault.started_s {
                 events.push((t, format!("fault starts: {} ({})", fault.name, fault.kind)));
             }
-            if let Some(t) = fault.ended_s {
+            // A one-shot fault (a deploy, a crash) ends as it starts: its effects stay.
+            if let Some(t) = fault.ended_s.filter(|t| Some(*t) != fault.started_s) {
                 events.push((t, format!("fault ends: {}", fault.name)));
             }
         }

@@ -42,6 +42,8 @@ pub struct PlayOptions {
     pub exit: bool,
     /// Where journals and the history go (None: nowhere).
     pub data_dir: Option<PathBuf>,
+    /// Play for this many real seconds, then print frame-time statistics and quit.
+    pub measure: Option<f64>,
 }
 
 /// Which screen is up.
@@ -97,57 +99,18 @@ pub struct Game {
     screenshot_frames: Option<u32>,
     estimate: panels::Estimate,
     estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::slo::CostEstimate>>>,
+    frame_times: Vec<f64>,
 }
 
 /// Opens the window and runs the game until it is closed.
 pub fn run(options: PlayOptions) -> AppExit {
-    let mut game = Game {
-        screen: Screen::Title,
-        library: library(Path::new("scenarios")),
-        speed: options.speed,
-        options,
-        session: None,
-        reload_error: None,
-        notice: None,
-        selected: None,
-        range: Range::FiveMinutes,
-        tab: Tab::Logs,
-        log_filter: LogFilter::default(),
-        action_form: ActionForm::default(),
-        incident_form: IncidentForm::default(),
-        postmortem_form: PostmortemForm::default(),
-        last_reload_check: 0.0,
-        screenshot_frames: None,
-        estimate: panels::Estimate::None,
-        estimate_answer: None,
+    let game = match Game::new(options) {
+        Ok(game) => game,
+        Err(error) => {
+            eprintln!("{error}");
+            return AppExit::error();
+        }
     };
-    if let Some(path) = game.options.scenario.clone() {
-        match game.start(&path) {
-            Ok(()) => {
-                game.screen = if game.options.screenshot.is_some() {
-                    Screen::Playing
-                } else {
-                    Screen::Briefing
-                }
-            }
-            Err(error) => {
-                eprintln!("{error}");
-                return AppExit::error();
-            }
-        }
-    }
-    if game.options.screenshot.is_some()
-        && let Some(session) = &mut game.session
-    {
-        // Catch up to the moment to capture, as fast as the machine allows.
-        session.sim.run_until(game.options.after);
-        game.screenshot_frames = Some(0);
-        // Open what a responder would: the paged service's dashboard and its log.
-        if let Some(slo) = session.sim.slos().first() {
-            game.selected = Some(slo.service);
-            game.log_filter.service = Some(slo.service);
-        }
-    }
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
         primary_window: Some(Window {
@@ -162,13 +125,14 @@ pub fn run(options: PlayOptions) -> AppExit {
     .insert_non_send(game)
     .add_systems(Startup, setup)
     .add_systems(FixedUpdate, step_simulation)
-    .add_systems(Update, (pace, hot_reload, take_screenshot))
+    .add_systems(Update, (pace, hot_reload, take_screenshot, measure))
     .add_systems(EguiPrimaryContextPass, draw);
     app.run()
 }
 
 fn setup(mut commands: Commands, mut time: ResMut<Time<Virtual>>) {
-    commands.spawn(Camera2d);
+    // egui draws anti-aliased shapes itself: multisampling would only cost frame time.
+    commands.spawn((Camera2d, Msaa::Off));
     // A slow frame at 60x still catches up instead of dropping simulated time.
     time.set_max_delta(Duration::from_secs(2));
 }
@@ -220,6 +184,100 @@ pub fn library(dir: &Path) -> Vec<LibraryEntry> {
 }
 
 impl Game {
+    /// The game as `options` start it: on the picker, or on the given scenario's briefing
+    /// (or, to take a screenshot, already at the moment to capture).
+    pub fn new(options: PlayOptions) -> Result<Self, String> {
+        let mut game = Game {
+            screen: Screen::Title,
+            library: library(Path::new("scenarios")),
+            speed: options.speed,
+            options,
+            session: None,
+            reload_error: None,
+            notice: None,
+            selected: None,
+            range: Range::FiveMinutes,
+            tab: Tab::Logs,
+            log_filter: LogFilter::default(),
+            action_form: ActionForm::default(),
+            incident_form: IncidentForm::default(),
+            postmortem_form: PostmortemForm::default(),
+            last_reload_check: 0.0,
+            screenshot_frames: None,
+            estimate: panels::Estimate::None,
+            estimate_answer: None,
+            frame_times: Vec::new(),
+        };
+        if let Some(path) = game.options.scenario.clone() {
+            game.start(&path)?;
+            game.screen = if game.options.measure.is_some() {
+                Screen::Playing
+            } else {
+                Screen::Briefing
+            };
+        }
+        if game.options.screenshot.is_some() {
+            game.screenshot_frames = Some(0);
+            if let Some(session) = &mut game.session {
+                // Catch up to the moment to capture, as fast as the machine allows.
+                session.sim.run_until(game.options.after);
+                game.screen = Screen::Playing;
+                // Open what a responder would: the paged service's dashboard and its log.
+                if let Some(slo) = session.sim.slos().first() {
+                    game.selected = Some(slo.service);
+                    game.log_filter.service = Some(slo.service);
+                }
+                if session.sim.clock().now() + 1e-9 >= session.scenario.duration.get() {
+                    game.finish();
+                }
+            }
+        }
+        Ok(game)
+    }
+
+    /// Restarts the session when its scenario file has changed and still loads; keeps the
+    /// running version and shows the errors when it does not.
+    pub fn check_reload(&mut self) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        let path = session.path.clone();
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if modified == session.modified {
+            return;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        match load_str(&path.display().to_string(), &text) {
+            Ok(_) => {
+                let screen = self.screen;
+                if let Err(error) = self.start(&path) {
+                    self.reload_error = Some(error);
+                } else {
+                    self.screen = if screen == Screen::Debrief {
+                        Screen::Playing
+                    } else {
+                        screen
+                    };
+                    self.notice = Some(format!("{} changed: the run restarted", path.display()));
+                }
+            }
+            Err(error) => {
+                self.reload_error = Some(error.to_string());
+                if let Some(session) = &mut self.session {
+                    session.modified = modified;
+                }
+            }
+        }
+    }
+
+    /// Opens a service's dashboard, as clicking it on the map does.
+    pub fn select_service(&mut self, name: &str) {
+        self.selected = self
+            .session
+            .as_ref()
+            .and_then(|s| s.sim.topology().service_index(name));
+    }
+
     /// Loads the scenario at `path` and starts a session on it, with a fresh journal.
     pub fn start(&mut self, path: &Path) -> Result<(), String> {
         let file = path.display().to_string();
@@ -370,42 +428,43 @@ fn pace(game: NonSend<Game>, mut fixed: ResMut<Time<Fixed>>, mut virt: ResMut<Ti
     }
 }
 
-/// Restarts the session when its scenario file changes; shows errors instead of crashing.
+/// Looks for changes to the scenario file once a second.
 fn hot_reload(mut game: NonSendMut<Game>, time: Res<Time<Real>>) {
     let now = time.elapsed_secs_f64();
     if now - game.last_reload_check < 1.0 || game.screenshot_frames.is_some() {
         return;
     }
     game.last_reload_check = now;
-    let Some(session) = &game.session else {
+    game.check_reload();
+}
+
+/// With `--measure`, records real frame times while playing and reports them at the end.
+fn measure(mut game: NonSendMut<Game>, time: Res<Time<Real>>, mut exits: MessageWriter<AppExit>) {
+    let Some(seconds) = game.options.measure else {
         return;
     };
-    let path = session.path.clone();
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-    if modified == session.modified {
+    if game.screen != Screen::Playing {
         return;
     }
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    match load_str(&path.display().to_string(), &text) {
-        Ok(_) => {
-            let screen = game.screen;
-            if let Err(error) = game.start(&path) {
-                game.reload_error = Some(error);
-            } else {
-                game.screen = if screen == Screen::Debrief {
-                    Screen::Playing
-                } else {
-                    screen
-                };
-                game.notice = Some(format!("{} changed: the run restarted", path.display()));
-            }
-        }
-        Err(error) => {
-            game.reload_error = Some(error.to_string());
-            if let Some(session) = &mut game.session {
-                session.modified = modified;
-            }
-        }
+    game.frame_times.push(time.delta_secs_f64());
+    let measured: f64 = game.frame_times.iter().sum();
+    if measured >= seconds {
+        let mut times = game.frame_times.clone();
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize] * 1000.0;
+        let simulated = game.session.as_ref().map_or(0.0, |s| s.sim.clock().now());
+        eprintln!(
+            "{} frames in {:.1}s at {}x: frame time mean {:.1} ms, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; simulated {}",
+            times.len(),
+            measured,
+            game.speed,
+            measured / times.len() as f64 * 1000.0,
+            at(0.5),
+            at(0.95),
+            at(1.0),
+            crate::scenario::Seconds(simulated.round())
+        );
+        exits.write(AppExit::Success);
     }
 }
 
@@ -443,55 +502,63 @@ fn draw(mut contexts: EguiContexts, mut game: NonSendMut<Game>) -> Result {
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    let game = &mut *game;
-    match game.screen {
-        Screen::Title => {
-            egui::CentralPanel::default().show(&mut root, |ui| {
-                if let Some(i) = screens::title(ui, &game.library) {
-                    let path = game.library[i].path.clone();
-                    match game.start(&path) {
-                        Ok(()) => game.screen = Screen::Briefing,
-                        Err(error) => game.notice = Some(error),
+    game.draw(&mut root);
+    Ok(())
+}
+
+impl Game {
+    /// Draws the current screen into the window's root `Ui` and carries out what the player
+    /// clicked.
+    pub fn draw(&mut self, root: &mut egui::Ui) {
+        let game = self;
+        match game.screen {
+            Screen::Title => {
+                egui::CentralPanel::default().show(root, |ui| {
+                    if let Some(i) = screens::title(ui, &game.library) {
+                        let path = game.library[i].path.clone();
+                        match game.start(&path) {
+                            Ok(()) => game.screen = Screen::Briefing,
+                            Err(error) => game.notice = Some(error),
+                        }
                     }
+                    if let Some(notice) = &game.notice {
+                        ui.label(egui::RichText::new(notice).color(panels::RED));
+                    }
+                });
+            }
+            Screen::Briefing => {
+                egui::CentralPanel::default().show(root, |ui| {
+                    if let Some(session) = &game.session
+                        && screens::briefing(ui, &session.scenario)
+                    {
+                        game.screen = Screen::Playing;
+                    }
+                });
+            }
+            Screen::Playing => control_room(root, game),
+            Screen::Debrief => {
+                let mut action = None;
+                egui::CentralPanel::default().show(root, |ui| {
+                    if let Some(view) = game.session.as_ref().and_then(|s| s.debrief.as_ref()) {
+                        action = screens::debrief(ui, view, &mut game.postmortem_form);
+                    }
+                });
+                match action {
+                    Some(DebriefAction::Submit(postmortem)) => {
+                        game.issue(Command::Postmortem(*postmortem));
+                        game.finish();
+                    }
+                    Some(DebriefAction::Save) => save_postmortem(game),
+                    Some(DebriefAction::Back) => {
+                        game.session = None;
+                        game.library = library(Path::new("scenarios"));
+                        game.screen = Screen::Title;
+                    }
+                    None => {}
                 }
-                if let Some(notice) = &game.notice {
-                    ui.label(egui::RichText::new(notice).color(panels::RED));
-                }
-            });
-        }
-        Screen::Briefing => {
-            egui::CentralPanel::default().show(&mut root, |ui| {
-                if let Some(session) = &game.session
-                    && screens::briefing(ui, &session.scenario)
-                {
-                    game.screen = Screen::Playing;
-                }
-            });
-        }
-        Screen::Playing => control_room(&mut root, game),
-        Screen::Debrief => {
-            let mut action = None;
-            egui::CentralPanel::default().show(&mut root, |ui| {
-                if let Some(view) = game.session.as_ref().and_then(|s| s.debrief.as_ref()) {
-                    action = screens::debrief(ui, view, &mut game.postmortem_form);
-                }
-            });
-            match action {
-                Some(DebriefAction::Submit(postmortem)) => {
-                    game.issue(Command::Postmortem(*postmortem));
-                    game.finish();
-                }
-                Some(DebriefAction::Save) => save_postmortem(game),
-                Some(DebriefAction::Back) => {
-                    game.session = None;
-                    game.library = library(Path::new("scenarios"));
-                    game.screen = Screen::Title;
-                }
-                None => {}
             }
         }
     }
-    Ok(())
 }
 
 fn save_postmortem(game: &mut Game) {

@@ -3,7 +3,7 @@
 
 use bevy_egui::egui::{self, RichText, Ui};
 
-use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
+use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms, span};
 use crate::incident::{ActionItem, ActionItemKind, Postmortem, Priority};
 use crate::scenario::{Difficulty, Scenario};
 use crate::scoring::{Score, Verdict};
@@ -44,7 +44,9 @@ pub fn title(ui: &mut Ui, library: &[LibraryEntry]) -> Option<usize> {
                     } else {
                         ui.label(RichText::new("sandbox (no scoring)").color(MUTED));
                     }
-                    ui.label(RichText::new(clock_hms(entry.duration_s)).color(MUTED));
+                    ui.label(
+                        RichText::new(format!("{} shift", span(entry.duration_s))).color(MUTED),
+                    );
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         let play = ui.add_enabled(
                             entry.error.is_none(),
