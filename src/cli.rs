@@ -133,6 +133,17 @@ pub enum Command {
         #[arg(long, value_name = "ACTIONS.ron")]
         script: Option<PathBuf>,
     },
+    /// Run the self-tests of scenario files (folders are searched; default `scenarios`);
+    /// exit 1 if any fails.
+    Test { paths: Vec<PathBuf> },
+    /// Write a commented starter scenario NAME.ron with its reference solution and a wrong
+    /// approach, ready to edit, validate, play and test.
+    New {
+        name: String,
+        /// The folder to write to.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Check scenario files or folders of them; exit 1 if any is invalid.
     Validate {
         /// Files or folders (folders are searched for .ron files).
@@ -233,6 +244,8 @@ pub fn main() -> ExitCode {
             history(scenario.as_deref(), data_dir.as_deref())
         }
         Command::Validate { paths } => validate(&paths),
+        Command::Test { paths } => test(&paths),
+        Command::New { name, dir } => new(&name, &dir),
         Command::Catalog => {
             print!("{}", catalog());
             ExitCode::SUCCESS
@@ -581,6 +594,120 @@ fn history(scenario: Option<&str>, data_dir: Option<&Path>) -> ExitCode {
         );
     }
     println!("{} session(s) in {}", sessions.len(), path.display());
+    ExitCode::SUCCESS
+}
+
+fn test(paths: &[PathBuf]) -> ExitCode {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        paths.to_vec()
+    };
+    let files = crate::authoring::scenario_files(&paths);
+    if files.is_empty() {
+        eprintln!(
+            "firedrill: no scenario files in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return ExitCode::from(USAGE);
+    }
+    println!(
+        "{:<22} {:<36} {:>6} {:>8} {:>7} {:>7}  result",
+        "scenario", "test", "score", "resolved", "budget", "time"
+    );
+    let (mut passed, mut failed, mut untested) = (0, 0, 0);
+    for file in &files {
+        let started = Instant::now();
+        match crate::authoring::run_tests(file) {
+            Err(error) => {
+                eprintln!("{error}");
+                failed += 1;
+            }
+            Ok(outcomes) if outcomes.is_empty() => {
+                println!("{:<22} (no tests)", file.display());
+                untested += 1;
+            }
+            Ok(outcomes) => {
+                let each = started.elapsed().as_secs_f64() / outcomes.len() as f64;
+                for o in outcomes {
+                    println!(
+                        "{:<22} {:<36} {:>6} {:>8} {:>7} {:>6.1}s  {}",
+                        o.scenario,
+                        o.test,
+                        o.percent.map_or("-".to_string(), |p| format!("{p:.0}%")),
+                        if o.resolved { "yes" } else { "no" },
+                        o.budget_left
+                            .map_or("-".to_string(), |b| format!("{:.1}%", b * 100.0)),
+                        each,
+                        if o.passed() {
+                            "ok".to_string()
+                        } else {
+                            format!("FAILED: {}", o.failures.join("; "))
+                        }
+                    );
+                    if o.passed() {
+                        passed += 1;
+                    } else {
+                        failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed, {untested} scenario(s) without tests");
+    if failed > 0 {
+        ExitCode::from(INVALID)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn new(name: &str, dir: &Path) -> ExitCode {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        eprintln!("firedrill: a scenario name is letters, digits, '-' and '_' (got \"{name}\")");
+        return ExitCode::from(USAGE);
+    }
+    let files = [
+        (
+            dir.join(format!("{name}.ron")),
+            crate::authoring::starter(name),
+        ),
+        (
+            dir.join(format!("{name}.actions.ron")),
+            crate::authoring::starter_reference().to_string(),
+        ),
+        (
+            dir.join(format!("{name}.restart.actions.ron")),
+            crate::authoring::starter_wrong().to_string(),
+        ),
+    ];
+    if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
+        eprintln!(
+            "firedrill: {} exists already: nothing written",
+            existing.display()
+        );
+        return ExitCode::from(USAGE);
+    }
+    for (path, text) in &files {
+        if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| write_atomically(path, text))
+        {
+            eprintln!("firedrill: cannot write {}: {error}", path.display());
+            return ExitCode::from(INVALID);
+        }
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "next: firedrill validate {0}; firedrill test {0}; firedrill play {0}",
+        files[0].0.display()
+    );
     ExitCode::SUCCESS
 }
 

@@ -3,6 +3,7 @@
 //! A Bevy ECS simulates a fleet of services from a RON scenario; faults, SLOs, the
 //! incident process and the game window build on this simulation.
 
+pub mod authoring;
 pub mod cli;
 pub mod faults;
 pub mod history;

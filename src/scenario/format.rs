@@ -49,6 +49,44 @@ pub struct Scenario {
     /// Stakeholder messages: the chat feed the responders read.
     #[serde(default)]
     pub chat: ChatSpec,
+    /// Self-tests: responses and the outcomes they must reach (`firedrill test`).
+    #[serde(default)]
+    pub tests: Vec<SelfTest>,
+}
+
+/// A test case of a scenario: a response (an action script) and what it must achieve.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfTest {
+    pub name: String,
+    /// An action script, relative to the scenario file; left out, the response is to do
+    /// nothing.
+    #[serde(default)]
+    pub script: Option<String>,
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// What a self-test checks; every field left out is not checked.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Whether the incident ends resolved.
+    #[serde(default)]
+    pub resolved: Option<bool>,
+    /// Score bounds, in percent of the maximum.
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    #[serde(default)]
+    pub max_score: Option<f64>,
+    /// Lowest share of each SLO's budget left at the end.
+    #[serde(default)]
+    pub min_budget_left: Option<f64>,
+    /// Criteria (by id) that must be met, and that must fail.
+    #[serde(default)]
+    pub met: Vec<String>,
+    #[serde(default)]
+    pub failed: Vec<String>,
 }
 
 /// What really happened, written by the scenario's author: scoring compares the

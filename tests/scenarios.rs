@@ -1,0 +1,84 @@
+//! Scenarios tested like code: every shipped scenario with ground truth carries a reference
+//! solution, doing nothing and a wrong approach, and all its self-tests pass; the starter
+//! that `firedrill new` writes passes its own.
+
+use std::path::{Path, PathBuf};
+
+use firedrill::authoring::{run_tests, scenario_files};
+use firedrill::scenario::load_file;
+
+#[test]
+fn every_shipped_scenario_passes_its_self_tests() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for file in scenario_files(&[dir]) {
+        let scenario = load_file(&file).unwrap().scenario;
+        let outcomes = run_tests(&file).unwrap_or_else(|e| panic!("{e}"));
+        if scenario.incident.is_some() {
+            assert!(
+                outcomes.len() >= 3,
+                "{}: a reference, doing nothing and a wrong approach",
+                file.display()
+            );
+            assert!(
+                scenario.tests.iter().any(|t| t.script.is_none()),
+                "{}: no test of doing nothing",
+                file.display()
+            );
+        }
+        for outcome in outcomes {
+            assert!(
+                outcome.passed(),
+                "{} / {}: {:?}",
+                outcome.scenario,
+                outcome.test,
+                outcome.failures
+            );
+        }
+    }
+}
+
+#[test]
+fn the_starter_scenario_passes_its_own_tests_and_failures_are_reported() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("starter");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["new", "drill", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let file = dir.join("drill.ron");
+    let loaded = load_file(&file).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let outcomes = run_tests(&file).unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().all(|o| o.passed()), "{outcomes:?}");
+    assert!(
+        outcomes[0].percent.unwrap() > outcomes[2].percent.unwrap() + 40.0,
+        "{outcomes:?}"
+    );
+    // Writing over it is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["new", "drill", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    // An expectation that does not hold fails the test, and `firedrill test` exits 1.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("max_score: 30.0", "min_score: 90.0")).unwrap();
+    let outcomes = run_tests(&file).unwrap();
+    assert_eq!(outcomes[1].failures.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes[1].failures[0].starts_with("score 17% below 90%"),
+        "{:?}",
+        outcomes[1].failures
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .arg("test")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: score 17% below 90%"));
+}
