@@ -61,7 +61,7 @@ pub enum Command {
         measure: Option<f64>,
     },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
-    /// (Faults come from the scenario; remediations from an action script.)
+    /// (Faults come from the scenario; the responders' commands from an action script.)
     Run {
         /// The scenario file (.ron).
         scenario: PathBuf,
@@ -113,7 +113,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
-    /// List every fault kind and remediation, with an example of each.
+    /// List every fault kind, command and remediation, with an example of each.
     Catalog,
     /// Estimate what a remediation would cost each SLO's budget: the scenario is run twice,
     /// with and without it, and the budgets compared over the horizon.
