@@ -430,7 +430,7 @@ fn declare(f: &Facts) -> Judgement {
             judged(
                 0.0,
                 format!(
-                    "You never declared an incident; users were hurt, so this one called for a {} declaration.",
+                    "You never declared an incident; this one called for a {} declaration.",
                     truth.severity
                 ),
             )
