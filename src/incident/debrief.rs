@@ -13,6 +13,7 @@ use crate::faults::FaultRecord;
 use crate::remediation::{Applied, Remediation};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
+use crate::slo::{Alert, Page};
 
 /// A page as the debrief tells it: which alert, and what happened to it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -62,40 +63,41 @@ impl Timeline {
         let incident: &Incident = sim.incident();
         let mut pages = Vec::new();
         let mut alerts = Vec::new();
+        let mut gather =
+            |name: &str, service: &str, their_pages: &[Page], their_alerts: &[Alert]| {
+                pages.extend(their_pages.iter().map(|p| PageFact {
+                    alert: name.to_string(),
+                    service: service.to_string(),
+                    opened_s: p.opened_s,
+                    acknowledged_s: p.acknowledged_s,
+                    escalated_s: p.escalated_s,
+                    resolved_s: p.resolved_s,
+                }));
+                alerts.extend(their_alerts.iter().map(|a| AlertFact {
+                    alert: name.to_string(),
+                    severity: format!("{:?}", a.severity),
+                    row: a.row.clone(),
+                    fired_s: a.fired_s,
+                    cleared_s: a.cleared_s,
+                }));
+            };
         for slo in sim.slos() {
+            // The report's alerts: those a faster one inhibited are left out.
             let report = slo.report(&slo.spec.service);
-            pages.extend(report.pages.iter().map(|p| PageFact {
-                alert: slo.spec.name.clone(),
-                service: slo.spec.service.clone(),
-                opened_s: p.opened_s,
-                acknowledged_s: p.acknowledged_s,
-                escalated_s: p.escalated_s,
-                resolved_s: p.resolved_s,
-            }));
-            alerts.extend(report.alerts.iter().map(|a| AlertFact {
-                alert: slo.spec.name.clone(),
-                severity: format!("{:?}", a.severity),
-                row: a.row.clone(),
-                fired_s: a.fired_s,
-                cleared_s: a.cleared_s,
-            }));
+            gather(
+                &slo.spec.name,
+                &slo.spec.service,
+                &report.pages,
+                &report.alerts,
+            );
         }
         for rule in sim.threshold_alerts() {
-            pages.extend(rule.pager.pages.iter().map(|p| PageFact {
-                alert: rule.spec.name.clone(),
-                service: rule.spec.service.clone(),
-                opened_s: p.opened_s,
-                acknowledged_s: p.acknowledged_s,
-                escalated_s: p.escalated_s,
-                resolved_s: p.resolved_s,
-            }));
-            alerts.extend(rule.alerts.iter().map(|a| AlertFact {
-                alert: rule.spec.name.clone(),
-                severity: format!("{:?}", a.severity),
-                row: a.row.clone(),
-                fired_s: a.fired_s,
-                cleared_s: a.cleared_s,
-            }));
+            gather(
+                &rule.spec.name,
+                &rule.spec.service,
+                &rule.pager.pages,
+                &rule.alerts,
+            );
         }
         pages.sort_by(|a, b| a.opened_s.total_cmp(&b.opened_s));
         alerts.sort_by(|a, b| a.fired_s.total_cmp(&b.fired_s));
