@@ -526,30 +526,17 @@ fn record_history(
     timeline: &Timeline,
     journal: Option<&Path>,
 ) {
-    let path = crate::history::database(dir);
-    let mut players: Vec<&str> = timeline.records.iter().map(|r| r.by.as_str()).collect();
-    players.sort_unstable();
-    players.dedup();
-    let l = &timeline.lifecycle;
-    let session = crate::history::Session {
-        finished_at: crate::history::now_rfc3339(),
-        scenario: report.scenario.clone(),
-        scenario_hash: header.scenario_hash.clone(),
-        seed: header.seed,
-        players: players.join(","),
-        points: report.score.as_ref().map(|s| s.points),
-        max: report.score.as_ref().map(|s| s.max),
-        resolved: l.resolved_s.is_some(),
-        budget_spent: l.impact_s.map_or(0.0, |t| {
-            timeline.budget_spent(t, l.resolved_s.unwrap_or(timeline.end_s))
-        }),
-        journal: journal.map(|p| p.display().to_string()),
-    };
-    match crate::history::History::open(&path).and_then(|h| h.record(&session)) {
-        Ok(()) => {}
-        Err(error) => eprintln!(
+    let session = crate::history::Session::finished(
+        header,
+        &report.scenario,
+        timeline,
+        report.score.as_ref(),
+        journal,
+    );
+    if let Err(error) = crate::history::record(dir, &session) {
+        eprintln!(
             "firedrill: history not recorded ({error}); the session's journal and report are unaffected"
-        ),
+        );
     }
 }
 

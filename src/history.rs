@@ -133,6 +133,35 @@ impl History {
     }
 }
 
+impl Session {
+    /// A session that has just finished, as its timeline and score tell it.
+    pub fn finished(
+        header: &crate::incident::journal::Header,
+        scenario: &str,
+        timeline: &crate::incident::debrief::Timeline,
+        score: Option<&crate::scoring::Score>,
+        journal: Option<&Path>,
+    ) -> Self {
+        Self {
+            finished_at: now_rfc3339(),
+            scenario: scenario.to_string(),
+            scenario_hash: header.scenario_hash.clone(),
+            seed: header.seed,
+            players: timeline.players().join(","),
+            points: score.map(|s| s.points),
+            max: score.map(|s| s.max),
+            resolved: timeline.lifecycle.resolved_s.is_some(),
+            budget_spent: timeline.incident_budget_spent(),
+            journal: journal.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// Records `session` in the history of `data_dir`.
+pub fn record(data_dir: &Path, session: &Session) -> Result<(), String> {
+    History::open(&database(data_dir)).and_then(|h| h.record(session))
+}
+
 /// The history file inside a data directory.
 pub fn database(data_dir: &Path) -> PathBuf {
     data_dir.join("history.sqlite3")

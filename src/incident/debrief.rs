@@ -201,6 +201,23 @@ impl Timeline {
         events
     }
 
+    /// The share of budget the incident burned: from impact to resolution (or the end), the
+    /// worst SLO; 0 when nothing breached.
+    pub fn incident_budget_spent(&self) -> f64 {
+        let l = &self.lifecycle;
+        l.impact_s.map_or(0.0, |from| {
+            self.budget_spent(from, l.resolved_s.unwrap_or(self.end_s))
+        })
+    }
+
+    /// Everyone who issued a command, in name order.
+    pub fn players(&self) -> Vec<&str> {
+        let mut players: Vec<&str> = self.records.iter().map(|r| r.by.as_str()).collect();
+        players.sort_unstable();
+        players.dedup();
+        players
+    }
+
     /// The share of each SLO's budget spent from `from` to `to`, the largest.
     pub fn budget_spent(&self, from: f64, to: f64) -> f64 {
         let (Some(a), Some(b)) = (
@@ -275,10 +292,7 @@ pub fn postmortem_markdown(
         scenario.name, scenario.seed
     );
     let authors = if own.authors.is_empty() {
-        let mut names: Vec<&str> = timeline.records.iter().map(|r| r.by.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names.join(", ")
+        timeline.players().join(", ")
     } else {
         own.authors.join(", ")
     };
@@ -292,10 +306,7 @@ pub fn postmortem_markdown(
     if let Some(severity) = l.severity() {
         let _ = writeln!(md, "- **Severity:** {severity}");
     }
-    let spent = l
-        .impact_s
-        .map(|t| timeline.budget_spent(t, l.resolved_s.unwrap_or(timeline.end_s)))
-        .unwrap_or(0.0);
+    let spent = timeline.incident_budget_spent();
     let impact_draft = match (l.impact_s, l.mitigated_s) {
         (Some(from), Some(to)) => format!(
             "SLIs out of objective from {} to {}; {:.1}% of the error budget spent.",

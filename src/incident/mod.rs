@@ -22,7 +22,7 @@ use crate::remediation::Remediations;
 use crate::scenario::{ChatSpec, IncidentSeverity, IncidentSpec, Seconds};
 use crate::sim::topology::Topology;
 use crate::sim::{Fleet, SimClock, SimSet};
-use crate::slo::{Slos, ThresholdAlerts};
+use crate::slo::{SloTracker, Slos, ThresholdAlerts, ThresholdTracker};
 
 pub use command::{
     ActionItem, ActionItemKind, Audience, CATALOG, Command, Entry, Postmortem, Priority, Record,
@@ -242,10 +242,10 @@ impl Incident {
         } = world;
         entry.command.check(topology)?;
         permits(self.roles.get(&entry.by).copied(), &entry.command)?;
-        let paging = any_page_open(slos, thresholds);
+        let paging = any_page_open(&slos.0, &thresholds.0);
         let incident = self
             .lifecycle
-            .has_incident(paging || any_page_ever(slos, thresholds));
+            .has_incident(paging || any_page_ever(&slos.0, &thresholds.0));
         let lifecycle = &mut self.lifecycle;
         match &entry.command {
             Command::Acknowledge { alert } => {
@@ -362,7 +362,7 @@ impl Incident {
     ) {
         let burn_5m: Vec<f64> = slos.0.iter().map(|s| s.burn(SHORT_WINDOW)).collect();
         self.burn_5m = burn_5m.iter().copied().fold(0.0, f64::max);
-        let paging = any_page_open(slos, thresholds);
+        let paging = any_page_open(&slos.0, &thresholds.0);
         let lifecycle = &mut self.lifecycle;
         let breached = self.burn_5m > 1.0;
         if lifecycle.impact_s.is_none() {
@@ -446,8 +446,8 @@ impl Incident {
         self.chat.extend(self.stakeholders.due(&context));
     }
 
-    /// Whether a page is out right now.
-    pub fn phase(&self, slos: &Slos, thresholds: &ThresholdAlerts) -> Phase {
+    /// Where the incident stands, given the SLOs' and threshold alerts' pagers now.
+    pub fn phase(&self, slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> Phase {
         self.lifecycle.phase(any_page_open(slos, thresholds))
     }
 }
@@ -479,13 +479,13 @@ pub fn permits(role: Option<Role>, command: &Command) -> Result<(), String> {
     }
 }
 
-fn any_page_open(slos: &Slos, thresholds: &ThresholdAlerts) -> bool {
-    slos.0.iter().any(|s| s.pager.is_open()) || thresholds.0.iter().any(|a| a.pager.is_open())
+fn any_page_open(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {
+    slos.iter().any(|s| s.pager.is_open()) || thresholds.iter().any(|a| a.pager.is_open())
 }
 
-fn any_page_ever(slos: &Slos, thresholds: &ThresholdAlerts) -> bool {
-    slos.0.iter().any(|s| !s.pager.pages.is_empty())
-        || thresholds.0.iter().any(|a| !a.pager.pages.is_empty())
+fn any_page_ever(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {
+    slos.iter().any(|s| !s.pager.pages.is_empty())
+        || thresholds.iter().any(|a| !a.pager.pages.is_empty())
 }
 
 pub(crate) fn apply_commands(

@@ -651,12 +651,10 @@ fn time_to_mitigate(f: &Facts) -> Judgement {
 }
 
 fn budget(f: &Facts) -> Judgement {
-    let l = &f.timeline.lifecycle;
-    let Some(impact) = l.impact_s else {
+    if f.timeline.lifecycle.impact_s.is_none() {
         return not_applicable("No budget was burned by an incident.");
-    };
-    let end = l.resolved_s.unwrap_or(f.timeline.end_s);
-    let spent = f.timeline.budget_spent(impact, end) * 100.0;
+    }
+    let spent = f.timeline.incident_budget_spent() * 100.0;
     let (share, band) = match spent {
         s if s < 2.0 => (1.0, "under 2%"),
         s if s < 5.0 => (0.75, "between 2% and 5%"),
@@ -1074,13 +1072,7 @@ fn postmortem(f: &Facts) -> Judgement {
             "it is not blameless (\"{word}\"): name systems and processes, not people"
         ));
     }
-    let spent = l
-        .impact_s
-        .map(|t| {
-            f.timeline
-                .budget_spent(t, l.resolved_s.unwrap_or(f.timeline.end_s))
-        })
-        .unwrap_or(0.0);
+    let spent = f.timeline.incident_budget_spent();
     if spent > 0.2 && !pm.action_items.iter().any(|a| a.priority == Priority::P0) {
         share -= 0.25;
         notes.push(format!(

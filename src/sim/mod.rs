@@ -464,14 +464,6 @@ impl Simulation {
         &self.app.world().resource::<crate::slo::Slos>().0
     }
 
-    pub fn slos_resource(&self) -> &crate::slo::Slos {
-        self.app.world().resource::<crate::slo::Slos>()
-    }
-
-    pub fn thresholds_resource(&self) -> &crate::slo::ThresholdAlerts {
-        self.app.world().resource::<crate::slo::ThresholdAlerts>()
-    }
-
     /// The run's threshold alerts.
     pub fn threshold_alerts(&self) -> &[crate::slo::ThresholdTracker] {
         &self.app.world().resource::<crate::slo::ThresholdAlerts>().0

@@ -351,31 +351,17 @@ impl Game {
         session.sim.flush_metrics();
         let timeline = Timeline::of(&session.sim);
         let score = crate::scoring::score(&session.scenario, &timeline);
-        let l = &timeline.lifecycle;
-        let budget_spent = l.impact_s.map_or(0.0, |t| {
-            timeline.budget_spent(t, l.resolved_s.unwrap_or(timeline.end_s))
-        });
         if session.debrief.is_none()
             && let Some(dir) = &self.options.data_dir
         {
-            let record = crate::history::Session {
-                finished_at: crate::history::now_rfc3339(),
-                scenario: session.scenario.name.clone(),
-                scenario_hash: session.header.scenario_hash.clone(),
-                seed: session.header.seed,
-                players: self.options.player.clone(),
-                points: score.as_ref().map(|s| s.points),
-                max: score.as_ref().map(|s| s.max),
-                resolved: l.resolved_s.is_some(),
-                budget_spent,
-                journal: session
-                    .journal
-                    .as_ref()
-                    .map(|j| j.path().display().to_string()),
-            };
-            let path = crate::history::database(dir);
-            if let Err(error) = crate::history::History::open(&path).and_then(|h| h.record(&record))
-            {
+            let record = crate::history::Session::finished(
+                &session.header,
+                &session.scenario.name,
+                &timeline,
+                score.as_ref(),
+                session.journal.as_ref().map(|j| j.path()),
+            );
+            if let Err(error) = crate::history::record(dir, &record) {
                 self.notice = Some(format!("history not recorded: {error}"));
             }
         }
@@ -384,7 +370,7 @@ impl Game {
             postmortem_markdown: postmortem_markdown(&session.scenario, &timeline, score.as_ref()),
             score,
             events: timeline.events(),
-            budget_spent,
+            budget_spent: timeline.incident_budget_spent(),
             saved,
         });
         self.screen = Screen::Debrief;

@@ -219,7 +219,7 @@ impl ControlRoom {
             scenario: scenario.name.clone(),
             now_s: now,
             duration_s: scenario.duration.get(),
-            phase: incident.phase(sim.slos_resource(), sim.thresholds_resource()),
+            phase: incident.phase(sim.slos(), sim.threshold_alerts()),
             severity: incident.lifecycle.severity(),
             services,
             slos,
