@@ -151,7 +151,7 @@ pub fn library(dir: &Path) -> Vec<LibraryEntry> {
         })
         .unwrap_or_default();
     paths.sort();
-    paths
+    let mut entries: Vec<LibraryEntry> = paths
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -180,7 +180,10 @@ pub fn library(dir: &Path) -> Vec<LibraryEntry> {
                 },
             }
         })
-        .collect()
+        .collect();
+    // The tutorial first, then by difficulty; sandboxes without scoring last.
+    entries.sort_by_key(|e| (e.difficulty.is_none(), e.difficulty));
+    entries
 }
 
 impl Game {
