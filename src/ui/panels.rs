@@ -79,7 +79,7 @@ pub fn span(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s}s"),
-        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
+        60..3600 if s.is_multiple_of(60) => format!("{} min", s / 60),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         3600..172_800 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
         _ => format!("{} days", s / 86_400),
