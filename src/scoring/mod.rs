@@ -976,12 +976,15 @@ fn hypothesis(f: &Facts) -> Judgement {
                 && (r.target == target || r.target.split("->").any(|end| end == target))
         })
     };
-    let truth = f
-        .root
-        .iter()
-        .map(|r| format!("{} on {}", r.kind.label(), r.target))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Two faults of one kind on one target (a burst and its re-run) read as one cause.
+    let mut causes: Vec<String> = Vec::new();
+    for r in &f.root {
+        let cause = format!("{} on {}", r.kind.label(), r.target);
+        if !causes.contains(&cause) {
+            causes.push(cause);
+        }
+    }
+    let truth = causes.join(", ");
     match stated
         .iter()
         .position(|(_, fault, target)| right(fault, target))
