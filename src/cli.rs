@@ -603,7 +603,7 @@ fn test(paths: &[PathBuf]) -> ExitCode {
         return ExitCode::from(USAGE);
     }
     println!(
-        "{:<22} {:<36} {:>6} {:>8} {:>7} {:>7}  result",
+        "{:<22} {:<44} {:>6} {:>8} {:>7} {:>7}  result",
         "scenario", "test", "score", "resolved", "budget", "time"
     );
     let (mut passed, mut failed, mut untested) = (0, 0, 0);
@@ -611,7 +611,7 @@ fn test(paths: &[PathBuf]) -> ExitCode {
         let started = Instant::now();
         match crate::authoring::run_tests(file) {
             Err(error) => {
-                eprintln!("{error}");
+                println!("{:<22} FAILED: {error}", file.display());
                 failed += 1;
             }
             Ok(outcomes) if outcomes.is_empty() => {
@@ -622,9 +622,9 @@ fn test(paths: &[PathBuf]) -> ExitCode {
                 let each = started.elapsed().as_secs_f64() / outcomes.len() as f64;
                 for o in outcomes {
                     println!(
-                        "{:<22} {:<36} {:>6} {:>8} {:>7} {:>6.1}s  {}",
+                        "{:<22} {:<44} {:>6} {:>8} {:>7} {:>6.1}s  {}",
                         o.scenario,
-                        o.test,
+                        column(&o.test, 44),
                         o.percent.map_or("-".to_string(), |p| format!("{p:.0}%")),
                         if o.resolved { "yes" } else { "no" },
                         o.budget_left
@@ -1089,5 +1089,15 @@ fn collect_ron_files(dir: &Path, files: &mut Vec<PathBuf>) {
         } else if path.extension().is_some_and(|e| e == "ron") {
             files.push(path);
         }
+    }
+}
+
+/// Fits `text` in a table column, cutting with an ellipsis.
+fn column(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(width - 1).collect();
+        format!("{cut}…")
     }
 }

@@ -84,7 +84,8 @@ pub struct ServiceSummary {
     pub server_errors: u64,
     pub rejected: u64,
     pub timeouts: u64,
-    /// (server errors + rejected + timeouts) / requests.
+    /// (server errors + rejected + timeouts) / (ok + those): failed outcomes over all
+    /// outcomes, as the SLIs count them.
     pub error_ratio: f64,
     pub retries: u64,
     pub mean_s: Option<f64>,
@@ -303,7 +304,7 @@ fn service_summary(t: &ServiceTotals, seconds: f64) -> ServiceSummary {
         server_errors: c.server_errors,
         rejected: c.rejected,
         timeouts: c.timeouts,
-        error_ratio: ratio(c.errors(), c.arrivals),
+        error_ratio: c.error_ratio(),
         retries: c.retries,
         mean_s: c.latency.mean(),
         p50_s: c.latency.quantile(0.5),

@@ -174,7 +174,7 @@ pub struct Incident {
     stakeholders: Stakeholders,
     last_update_s: Option<f64>,
     hints_seen: usize,
-    /// Since when a resolved incident has kept burning or paging.
+    /// Since when a resolved incident has kept burning or a threshold alert paging.
     unsettled_since: Option<f64>,
     /// The worst 5-minute burn rate at the last second.
     burn_5m: f64,
@@ -242,10 +242,9 @@ impl Incident {
         } = world;
         entry.command.check(topology)?;
         permits(self.roles.get(&entry.by).copied(), &entry.command)?;
-        let paging = any_page_open(&slos.0, &thresholds.0);
         let incident = self
             .lifecycle
-            .has_incident(paging || any_page_ever(&slos.0, &thresholds.0));
+            .has_incident(any_page_ever(&slos.0, &thresholds.0));
         let lifecycle = &mut self.lifecycle;
         match &entry.command {
             Command::Acknowledge { alert } => {
@@ -327,7 +326,7 @@ impl Incident {
                         "the SLI was still out of its objective (5-minute burn rate {:.1})",
                         self.burn_5m
                     ))
-                } else if paging {
+                } else if threshold_page_open(&thresholds.0) {
                     Some("a page was still open".to_string())
                 } else {
                     None
@@ -362,7 +361,10 @@ impl Incident {
     ) {
         let burn_5m: Vec<f64> = slos.0.iter().map(|s| s.burn(SHORT_WINDOW)).collect();
         self.burn_5m = burn_5m.iter().copied().fold(0.0, f64::max);
-        let paging = any_page_open(&slos.0, &thresholds.0);
+        // An SLO's page stays open while its long windows remember the outage (up to 30
+        // minutes for the 6h/30m row); its 5-minute burn says whether users still hurt. A
+        // threshold alert measures the present.
+        let alarming = threshold_page_open(&thresholds.0);
         let lifecycle = &mut self.lifecycle;
         let breached = self.burn_5m > 1.0;
         if lifecycle.impact_s.is_none() {
@@ -383,7 +385,7 @@ impl Incident {
             }
         }
         if lifecycle.resolved_s.is_some() {
-            if breached || paging {
+            if breached || alarming {
                 let since = *self.unsettled_since.get_or_insert(now);
                 if now - since >= REOPEN_AFTER {
                     lifecycle.resolved_s = None;
@@ -481,6 +483,10 @@ pub fn permits(role: Option<Role>, command: &Command) -> Result<(), String> {
 
 fn any_page_open(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {
     slos.iter().any(|s| s.pager.is_open()) || thresholds.iter().any(|a| a.pager.is_open())
+}
+
+fn threshold_page_open(thresholds: &[ThresholdTracker]) -> bool {
+    thresholds.iter().any(|a| a.pager.is_open())
 }
 
 fn any_page_ever(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {

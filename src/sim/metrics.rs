@@ -53,6 +53,11 @@ impl ServiceTally {
         self.server_errors + self.rejected + self.timeouts
     }
 
+    /// Failed outcomes over all outcomes, as the SLIs count them.
+    pub fn error_ratio(&self) -> f64 {
+        error_ratio(self.ok, self.errors())
+    }
+
     /// Zeroes the counts, keeping the histogram's allocation.
     pub fn reset(&mut self) {
         reset_keeping_histogram(self, |t| &mut t.latency);
@@ -166,6 +171,24 @@ pub struct ServiceRow {
     /// False when the service did not report its metrics for part of the period: a
     /// dashboard shows a gap (the figures here are the truth, for the debrief).
     pub reported: bool,
+}
+
+impl ServiceRow {
+    /// Failed outcomes over all outcomes, as the SLIs count them.
+    pub fn error_ratio(&self) -> f64 {
+        error_ratio(self.ok, self.server_errors + self.rejected + self.timeouts)
+    }
+}
+
+/// Failed over all outcomes. Outcomes rather than arrivals: a call its caller gave up on
+/// counts as a timeout, and the work the server still finishes counts once more, so
+/// dividing by arrivals could pass 100%.
+pub fn error_ratio(ok: u64, failed: u64) -> f64 {
+    if ok + failed == 0 {
+        0.0
+    } else {
+        failed as f64 / (ok + failed) as f64
+    }
 }
 
 /// A traffic source over one period.

@@ -6,7 +6,7 @@ use crate::incident::{Phase, Record, Role};
 use crate::remediation::Hint;
 use crate::scenario::{IncidentSeverity, Scenario, Sli};
 use crate::sim::Simulation;
-use crate::sim::metrics::ServiceRow;
+use crate::sim::metrics::{self, ServiceRow};
 
 /// How a service looks on the map and in lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,16 +100,12 @@ impl ControlRoom {
                     .rev()
                     .take(10)
                     .collect();
-                let requests: u64 = rows.iter().map(|r| r.requests).sum();
-                let errors: u64 = rows
+                let ok: u64 = rows.iter().map(|r| r.ok).sum();
+                let failed: u64 = rows
                     .iter()
                     .map(|r| r.server_errors + r.rejected + r.timeouts)
                     .sum();
-                let error_ratio = if requests == 0 {
-                    0.0
-                } else {
-                    errors as f64 / requests as f64
-                };
+                let error_ratio = metrics::error_ratio(ok, failed);
                 let p99 = rows.first().and_then(|r| r.p99);
                 let healthy = rows.first().map_or(model.instances, |r| r.healthy);
                 let slow = scenario.slos.iter().any(|slo| {
@@ -316,15 +312,7 @@ impl Dashboard {
         for r in rows.iter().filter(|r| r.reported) {
             let t = r.t;
             d.rps.push([t, r.requests as f64 / span]);
-            let errors = (r.server_errors + r.rejected + r.timeouts) as f64;
-            d.error_ratio.push([
-                t,
-                if r.requests == 0 {
-                    0.0
-                } else {
-                    errors / r.requests as f64
-                },
-            ]);
+            d.error_ratio.push([t, r.error_ratio()]);
             for (series, value) in [
                 (&mut d.p50, r.p50),
                 (&mut d.p90, r.p90),
