@@ -230,7 +230,9 @@ struct Facts<'a> {
     truth: &'a IncidentSpec,
     timeline: &'a Timeline,
     root: Vec<&'a FaultSpec>,
-    distractions: Vec<&'a FaultSpec>,
+    /// Services where only distractions happen: not a root cause's target, and not where an
+    /// SLO measures what users feel (looking at a symptom is never a distraction).
+    distracting_services: Vec<&'a str>,
     mitigations: Vec<ActionPattern>,
     /// Accepted changes to the fleet: time, who, what.
     changes: Vec<(f64, &'a str, &'a Remediation)>,
@@ -267,13 +269,24 @@ impl<'a> Facts<'a> {
                 _ => None,
             })
             .collect();
+        let relevant = |service: &str| {
+            root.iter().any(|f| service_of(&f.target) == service)
+                || scenario.slos.iter().any(|slo| slo.service == service)
+        };
+        let distracting_services = truth
+            .distractions
+            .iter()
+            .filter_map(fault)
+            .map(|f| service_of(&f.target))
+            .filter(|s| !relevant(s))
+            .collect();
         let mut players: Vec<&str> = accepted.map(|r| r.by.as_str()).collect();
         players.sort_unstable();
         players.dedup();
         Self {
             truth,
             timeline,
-            distractions: truth.distractions.iter().filter_map(fault).collect(),
+            distracting_services,
             root,
             mitigations,
             changes,
@@ -917,17 +930,12 @@ fn symptom_first(f: &Facts) -> Judgement {
             "You looked at no dashboard, log or trace: act on evidence.",
         );
     };
-    let distraction_targets: Vec<&str> = f
-        .distractions
-        .iter()
-        .map(|d| service_of(&d.target))
-        .collect();
     let distracted = f
         .looks
         .iter()
         .filter(|(_, v)| {
             v.service()
-                .is_some_and(|s| distraction_targets.contains(&s))
+                .is_some_and(|s| f.distracting_services.contains(&s))
         })
         .count();
     let ratio = distracted as f64 / f.looks.len() as f64;
