@@ -499,6 +499,33 @@ fn a_filling_disk_trends_to_full_then_fails_writes_until_logs_are_rotated() {
 }
 
 #[test]
+fn logs_already_on_the_disk_count_until_rotated_and_rotation_keeps_the_rest() {
+    let mut sim = sim(
+        r#"(name: "a", disk: (size_mb: 10000.0, used_mb: 4000.0, logs_mb: 5500.0))"#,
+        r#"(to: "a", rate: 10.0)"#,
+        r#"(kind: DiskFill(per_request_mb: 1.0), target: "a", start: At("0s"))"#,
+    );
+    // 9500 MB used at the start; 10 MB/s fills the last 500 MB in 50 s.
+    sim.run_until(10.0);
+    let start = seconds(&sim, 0)[0].disk_used_ratio;
+    assert!((start - 0.95).abs() < 0.002, "{start}");
+    sim.run_until(90.0);
+    assert!(error_ratio(&seconds(&sim, 0), 60.0, 90.0) > 0.99, "full");
+    sim.schedule(
+        90.0,
+        firedrill::remediation::Remediation::FreeDisk {
+            service: "a".into(),
+        },
+    );
+    sim.run_until(92.0);
+    let after = seconds(&sim, 0).last().unwrap().disk_used_ratio;
+    assert!(
+        (0.40..0.405).contains(&after),
+        "back to the 4000 MB that are not logs: {after}"
+    );
+}
+
+#[test]
 fn a_certificate_expires_on_time_for_its_callers_only_and_can_be_rotated_before() {
     let body = (
         r#"(name: "web", workers: 32, calls: [(to: "api", timeout: "1s")]), (name: "api"), (name: "batch", calls: [(to: "other")]), (name: "other")"#,

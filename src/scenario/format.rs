@@ -486,9 +486,12 @@ impl Default for MemorySpec {
 pub struct DiskSpec {
     #[serde(default = "defaults::disk_size_mb")]
     pub size_mb: f64,
-    /// Used when the run starts.
+    /// Used by everything but logs (the system, the application).
     #[serde(default = "defaults::disk_used_mb")]
     pub used_mb: f64,
+    /// Logs already on the disk when the run starts: rotating the logs frees them.
+    #[serde(default)]
+    pub logs_mb: f64,
 }
 
 impl Default for DiskSpec {
@@ -496,6 +499,7 @@ impl Default for DiskSpec {
         Self {
             size_mb: defaults::disk_size_mb(),
             used_mb: defaults::disk_used_mb(),
+            logs_mb: 0.0,
         }
     }
 }

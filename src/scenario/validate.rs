@@ -507,6 +507,16 @@ fn check_service(
                 service.disk.used_mb, service.disk.size_mb
             ),
         );
+    } else if service.disk.logs_mb < 0.0
+        || service.disk.used_mb + service.disk.logs_mb > service.disk.size_mb
+    {
+        c.error(
+            format!("{path}.disk.logs_mb"),
+            format!(
+                "logs_mb {} must be at least 0 and fit beside used_mb {} in size_mb {}",
+                service.disk.logs_mb, service.disk.used_mb, service.disk.size_mb
+            ),
+        );
     }
     c.non_negative(
         format!("{path}.restart_time"),

@@ -132,7 +132,7 @@ impl InstanceState {
             up_since: 0.0,
             version: 0,
             leaked_mb: 0.0,
-            disk_used_mb: service.disk_used_mb,
+            disk_used_mb: service.disk_used_mb + service.disk_logs_mb,
             replica_lag_s: 0.0,
             incarnation: 0,
             queue: VecDeque::new(),

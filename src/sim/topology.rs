@@ -46,7 +46,10 @@ pub struct ServiceModel {
     pub per_request_mb: f64,
     pub limit_mb: Option<f64>,
     pub disk_size_mb: f64,
+    /// What the disk holds besides logs: what rotating the logs leaves.
     pub disk_used_mb: f64,
+    /// Logs on the disk when the run starts.
+    pub disk_logs_mb: f64,
     pub restart_time: f64,
     pub load_balancer: LoadBalancer,
     pub hc_interval_ticks: u64,
@@ -154,6 +157,7 @@ impl Topology {
                     limit_mb: s.memory.limit_mb,
                     disk_size_mb: s.disk.size_mb,
                     disk_used_mb: s.disk.used_mb,
+                    disk_logs_mb: s.disk.logs_mb,
                     restart_time: s.restart_time.get(),
                     load_balancer: s.load_balancer,
                     hc_interval_ticks: ((s.health_check.interval.get() / tick).round() as u64)
