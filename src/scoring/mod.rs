@@ -978,43 +978,74 @@ fn hypothesis(f: &Facts) -> Judgement {
             _ => None,
         })
         .collect();
-    let right = |fault: &str, target: &str| {
-        f.root.iter().any(|r| {
-            r.kind.label() == fault
-                && (r.target == target || r.target.split("->").any(|end| end == target))
-        })
-    };
-    // Two faults of one kind on one target (a burst and its re-run) read as one cause.
-    let mut causes: Vec<String> = Vec::new();
+    // Two faults of one kind on one target (a burst and its re-run) are one cause to name.
+    let mut causes: Vec<(&str, &str)> = Vec::new();
     for r in &f.root {
-        let cause = format!("{} on {}", r.kind.label(), r.target);
+        let cause = (r.kind.label(), r.target.as_str());
         if !causes.contains(&cause) {
             causes.push(cause);
         }
     }
-    let truth = causes.join(", ");
-    match stated
+    let names = |cause: &(&str, &str), fault: &str, target: &str| {
+        cause.0 == fault && (cause.1 == target || cause.1.split("->").any(|end| end == target))
+    };
+    let label = |list: &[&(&str, &str)]| {
+        list.iter()
+            .map(|(kind, target)| format!("{kind} on {target}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (found, missed): (Vec<&(&str, &str)>, Vec<&(&str, &str)>) =
+        causes.iter().partition(|cause| {
+            stated
+                .iter()
+                .any(|(_, fault, target)| names(cause, fault, target))
+        });
+    let wrong = stated
         .iter()
-        .position(|(_, fault, target)| right(fault, target))
-    {
-        Some(0) => judged(
+        .filter(|(_, fault, target)| !causes.iter().any(|c| names(c, fault, target)))
+        .count();
+    let truth = label(&causes.iter().collect::<Vec<_>>());
+    if stated.is_empty() {
+        return judged(
+            0.0,
+            format!("You stated no hypothesis; the root cause was {truth}."),
+        );
+    }
+    if found.is_empty() {
+        return judged(
+            0.0,
+            format!("Your hypotheses missed; the root cause was {truth}."),
+        );
+    }
+    let first_right = stated
+        .iter()
+        .position(|(_, fault, target)| causes.iter().any(|c| names(c, fault, target)));
+    match (missed.is_empty(), wrong) {
+        (true, 0) if causes.len() == 1 => judged(
             1.0,
             format!(
                 "Your hypothesis at {} was right: {truth}.",
-                clock(stated[0].0)
+                clock(stated[first_right.unwrap_or(0)].0)
             ),
         ),
-        Some(k) => judged(
+        (true, 0) => judged(
+            1.0,
+            format!("Your hypotheses named every root cause: {truth}."),
+        ),
+        (true, k) => judged(
             0.6,
             format!("You got to the root cause ({truth}) after {k} wrong hypothesis(es)."),
         ),
-        None if stated.is_empty() => judged(
-            0.0,
-            format!("You stated no hypothesis; the root cause was {truth}."),
-        ),
-        None => judged(
-            0.0,
-            format!("Your hypotheses missed; the root cause was {truth}."),
+        (false, k) => judged(
+            (if k == 0 { 0.6 } else { 0.4 }) * found.len() as f64 / causes.len() as f64,
+            format!(
+                "You named {} of {} root causes ({}) and missed {}: a second cause can hide behind the first.",
+                found.len(),
+                causes.len(),
+                label(&found),
+                label(&missed)
+            ),
         ),
     }
 }

@@ -519,6 +519,80 @@ fn the_root_cause_hypothesis() {
     );
 }
 
+#[test]
+fn every_root_cause_must_be_named_when_there_are_two() {
+    let two = load_str(
+        "t.ron",
+        &SCENARIO.replace(
+            r#"root_cause: ["bad deploy"], distractions: ["gc"],"#,
+            r#"root_cause: ["bad deploy", "gc"],"#,
+        ),
+    )
+    .unwrap()
+    .scenario;
+    let guess = |at: f64, fault: &str, target: &str| {
+        you(
+            at,
+            Command::Hypothesis {
+                fault: fault.into(),
+                target: target.into(),
+                note: String::new(),
+            },
+        )
+    };
+    let judge_two = |records: Vec<Record>| {
+        score(&two, &with(records))
+            .unwrap()
+            .criterion("hypothesis")
+            .unwrap()
+            .clone()
+    };
+    let one = judge_two(vec![guess(200.0, "Deploy", "checkout")]);
+    assert!(
+        (one.points - 3.0).abs() < 1e-9,
+        "{}: {}",
+        one.points,
+        one.why
+    );
+    assert!(
+        one.why
+            .contains("named 1 of 2 root causes (Deploy on checkout) and missed GcPauses on recs"),
+        "{}",
+        one.why
+    );
+    let both = judge_two(vec![
+        guess(200.0, "Deploy", "checkout"),
+        guess(300.0, "GcPauses", "recs"),
+    ]);
+    assert!((both.points - 10.0).abs() < 1e-9, "{}", both.why);
+    assert!(both.why.contains("every root cause"), "{}", both.why);
+}
+
+#[test]
+fn looking_at_a_measured_service_is_never_a_distraction() {
+    // The GC distraction runs on checkout itself, where the SLO measures users' pain.
+    let shared = load_str(
+        "t.ron",
+        &SCENARIO.replace(r#"target: "recs", start"#, r#"target: "checkout", start"#),
+    )
+    .unwrap()
+    .scenario;
+    let looks = with(vec![you(
+        110.0,
+        Command::Look(View::Red("checkout".into())),
+    )]);
+    let c = score(&shared, &looks)
+        .unwrap()
+        .criterion("symptom_first")
+        .unwrap()
+        .clone();
+    assert!(
+        c.why.contains("0 of 1 look(s) went to distractions"),
+        "{}",
+        c.why
+    );
+}
+
 fn complete_postmortem() -> Postmortem {
     Postmortem {
         title: "Checkout errors after v2".into(),
