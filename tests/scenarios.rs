@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use firedrill::authoring::{run_tests, scenario_files};
 use firedrill::scenario::load_file;
+use firedrill::sim::Simulation;
 
 #[test]
 fn every_shipped_scenario_passes_its_self_tests() {
@@ -32,6 +33,41 @@ fn every_shipped_scenario_passes_its_self_tests() {
                 outcome.scenario,
                 outcome.test,
                 outcome.failures
+            );
+        }
+    }
+}
+
+/// Without its faults, every scored scenario's fleet meets its SLOs the whole run: the
+/// incident is the faults' doing, not a fleet that was failing before anything broke.
+#[test]
+fn every_scored_scenario_is_healthy_without_its_faults() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for file in scenario_files(&[dir]) {
+        let mut scenario = load_file(&file).unwrap().scenario;
+        if scenario.incident.is_none() {
+            continue;
+        }
+        scenario.faults.clear();
+        let mut sim = Simulation::new(&scenario);
+        sim.run_until(scenario.duration.get());
+        for slo in sim.slos() {
+            let name = &slo.spec.name;
+            let report = slo.report(name);
+            let worst = report.burn.iter().map(|b| b.burn_5m).fold(0.0, f64::max);
+            assert!(
+                worst < 1.0,
+                "{}: {name} burns {worst:.2}x without faults",
+                file.display()
+            );
+            assert!(report.pages.is_empty(), "{}: {name} paged", file.display());
+        }
+        for alert in sim.threshold_alerts() {
+            assert!(
+                alert.pager.pages.is_empty(),
+                "{}: {} paged without faults",
+                file.display(),
+                alert.spec.name
             );
         }
     }

@@ -124,3 +124,42 @@ fn damaged_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_par_shorter_than_the_mitigation_takes_is_flagged() {
+    // Rolling back three instances that restart in 40 s takes two minutes at least.
+    let scenario = |par: &str| {
+        format!(
+            r#"(name: "par", services: [(name: "api", instances: 3, restart_time: "40s")],
+                traffic: [(to: "api", rate: 10.0)],
+                faults: [(name: "bad", kind: Deploy(version: "v2", error_ratio: 0.5), target: "api", start: At("1m"))],
+                slos: [(name: "api", service: "api", objective: 99.9)],
+                incident: (root_cause: ["bad"], par_mitigate: "{par}"))"#
+        )
+    };
+    let short = load_str("par.ron", &scenario("90s")).unwrap();
+    let warning = short
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .find(|w| w.contains("incident.par_mitigate"))
+        .expect("a warning on par_mitigate");
+    assert!(
+        warning.contains(
+            "par 1m30s is shorter than the fastest mitigation takes to act (Rollback(api): 2m)"
+        ),
+        "{warning}"
+    );
+    assert!(
+        load_str("par.ron", &scenario("5m"))
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+    // A config push is undone at once: any par will do.
+    let config = scenario("90s").replace(
+        r#"Deploy(version: "v2", error_ratio: 0.5)"#,
+        r#"ConfigPush(change: "c", error_ratio: 0.5)"#,
+    );
+    assert!(load_str("par.ron", &config).unwrap().warnings.is_empty());
+}

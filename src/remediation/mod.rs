@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultTimeline, Target};
-use crate::scenario::{Backoff, FaultKind, Seconds};
+use crate::scenario::{Backoff, FaultKind, Seconds, ServiceSpec};
 use crate::sim::conditions::Conditions;
 use crate::sim::conditions::{ChangeKind, Version};
 use crate::sim::instance::{Effects, Me};
@@ -39,6 +39,22 @@ pub const EXPERT_DELAY: f64 = 300.0;
 pub const PROVISION_TIME: f64 = 60.0;
 /// How long warming a cache takes, from empty to full.
 pub const WARM_TIME: f64 = 60.0;
+
+/// The least time the remediation named `action` takes to act on `service` once applied
+/// (the drain before each restart is left out: it can be instant). `rolls_out` says whether
+/// a rollback would roll a deploy out again (a config push or a flag is undone at once).
+pub fn least_time_to_act(action: &str, service: Option<&ServiceSpec>, rolls_out: bool) -> f64 {
+    let restart = service.map_or(0.0, |s| s.restart_time.get());
+    let instances = service.map_or(1, |s| s.instances) as f64;
+    match action {
+        "RestartInstance" | "RestartAll" => restart,
+        "RollingRestart" | "RollForward" => instances * restart,
+        "Rollback" if rolls_out => instances * restart,
+        "ScaleOut" => PROVISION_TIME,
+        "WarmCache" => WARM_TIME,
+        _ => 0.0,
+    }
+}
 
 /// Something a responder can do to the fleet. Targets are named as in the scenario.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -336,6 +336,18 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
         "par_mitigate",
         incident.par_mitigate.get(),
     );
+    if let Some((least, how)) = fastest_mitigation(incident, scenario)
+        && incident.par_mitigate.get() < least
+    {
+        c.warn(
+            "incident.par_mitigate",
+            format!(
+                "par {} is shorter than the fastest mitigation takes to act ({how}: {}): no responder can meet it; allow at least that plus time to diagnose",
+                incident.par_mitigate,
+                Seconds::new(least)
+            ),
+        );
+    }
     let ids: Vec<&str> = crate::scoring::CRITERIA.iter().map(|c| c.0).collect();
     for (id, weight) in &incident.weights {
         if !ids.contains(&id.as_str()) {
@@ -355,6 +367,31 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
             "no SLOs: nothing pages, and impact, mitigation and budget cannot be measured",
         );
     }
+}
+
+/// The mitigation that acts soonest once applied, and how long it takes.
+fn fastest_mitigation(incident: &IncidentSpec, scenario: &Scenario) -> Option<(f64, String)> {
+    crate::scoring::mitigations(scenario, incident)
+        .iter()
+        .map(|pattern| {
+            let target = pattern.target.as_deref();
+            let service_name = target.map(|t| t.split_once("->").map_or(t, |(from, _)| from));
+            let service = service_name.and_then(|n| scenario.services.iter().find(|s| s.name == n));
+            let rolls_out = scenario.faults.iter().any(|f| {
+                service_name == Some(f.target.as_str())
+                    && matches!(f.kind, FaultKind::Deploy { .. })
+                    && f.name
+                        .as_ref()
+                        .is_some_and(|n| incident.root_cause.contains(n))
+            });
+            let least = crate::remediation::least_time_to_act(&pattern.action, service, rolls_out);
+            let how = match target {
+                Some(t) => format!("{}({t})", pattern.action),
+                None => pattern.action.clone(),
+            };
+            (least, how)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
 }
 
 fn check_chat(c: &mut Checker, scenario: &Scenario) {

@@ -252,11 +252,7 @@ impl<'a> Facts<'a> {
                 .find(|f| f.name.as_ref() == Some(name))
         };
         let root: Vec<&FaultSpec> = truth.root_cause.iter().filter_map(fault).collect();
-        let mitigations = if truth.mitigations.is_empty() {
-            root.iter().flat_map(|f| default_mitigations(f)).collect()
-        } else {
-            truth.mitigations.clone()
-        };
+        let mitigations = mitigations(scenario, truth);
         let accepted = timeline.records.iter().filter(|r| r.accepted());
         let changes = accepted
             .clone()
@@ -355,6 +351,25 @@ pub fn matches(pattern: &ActionPattern, remediation: &Remediation) -> bool {
 }
 
 /// What stops a root cause by its kind, when the author did not list the mitigations.
+/// The remediations that stop the bleeding: the author's list, or else what each root
+/// cause's kind calls for.
+pub fn mitigations(scenario: &Scenario, truth: &IncidentSpec) -> Vec<ActionPattern> {
+    if !truth.mitigations.is_empty() {
+        return truth.mitigations.clone();
+    }
+    truth
+        .root_cause
+        .iter()
+        .filter_map(|name| {
+            scenario
+                .faults
+                .iter()
+                .find(|f| f.name.as_ref() == Some(name))
+        })
+        .flat_map(default_mitigations)
+        .collect()
+}
+
 fn default_mitigations(fault: &FaultSpec) -> Vec<ActionPattern> {
     let on = |action: &str, target: &str| ActionPattern {
         action: action.to_string(),
