@@ -43,7 +43,7 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
                 load_script_file(&dir.join(file), &topology).map_err(|e| e.to_string())?
             }
         };
-        let run = report::run(&scenario, &script, (0, 0), None, |_| {});
+        let run = report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}));
         outcomes.push(judge(&scenario, &test.name, &test.expect, &run.report));
     }
     Ok(outcomes)

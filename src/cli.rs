@@ -10,8 +10,10 @@ use clap::{Parser, Subcommand};
 use crate::incident::debrief::Timeline;
 use crate::incident::journal::{Header, Journal};
 use crate::incident::{Entry, load_script_file};
+use crate::openmetrics::{self, Exporter, Snapshot};
 use crate::report::{self, Report};
 use crate::scenario::{Loaded, Scenario, Seconds, Severity, load_file, load_str, parse_duration};
+use crate::sim::Simulation;
 use crate::sim::topology::Topology;
 
 #[derive(Parser, Debug)]
@@ -59,6 +61,10 @@ pub enum Command {
         /// Play for this long in real time, print frame-time statistics and quit.
         #[arg(long, value_parser = duration_arg, value_name = "DURATION", requires = "scenario")]
         measure: Option<f64>,
+        /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics (OpenMetrics text),
+        /// e.g. 127.0.0.1:9464. Off by default.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<String>,
     },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     /// (Faults come from the scenario; the responders' commands from an action script.)
@@ -95,6 +101,8 @@ pub enum Command {
         /// Where the history lives (default: $FIREDRILL_DATA_DIR, else the user data folder).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        observability: ObservabilityArgs,
     },
     /// Re-run a session from its journal, headless: the same report, byte for byte.
     Replay {
@@ -182,6 +190,7 @@ pub fn main() -> ExitCode {
             exit,
             data_dir,
             measure,
+            metrics_addr,
         } => play(crate::ui::PlayOptions {
             scenario,
             seed,
@@ -192,6 +201,7 @@ pub fn main() -> ExitCode {
             exit,
             data_dir: crate::history::data_dir(data_dir.as_deref()),
             measure,
+            metrics_addr,
         }),
         Command::Run {
             scenario,
@@ -205,6 +215,7 @@ pub fn main() -> ExitCode {
             journal,
             no_history,
             data_dir,
+            observability,
         } => run(
             &scenario,
             RunOptions {
@@ -222,6 +233,7 @@ pub fn main() -> ExitCode {
                     } else {
                         crate::history::data_dir(data_dir.as_deref())
                     },
+                    observability,
                 },
             },
         ),
@@ -238,6 +250,7 @@ pub fn main() -> ExitCode {
                 traces: 0,
                 journal: None,
                 history: None,
+                observability: ObservabilityArgs::default(),
             },
         ),
         Command::History { scenario, data_dir } => {
@@ -301,6 +314,30 @@ struct RunOptions<'a> {
     outputs: Outputs<'a>,
 }
 
+/// The team's own tools watching a headless run: a Prometheus scrape endpoint, an OpenMetrics
+/// file of the whole run, and real-time pacing so the dashboards move as the incident does.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ObservabilityArgs {
+    /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics (OpenMetrics text),
+    /// e.g. 127.0.0.1:9464. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<String>,
+    /// Write the run's series, timestamped, to this OpenMetrics file (backfill it with
+    /// `promtool tsdb create-blocks-from openmetrics FILE DIR`).
+    #[arg(long, value_name = "FILE")]
+    export_openmetrics: Option<PathBuf>,
+    /// Time between the exported points, simulated.
+    #[arg(long, value_parser = duration_arg, default_value = "15s", value_name = "DURATION")]
+    export_interval: f64,
+    /// Pace the run at this many simulated seconds per real second (1: real time) instead of
+    /// as fast as the machine allows.
+    #[arg(long, value_name = "FACTOR")]
+    speed: Option<f64>,
+    /// With --metrics-addr: keep serving the final metrics after the run until interrupted.
+    #[arg(long, requires = "metrics_addr")]
+    hold: bool,
+}
+
 /// What a finished session writes, besides the summary on stdout.
 struct Outputs<'a> {
     report: Option<&'a Path>,
@@ -310,6 +347,7 @@ struct Outputs<'a> {
     journal: Option<&'a Path>,
     /// The data directory whose history records the session.
     history: Option<PathBuf>,
+    observability: ObservabilityArgs,
 }
 
 fn run(path: &Path, options: RunOptions) -> ExitCode {
@@ -429,8 +467,62 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
         },
     };
     let show_progress = std::io::stderr().is_terminal();
+    let watch = &outputs.observability;
+    if let Some(speed) = watch.speed
+        && !(speed > 0.0 && speed.is_finite())
+    {
+        eprintln!("firedrill: --speed {speed}: give a positive factor (1 is real time)");
+        return ExitCode::from(USAGE);
+    }
+    if watch.export_interval < scenario.tick.get() {
+        eprintln!(
+            "firedrill: --export-interval {} is shorter than one tick ({})",
+            Seconds(watch.export_interval),
+            scenario.tick
+        );
+        return ExitCode::from(USAGE);
+    }
+    let exporter = match watch.metrics_addr.as_deref().map(Exporter::serve) {
+        None => None,
+        Some(Ok(exporter)) => {
+            eprintln!("serving metrics at http://{}/metrics", exporter.addr);
+            Some(exporter)
+        }
+        Some(Err(error)) => {
+            eprintln!("firedrill: --metrics-addr: {error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let mut points: Vec<Snapshot> = Vec::new();
+    let every = if watch.speed.is_some() || exporter.is_some() {
+        1.0
+    } else if watch.export_openmetrics.is_some() {
+        watch.export_interval
+    } else {
+        60.0
+    };
     let started = Instant::now();
     let total = scenario.duration.get();
+    let observe = |sim: &Simulation| {
+        let now = sim.clock().now();
+        if show_progress {
+            eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
+            let _ = std::io::stderr().flush();
+        }
+        let on_step = (now / watch.export_interval).fract().abs() < 1e-9 || now >= total;
+        if watch.export_openmetrics.is_some() && on_step {
+            points.push(Snapshot::of(sim, scenario));
+        }
+        if let Some(exporter) = &exporter {
+            exporter.publish(openmetrics::render(&Snapshot::of(sim, scenario)));
+        }
+        if let Some(speed) = watch.speed {
+            let due = std::time::Duration::from_secs_f64(now / speed);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    };
     let report::Run {
         report,
         timeline,
@@ -443,12 +535,7 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
         script,
         (outputs.logs, outputs.traces),
         journal.as_mut(),
-        |now| {
-            if show_progress {
-                eprint!("\r  simulated {} of {}", Seconds(now), Seconds(total));
-                let _ = std::io::stderr().flush();
-            }
-        },
+        (every, observe),
     );
     let wall = started.elapsed().as_secs_f64();
     if show_progress {
@@ -485,6 +572,14 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
         }
         println!("report written to {}", out.display());
     }
+    if let Some(out) = &watch.export_openmetrics {
+        let text = openmetrics::render_run(&points, watch.export_interval);
+        if let Err(error) = write_atomically(out, &text) {
+            eprintln!("firedrill: cannot write {}: {error}", out.display());
+            return ExitCode::from(INVALID);
+        }
+        println!("OpenMetrics series written to {}", out.display());
+    }
     if let Some(out) = outputs.postmortem {
         let markdown = crate::incident::debrief::postmortem_markdown(
             scenario,
@@ -515,6 +610,15 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
         count(events),
         wall * 1e9 / events.max(1) as f64,
     );
+    if let Some(exporter) = exporter.filter(|_| watch.hold) {
+        eprintln!(
+            "the run is over; still serving its final metrics at http://{}/metrics (Ctrl-C to stop)",
+            exporter.addr
+        );
+        loop {
+            std::thread::park();
+        }
+    }
     status
 }
 

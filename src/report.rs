@@ -148,7 +148,7 @@ pub fn run(
     script: &[Entry],
     (log_lines, slowest_traces): (usize, usize),
     mut journal: Option<&mut Journal>,
-    mut progress: impl FnMut(f64),
+    (every, mut observe): (f64, impl FnMut(&Simulation)),
 ) -> Run {
     let mut sim = Simulation::new(scenario);
     for entry in script {
@@ -183,22 +183,26 @@ pub fn run(
             take_new(rows, ring.rows().iter(), ring.produced());
         }
     };
-    // Chunks of one simulated minute keep every minute row even when the run outlasts
-    // the metric rings.
+    // Chunks of at most one simulated minute keep every minute row even when the run
+    // outlasts the metric rings; `observe` sees the simulation after each.
     let end = topology.duration;
+    let step = every.clamp(topology.tick, 60.0);
     let mut now = 0.0;
     while now < end {
-        now = (now + 60.0).min(end);
+        now = (now + step).min(end);
         sim.run_until(now);
         collect(&sim);
         keep_journal(&sim);
-        progress(now);
+        if now < end {
+            observe(&sim);
+        }
     }
     // Commands written for the very end (the resolution, the postmortem).
     sim.apply_due_commands();
     keep_journal(&sim);
     sim.flush_metrics();
     collect(&sim);
+    observe(&sim);
     let timeline = Timeline::of(&sim);
     let score = crate::scoring::score(scenario, &timeline);
     let incident = sim.incident();

@@ -230,7 +230,7 @@ fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
     let topology = Topology::compile(&scenario);
     let run = |script: &str| {
         let entries = load_script_file(&root.join(script), &topology).unwrap();
-        firedrill::report::run(&scenario, &entries, (0, 0), None, |_| {})
+        firedrill::report::run(&scenario, &entries, (0, 0), None, (60.0, |_| {}))
     };
     let expert = run("shop-incident.actions.ron");
     let bad = run("shop-incident.bad.actions.ron");

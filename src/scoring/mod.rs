@@ -993,24 +993,26 @@ fn hypothesis(f: &Facts) -> Judgement {
             _ => None,
         })
         .collect();
-    // Two faults of one kind on one target (a burst and its re-run) are one cause to name.
-    let mut causes: Vec<(&str, &str)> = Vec::new();
+    // A cause: a fault kind on a target. Two faults of one kind on one target (a burst and
+    // its re-run) are one cause to name.
+    type Cause<'c> = (&'c str, &'c str);
+    let mut causes: Vec<Cause> = Vec::new();
     for r in &f.root {
         let cause = (r.kind.label(), r.target.as_str());
         if !causes.contains(&cause) {
             causes.push(cause);
         }
     }
-    let names = |cause: &(&str, &str), fault: &str, target: &str| {
+    let names = |cause: &Cause, fault: &str, target: &str| {
         cause.0 == fault && (cause.1 == target || cause.1.split("->").any(|end| end == target))
     };
-    let label = |list: &[&(&str, &str)]| {
+    let label = |list: &[&Cause]| {
         list.iter()
             .map(|(kind, target)| format!("{kind} on {target}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let (found, missed): (Vec<&(&str, &str)>, Vec<&(&str, &str)>) =
+    let (found, missed): (Vec<&Cause>, Vec<&Cause>) =
         causes.iter().partition(|cause| {
             stated
                 .iter()

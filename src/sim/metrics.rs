@@ -397,6 +397,15 @@ impl ServiceMetrics {
         }
     }
 
+    /// Everything counted since the run began, up to the last tick: the closed minutes plus
+    /// the open minute and second (what a Prometheus counter shows at any moment).
+    pub fn so_far(&self) -> ServiceTally {
+        let mut all = self.totals.counts.clone();
+        all.absorb(&self.minute.counts);
+        all.absorb(&self.second.counts);
+        all
+    }
+
     /// Closes the open second and minute at the end of a run so nothing is left uncounted.
     pub fn flush(&mut self, now: f64) {
         if self.second.ticks > 0 {

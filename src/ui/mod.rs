@@ -44,6 +44,8 @@ pub struct PlayOptions {
     pub data_dir: Option<PathBuf>,
     /// Play for this many real seconds, then print frame-time statistics and quit.
     pub measure: Option<f64>,
+    /// Serve the fleet's metrics for Prometheus at this address.
+    pub metrics_addr: Option<String>,
 }
 
 /// Which screen is up.
@@ -100,6 +102,7 @@ pub struct Game {
     estimate: panels::Estimate,
     estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::slo::CostEstimate>>>,
     frame_times: Vec<f64>,
+    exporter: Option<crate::openmetrics::Exporter>,
 }
 
 /// Opens the window and runs the game until it is closed.
@@ -190,6 +193,15 @@ impl Game {
     /// The game as `options` start it: on the picker, or on the given scenario's briefing
     /// (or, to take a screenshot, already at the moment to capture).
     pub fn new(options: PlayOptions) -> Result<Self, String> {
+        let exporter = match &options.metrics_addr {
+            None => None,
+            Some(addr) => {
+                let exporter = crate::openmetrics::Exporter::serve(addr)
+                    .map_err(|e| format!("firedrill: --metrics-addr: {e}"))?;
+                eprintln!("serving metrics at http://{}/metrics", exporter.addr);
+                Some(exporter)
+            }
+        };
         let mut game = Game {
             screen: Screen::Title,
             library: library(Path::new("scenarios")),
@@ -210,6 +222,7 @@ impl Game {
             estimate: panels::Estimate::None,
             estimate_answer: None,
             frame_times: Vec::new(),
+            exporter,
         };
         if let Some(path) = game.options.scenario.clone() {
             game.start(&path)?;
@@ -392,7 +405,21 @@ fn step_simulation(mut game: NonSendMut<Game>) {
         game.finish();
         return;
     }
+    let before = session.sim.clock().now();
     session.sim.run_ticks(1);
+    // Scrapes see the fleet as of the last whole simulated second.
+    let Game {
+        session: Some(session),
+        exporter: Some(exporter),
+        ..
+    } = &*game
+    else {
+        return;
+    };
+    if session.sim.clock().now().floor() > before.floor() {
+        let snapshot = crate::openmetrics::Snapshot::of(&session.sim, &session.scenario);
+        exporter.publish(crate::openmetrics::render(&snapshot));
+    }
 }
 
 /// Matches the fixed step to the scenario's tick and the virtual clock to the chosen speed.

@@ -100,6 +100,7 @@ impl ControlRoom {
                     .rev()
                     .take(10)
                     .collect();
+                let requests: u64 = rows.iter().map(|r| r.requests).sum();
                 let ok: u64 = rows.iter().map(|r| r.ok).sum();
                 let failed: u64 = rows
                     .iter()

@@ -1,0 +1,565 @@
+//! The simulated fleet's metrics in the OpenMetrics text format, under the names and labels
+//! real exporters use (`http_requests_total{service,code}`, `http_request_duration_seconds`,
+//! `process_resident_memory_bytes`...), so a team's own Prometheus, Grafana dashboards and
+//! Alertmanager rules can watch a session: live from `--metrics-addr`, or backfilled from
+//! `--export-openmetrics`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::scenario::{Scenario, Sli};
+use crate::sim::Simulation;
+
+/// The run's t = 0 in exported timestamps: 2026-01-01T00:00:00Z. A fixed date keeps exports
+/// of the same run byte-identical.
+pub const EPOCH_S: f64 = 1_767_225_600.0;
+
+/// How far back an export reaches before the run: the longest paging window (6h/30m). The
+/// fleet ran before the scenario began, so the built-in alerts count that time as healthy
+/// traffic; the export writes it out so Prometheus's windows see the same history.
+pub const HISTORY_S: f64 = 6.0 * 3600.0;
+
+/// Upper bounds of the latency buckets, seconds, as Prometheus client libraries default them;
+/// each latency SLO's threshold is added for its service so its SLI can be read off a bucket.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Status codes by outcome: a failure of the service's own, a refusal, a caller that gave up.
+const CODES: [&str; 4] = ["200", "500", "503", "504"];
+
+/// Every series at one moment of a run.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Simulated seconds since the run began.
+    pub t: f64,
+    /// A moment before the run, written out for an export: request counters only.
+    history: bool,
+    services: Vec<ServicePoint>,
+    slos: Vec<SloPoint>,
+}
+
+#[derive(Clone, Debug)]
+struct ServicePoint {
+    name: String,
+    /// By [`CODES`].
+    requests: [u64; 4],
+    retries: u64,
+    cpu_seconds: f64,
+    /// Cumulative `(le, count)`, `+Inf` last, then the sum of observed latencies.
+    buckets: Vec<(f64, u64)>,
+    latency_sum: f64,
+    queue: f64,
+    in_rotation: u32,
+    instances: Vec<InstancePoint>,
+}
+
+#[derive(Clone, Debug)]
+struct InstancePoint {
+    name: String,
+    memory_bytes: f64,
+    disk_used_bytes: f64,
+    up: bool,
+}
+
+#[derive(Clone, Debug)]
+struct SloPoint {
+    name: String,
+    service: String,
+    sli: &'static str,
+    objective: f64,
+    period_s: f64,
+    budget_left: f64,
+}
+
+impl Snapshot {
+    /// Reads every series off the simulation as it stands.
+    pub fn of(sim: &Simulation, scenario: &Scenario) -> Self {
+        let topology = sim.topology();
+        let services = topology
+            .services
+            .iter()
+            .enumerate()
+            .map(|(s, model)| {
+                let metrics = sim.service_metrics(s);
+                let so_far = metrics.so_far();
+                let mut bounds: Vec<f64> = LATENCY_BUCKETS.to_vec();
+                for slo in &scenario.slos {
+                    if let Sli::Latency { threshold } = slo.sli
+                        && slo.service == model.name
+                    {
+                        bounds.push(threshold.get());
+                    }
+                }
+                bounds.sort_by(f64::total_cmp);
+                bounds.dedup();
+                let total = so_far.latency.total();
+                let mut buckets: Vec<(f64, u64)> = bounds
+                    .iter()
+                    .map(|&le| (le, so_far.latency.count_le(le)))
+                    .collect();
+                buckets.push((f64::INFINITY, total));
+                let instances: Vec<InstancePoint> = model
+                    .members()
+                    .map(|g| (g, sim.instance(g)))
+                    .filter(|(_, i)| i.provisioned)
+                    .map(|(g, i)| InstancePoint {
+                        name: format!("{}-{}", model.name, g - model.first_instance),
+                        memory_bytes: i.memory_mb * 1024.0 * 1024.0,
+                        disk_used_bytes: i.disk_used_mb * 1024.0 * 1024.0,
+                        up: i.up,
+                    })
+                    .collect();
+                let last = metrics.seconds.rows().back();
+                ServicePoint {
+                    name: model.name.clone(),
+                    requests: [
+                        so_far.ok,
+                        so_far.server_errors,
+                        so_far.rejected,
+                        so_far.timeouts,
+                    ],
+                    retries: so_far.retries,
+                    cpu_seconds: so_far.cpu_seconds,
+                    latency_sum: so_far.latency.mean().unwrap_or(0.0) * total as f64,
+                    buckets,
+                    queue: last.map_or(0.0, |r| r.queue),
+                    in_rotation: last.map_or(model.instances, |r| r.healthy),
+                    instances,
+                }
+            })
+            .collect();
+        let slos = sim
+            .slos()
+            .iter()
+            .map(|tracker| SloPoint {
+                name: tracker.spec.name.clone(),
+                service: tracker.spec.service.clone(),
+                sli: match tracker.spec.sli {
+                    Sli::Availability => "availability",
+                    Sli::Latency { .. } => "latency",
+                },
+                objective: tracker.spec.objective / 100.0,
+                period_s: tracker.spec.window.get(),
+                budget_left: tracker.budget_left(),
+            })
+            .collect();
+        Self {
+            t: sim.clock().now(),
+            history: false,
+            services,
+            slos,
+        }
+    }
+
+    /// The same fleet before the run: counters grown at `rates` successful requests per
+    /// second (by service) up to this snapshot's start, nothing failed. Gauges are left out.
+    fn history(&self, at: f64, rates: &[f64]) -> Self {
+        let services = self
+            .services
+            .iter()
+            .zip(rates)
+            .map(|(s, rate)| ServicePoint {
+                requests: [(rate * (at + HISTORY_S)).round() as u64, 0, 0, 0],
+                ..s.clone()
+            })
+            .collect();
+        Self {
+            t: at,
+            history: true,
+            services,
+            slos: Vec::new(),
+        }
+    }
+}
+
+/// A metric family: its name, type and help, and how to write its samples from a snapshot.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    write: fn(&mut Lines, &Snapshot),
+}
+
+/// Sample lines of one family, keyed by series so each series' points stay together.
+#[derive(Default)]
+struct Lines {
+    /// `(series key, line)` in the order written.
+    lines: Vec<(String, String)>,
+    timestamp: Option<f64>,
+}
+
+impl Lines {
+    fn sample(&mut self, series: &str, labels: &str, value: f64) {
+        let mut line = format!("{series}{{{labels}}} {}", number(value));
+        if let Some(t) = self.timestamp {
+            let _ = write!(line, " {:.3}", EPOCH_S + t);
+        }
+        self.lines.push((format!("{series}{{{labels}}}"), line));
+    }
+}
+
+fn number(value: f64) -> String {
+    if value == f64::INFINITY {
+        "+Inf".to_string()
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn le(bound: f64) -> String {
+    if bound.is_infinite() {
+        "+Inf".to_string()
+    } else {
+        format!("{bound}")
+    }
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "http_requests",
+        kind: "counter",
+        help: "Requests answered, by service and status code (504: the caller gave up).",
+        write: |out, s| {
+            for service in &s.services {
+                for (code, count) in CODES.iter().zip(service.requests) {
+                    out.sample(
+                        "http_requests_total",
+                        &format!("service=\"{}\",code=\"{code}\"", service.name),
+                        count as f64,
+                    );
+                }
+            }
+        },
+    },
+    Family {
+        name: "http_request_duration_seconds",
+        kind: "histogram",
+        help: "Latency of the requests each service answered.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                let name = &service.name;
+                for &(bound, count) in &service.buckets {
+                    out.sample(
+                        "http_request_duration_seconds_bucket",
+                        &format!("service=\"{name}\",le=\"{}\"", le(bound)),
+                        count as f64,
+                    );
+                }
+                let total = service.buckets.last().map_or(0, |b| b.1);
+                out.sample(
+                    "http_request_duration_seconds_count",
+                    &format!("service=\"{name}\""),
+                    total as f64,
+                );
+                out.sample(
+                    "http_request_duration_seconds_sum",
+                    &format!("service=\"{name}\""),
+                    service.latency_sum,
+                );
+            }
+        },
+    },
+    Family {
+        name: "firedrill_retries",
+        kind: "counter",
+        help: "Retries sent to each service by its callers.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                let labels = format!("service=\"{}\"", service.name);
+                out.sample("firedrill_retries_total", &labels, service.retries as f64);
+            }
+        },
+    },
+    Family {
+        name: "process_cpu_seconds",
+        kind: "counter",
+        help: "CPU time the service's instances spent.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                let labels = format!("service=\"{}\"", service.name);
+                out.sample("process_cpu_seconds_total", &labels, service.cpu_seconds);
+            }
+        },
+    },
+    Family {
+        name: "process_resident_memory_bytes",
+        kind: "gauge",
+        help: "Memory of each instance.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                for i in &service.instances {
+                    out.sample(
+                        "process_resident_memory_bytes",
+                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
+                        i.memory_bytes,
+                    );
+                }
+            }
+        },
+    },
+    Family {
+        name: "firedrill_disk_used_bytes",
+        kind: "gauge",
+        help: "Local disk used on each instance.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                for i in &service.instances {
+                    out.sample(
+                        "firedrill_disk_used_bytes",
+                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
+                        i.disk_used_bytes,
+                    );
+                }
+            }
+        },
+    },
+    Family {
+        name: "firedrill_instance_up",
+        kind: "gauge",
+        help: "1 when the instance is running, 0 while it is down or restarting.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                for i in &service.instances {
+                    out.sample(
+                        "firedrill_instance_up",
+                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
+                        if i.up { 1.0 } else { 0.0 },
+                    );
+                }
+            }
+        },
+    },
+    Family {
+        name: "firedrill_instances_in_rotation",
+        kind: "gauge",
+        help: "Instances the load balancer sends traffic to.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                let labels = format!("service=\"{}\"", service.name);
+                out.sample(
+                    "firedrill_instances_in_rotation",
+                    &labels,
+                    f64::from(service.in_rotation),
+                );
+            }
+        },
+    },
+    Family {
+        name: "firedrill_queue_requests",
+        kind: "gauge",
+        help: "Requests waiting for a worker (a database: for a connection), all instances.",
+        write: |out, s| {
+            for service in s.services.iter().filter(|_| !s.history) {
+                let labels = format!("service=\"{}\"", service.name);
+                out.sample("firedrill_queue_requests", &labels, service.queue);
+            }
+        },
+    },
+    Family {
+        name: "firedrill_slo_objective_ratio",
+        kind: "gauge",
+        help: "Each SLO's objective: the share of good events it promises.",
+        write: |out, s| {
+            for slo in &s.slos {
+                out.sample(
+                    "firedrill_slo_objective_ratio",
+                    &slo_labels(slo),
+                    slo.objective,
+                );
+            }
+        },
+    },
+    Family {
+        name: "firedrill_slo_period_seconds",
+        kind: "gauge",
+        help: "Each SLO's period (its error budget's window).",
+        write: |out, s| {
+            for slo in &s.slos {
+                out.sample(
+                    "firedrill_slo_period_seconds",
+                    &slo_labels(slo),
+                    slo.period_s,
+                );
+            }
+        },
+    },
+    Family {
+        name: "firedrill_slo_error_budget_remaining_ratio",
+        kind: "gauge",
+        help: "Share of each SLO's error budget left, as the game counts it.",
+        write: |out, s| {
+            for slo in &s.slos {
+                out.sample(
+                    "firedrill_slo_error_budget_remaining_ratio",
+                    &slo_labels(slo),
+                    slo.budget_left,
+                );
+            }
+        },
+    },
+];
+
+fn slo_labels(slo: &SloPoint) -> String {
+    format!(
+        "slo=\"{}\",service=\"{}\",sli=\"{}\"",
+        slo.name, slo.service, slo.sli
+    )
+}
+
+/// What a scrape returns: every family at this moment, without timestamps (Prometheus
+/// stamps a scrape itself).
+pub fn render(snapshot: &Snapshot) -> String {
+    render_all(std::slice::from_ref(snapshot), false)
+}
+
+/// A whole run as one OpenMetrics file, every sample timestamped, for `promtool tsdb
+/// create-blocks-from openmetrics`. The series start [`HISTORY_S`] before the run with the
+/// counters of a healthy fleet at the run's mean rate of answered requests.
+pub fn render_run(snapshots: &[Snapshot], step: f64) -> String {
+    let Some(last) = snapshots.last() else {
+        return "# EOF\n".to_string();
+    };
+    let rates: Vec<f64> = last
+        .services
+        .iter()
+        .map(|s| s.requests.iter().sum::<u64>() as f64 / last.t.max(1.0))
+        .collect();
+    let steps = (HISTORY_S / step).round() as i64;
+    let mut all: Vec<Snapshot> = (0..=steps)
+        .map(|k| last.history(-HISTORY_S + k as f64 * step, &rates))
+        .collect();
+    let offset = rates.iter().map(|r| r * HISTORY_S);
+    // The run's counters continue the history's.
+    for snapshot in snapshots {
+        let mut shifted = snapshot.clone();
+        for (service, base) in shifted.services.iter_mut().zip(offset.clone()) {
+            service.requests[0] += base.round() as u64;
+        }
+        all.push(shifted);
+    }
+    render_all(&all, true)
+}
+
+fn render_all(snapshots: &[Snapshot], timestamps: bool) -> String {
+    let mut out = String::new();
+    for family in FAMILIES {
+        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+        let mut lines = Lines::default();
+        for snapshot in snapshots {
+            lines.timestamp = timestamps.then_some(snapshot.t);
+            (family.write)(&mut lines, snapshot);
+        }
+        // Points of one series together, in time order; series in first-seen order. For a
+        // histogram, one labelset's buckets, count and sum at each time form one point.
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut grouped: Vec<Vec<&str>> = Vec::new();
+        for (key, line) in &lines.lines {
+            let next = grouped.len();
+            let at = *index.entry(point_key(key)).or_insert(next);
+            if at == next {
+                grouped.push(Vec::new());
+            }
+            grouped[at].push(line);
+        }
+        for group in grouped {
+            for line in group {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// The labelset a sample's point belongs to: a histogram's `_bucket`, `_count` and `_sum`
+/// samples of one service share it.
+fn point_key(series: &str) -> String {
+    let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+    let base = name
+        .strip_suffix("_bucket")
+        .or_else(|| name.strip_suffix("_count"))
+        .or_else(|| name.strip_suffix("_sum"))
+        .unwrap_or(name);
+    let labels: Vec<&str> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|l| !l.starts_with("le="))
+        .collect();
+    format!("{base}{{{}}}", labels.join(","))
+}
+
+/// Serves the latest rendering at `GET /metrics` from a background thread.
+pub struct Exporter {
+    text: Arc<Mutex<String>>,
+    pub addr: SocketAddr,
+}
+
+impl Exporter {
+    /// Binds `addr` and starts answering scrapes; the error says what could not be bound.
+    pub fn serve(addr: &str) -> Result<Self, String> {
+        let listener =
+            TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let text = Arc::new(Mutex::new("# EOF\n".to_string()));
+        let shared = Arc::clone(&text);
+        std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    // One scrape at a time: a slow or hostile client only delays the next.
+                    let body = shared.lock().map(|t| t.clone()).unwrap_or_default();
+                    let _ = answer(stream, &body);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Self { text, addr })
+    }
+
+    /// Replaces what the next scrape returns.
+    pub fn publish(&self, text: String) {
+        if let Ok(mut current) = self.text.lock() {
+            *current = text;
+        }
+    }
+}
+
+fn answer(stream: TcpStream, body: &str) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Read the headers (bounded), then answer; only the path matters.
+    let mut header = String::new();
+    for _ in 0..100 {
+        header.clear();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+            break;
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    let mut stream = stream;
+    if request_line.starts_with("GET ") && (path == "/metrics" || path.starts_with("/metrics?")) {
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    } else {
+        let text = "firedrill serves its metrics at /metrics\n";
+        write!(
+            stream,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        )
+    }
+}
