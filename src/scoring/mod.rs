@@ -1012,12 +1012,11 @@ fn hypothesis(f: &Facts) -> Judgement {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let (found, missed): (Vec<&Cause>, Vec<&Cause>) =
-        causes.iter().partition(|cause| {
-            stated
-                .iter()
-                .any(|(_, fault, target)| names(cause, fault, target))
-        });
+    let (found, missed): (Vec<&Cause>, Vec<&Cause>) = causes.iter().partition(|cause| {
+        stated
+            .iter()
+            .any(|(_, fault, target)| names(cause, fault, target))
+    });
     let wrong = stated
         .iter()
         .filter(|(_, fault, target)| !causes.iter().any(|c| names(c, fault, target)))
