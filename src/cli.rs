@@ -474,7 +474,7 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
         eprintln!("firedrill: --speed {speed}: give a positive factor (1 is real time)");
         return ExitCode::from(USAGE);
     }
-    if watch.export_interval < scenario.tick.get() {
+    if watch.export_openmetrics.is_some() && watch.export_interval < scenario.tick.get() {
         eprintln!(
             "firedrill: --export-interval {} is shorter than one tick ({})",
             Seconds(watch.export_interval),

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod faults;
 pub mod history;
 pub mod incident;
+pub mod net;
 pub mod openmetrics;
 pub mod remediation;
 pub mod report;

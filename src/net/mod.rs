@@ -1,0 +1,4 @@
+//! Team play: one host runs the authoritative simulation; players join it over the network
+//! and send their commands there. See `protocol` for what crosses the wire.
+
+pub mod protocol;
