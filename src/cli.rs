@@ -66,6 +66,46 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<String>,
     },
+    /// Host a game day: run the one authoritative simulation of SCENARIO in the window, and let
+    /// players join it from other machines with the session code.
+    #[cfg(feature = "gui")]
+    Host {
+        /// The scenario file (.ron).
+        scenario: PathBuf,
+        /// Where players connect (UDP). Loopback unless told otherwise: 0.0.0.0:7777 opens
+        /// the table to the network.
+        #[arg(long, default_value = "127.0.0.1:7777", value_name = "ADDR")]
+        bind: String,
+        /// The code players must give to join (default: a random one, shown in the window).
+        #[arg(long)]
+        code: Option<String>,
+        /// Your name in the journal.
+        #[arg(long, default_value = "host")]
+        name: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<String>,
+    },
+    /// Join a hosted game day: the same control room, kept in step with the host's.
+    #[cfg(feature = "gui")]
+    Join {
+        /// The host's address, as it printed it (e.g. 192.168.1.20:7777).
+        addr: String,
+        /// The session code the host shows.
+        #[arg(long)]
+        code: String,
+        /// Your name at the table and in the journal.
+        #[arg(long)]
+        name: String,
+        /// The role to take: ic (incident commander), ops, comms or observer.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     /// (Faults come from the scenario; the responders' commands from an action script.)
     Run {
@@ -202,7 +242,58 @@ pub fn main() -> ExitCode {
             data_dir: crate::history::data_dir(data_dir.as_deref()),
             measure,
             metrics_addr,
+            ..Default::default()
         }),
+        #[cfg(feature = "gui")]
+        Command::Host {
+            scenario,
+            bind,
+            code,
+            name,
+            seed,
+            data_dir,
+            metrics_addr,
+        } => {
+            let code = code.unwrap_or_else(session_code);
+            if let Err(error) = crate::net::protocol::check_name("session code", &code)
+                .and(crate::net::protocol::check_name("name", &name))
+            {
+                eprintln!("firedrill: {error}");
+                return ExitCode::from(USAGE);
+            }
+            play(crate::ui::PlayOptions {
+                scenario: Some(scenario),
+                seed,
+                speed: 1.0,
+                player: name,
+                data_dir: crate::history::data_dir(data_dir.as_deref()),
+                metrics_addr,
+                table: crate::ui::TableOptions::Host { bind, code },
+                ..Default::default()
+            })
+        }
+        #[cfg(feature = "gui")]
+        Command::Join {
+            addr,
+            code,
+            name,
+            role,
+        } => {
+            if let Err(error) = crate::net::protocol::check_name("name", &name) {
+                eprintln!("firedrill: {error}");
+                return ExitCode::from(USAGE);
+            }
+            play(crate::ui::PlayOptions {
+                speed: 1.0,
+                player: name,
+                table: crate::ui::TableOptions::Join {
+                    addr,
+                    code,
+                    role: role.map(Into::into),
+                },
+                ..Default::default()
+            })
+        }
         Command::Run {
             scenario,
             seed,
@@ -312,6 +403,55 @@ struct RunOptions<'a> {
     duration: Option<f64>,
     script: Option<&'a Path>,
     outputs: Outputs<'a>,
+}
+
+/// A role as the command line names it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    Ic,
+    Ops,
+    Comms,
+    Observer,
+}
+
+impl From<RoleArg> for crate::incident::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Ic => Self::IncidentCommander,
+            RoleArg::Ops => Self::Ops,
+            RoleArg::Comms => Self::Comms,
+            RoleArg::Observer => Self::Observer,
+        }
+    }
+}
+
+/// A code for a hosted session: six letters and digits that cannot be mistaken for each
+/// other, from the operating system's randomness.
+#[cfg(feature = "gui")]
+fn session_code() -> String {
+    use std::io::Read;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 6];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_err()
+    {
+        // No urandom: the clock's nanoseconds, mixed.
+        let mut x = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        for b in &mut bytes {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// The team's own tools watching a headless run: a Prometheus scrape endpoint, an OpenMetrics

@@ -2,3 +2,8 @@
 //! and send their commands there. See `protocol` for what crosses the wire.
 
 pub mod protocol;
+
+#[cfg(feature = "gui")]
+pub mod link;
+#[cfg(feature = "gui")]
+pub use link::Link;

@@ -4,6 +4,7 @@
 //! (accepted or refused, with who issued it) and its clock. The simulation is deterministic,
 //! so a player that applies the same commands at the same ticks sees the same fleet.
 
+use bevy::prelude::Message;
 use serde::{Deserialize, Serialize};
 
 use crate::incident::{Command, Entry, Role};
@@ -15,7 +16,7 @@ pub const MAX_TO_HOST_BYTES: usize = 64 * 1024;
 pub const MAX_NAME_CHARS: usize = 32;
 
 /// From a player to the host.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Message, Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub enum ToHost {
     /// Take a seat (or come back to one): the session code proves the player was invited;
     /// the role is asked for on the first join only (a returning player keeps theirs).
@@ -25,18 +26,18 @@ pub enum ToHost {
         role: Option<Role>,
     },
     /// A command, issued by the player's seat; the host decides whether it is allowed.
-    Issue(Command),
+    Issue(Box<Command>),
 }
 
 /// From the host to the players.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Message, Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub enum ToPlayers {
     /// The session to replay and catch up with: sent on every join.
     Welcome(Box<Welcome>),
     /// The join was refused; the connection ends.
     Refused { reason: String },
     /// A command the host issued: apply it at its time.
-    Issued(Entry),
+    Issued(Box<Entry>),
     /// The host's simulated clock: run up to it, never past it.
     Clock { now: f64, speed: f64 },
 }
@@ -114,9 +115,9 @@ mod tests {
             let entry = parse_script("catalog", &format!("[{example}]"))
                 .unwrap_or_else(|e| panic!("{example}: {e}"))
                 .remove(0);
-            let sent = ToHost::Issue(entry.command.clone());
+            let sent = ToHost::Issue(Box::new(entry.command.clone()));
             assert_eq!(decode_to_host(&encode(&sent)).unwrap(), sent);
-            let back = ToPlayers::Issued(entry.clone());
+            let back = ToPlayers::Issued(Box::new(entry.clone()));
             assert_eq!(decode_to_players(&encode(&back)).unwrap(), back);
         }
         let join = ToHost::Join {
@@ -143,7 +144,7 @@ mod tests {
     #[test]
     fn random_and_damaged_bytes_are_refused_never_panic() {
         let mut rng = Lcg(7);
-        let good = encode(&ToHost::Issue(Command::Resolve));
+        let good = encode(&ToHost::Issue(Box::new(Command::Resolve)));
         let join = encode(&ToHost::Join {
             code: "CODE".into(),
             name: "ana".into(),

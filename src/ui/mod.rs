@@ -20,6 +20,7 @@ use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 use crate::incident::debrief::{Timeline, postmortem_markdown};
 use crate::incident::journal::{Header, Journal};
 use crate::incident::{Command, Entry, View};
+use crate::net::Link;
 use crate::scenario::{Scenario, Seconds, load_str};
 use crate::sim::Simulation;
 use model::{ControlRoom, Dashboard, Range};
@@ -46,6 +47,24 @@ pub struct PlayOptions {
     pub measure: Option<f64>,
     /// Serve the fleet's metrics for Prometheus at this address.
     pub metrics_addr: Option<String>,
+    /// Play alone, host a table, or join one.
+    pub table: TableOptions,
+}
+
+/// Where the game is played: alone, as the host of a table, or at a host's table.
+#[derive(Clone, Debug, Default)]
+pub enum TableOptions {
+    #[default]
+    Solo,
+    Host {
+        bind: String,
+        code: String,
+    },
+    Join {
+        addr: String,
+        code: String,
+        role: Option<crate::incident::Role>,
+    },
 }
 
 /// Which screen is up.
@@ -103,6 +122,8 @@ pub struct Game {
     estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::slo::CostEstimate>>>,
     frame_times: Vec<f64>,
     exporter: Option<crate::openmetrics::Exporter>,
+    /// Alone, hosting a table, or playing at one.
+    pub link: crate::net::Link,
 }
 
 /// Opens the window and runs the game until it is closed.
@@ -130,6 +151,31 @@ pub fn run(options: PlayOptions) -> AppExit {
     .add_systems(FixedUpdate, step_simulation)
     .add_systems(Update, (pace, hot_reload, take_screenshot, measure))
     .add_systems(EguiPrimaryContextPass, draw);
+    let table = app.world().non_send::<Game>().options.table.clone();
+    if !matches!(table, TableOptions::Solo) {
+        app.add_plugins(crate::net::link::plugin);
+    }
+    match table {
+        TableOptions::Solo => {}
+        TableOptions::Host { bind, code } => {
+            match crate::net::link::host(&mut app, &bind, code.clone()) {
+                Ok(addr) => eprintln!(
+                    "hosting at {addr}, session code {code}: players join with `firedrill join {addr} --code {code} --name NAME [--role ops]`"
+                ),
+                Err(error) => {
+                    eprintln!("firedrill: {error}");
+                    return AppExit::error();
+                }
+            }
+        }
+        TableOptions::Join { addr, code, role } => {
+            let name = app.world().non_send::<Game>().options.player.clone();
+            if let Err(error) = crate::net::link::join(&mut app, &addr, (code, name, role)) {
+                eprintln!("firedrill: {error}");
+                return AppExit::error();
+            }
+        }
+    }
     app.run()
 }
 
@@ -223,6 +269,7 @@ impl Game {
             estimate_answer: None,
             frame_times: Vec::new(),
             exporter,
+            link: crate::net::Link::Solo,
         };
         if let Some(path) = game.options.scenario.clone() {
             game.start(&path)?;
@@ -338,24 +385,132 @@ impl Game {
         Ok(())
     }
 
-    /// Issues a command now, journaled before it is applied.
+    /// Issues a command now in the player's name, journaled before it is applied; a player
+    /// at someone else's table sends it to the host instead, which issues it for everyone.
     pub fn issue(&mut self, command: Command) {
+        if let Link::Player(playing) = &mut self.link {
+            playing.send(command);
+            return;
+        }
+        let by = self.options.player.clone();
+        self.issue_as(&by, command);
+    }
+
+    /// Issues a command now in `by`'s name: the journal first, then the simulation, and, at
+    /// a hosted table, every player.
+    pub fn issue_as(&mut self, by: &str, command: Command) {
         let Some(session) = &mut self.session else {
             return;
         };
         let now = session.sim.clock().now();
-        let by = self.options.player.clone();
         if let Some(journal) = &mut session.journal
-            && let Err(error) = journal.append(now, &by, &command)
+            && let Err(error) = journal.append(now, by, &command)
         {
             self.notice = Some(format!("the journal stopped being written: {error}"));
             session.journal = None;
         }
-        session.sim.issue(Entry {
+        let entry = Entry {
             at: Seconds(now),
-            by,
+            by: by.to_string(),
             command,
+        };
+        if let Link::Host(hosting) = &mut self.link {
+            hosting.record(entry.clone());
+        }
+        session.sim.issue(entry);
+    }
+
+    /// The simulated clock and the speed it runs at.
+    pub fn clock(&self) -> (f64, f64) {
+        let now = self.session.as_ref().map_or(0.0, |s| s.sim.clock().now());
+        (now, self.speed)
+    }
+
+    /// What a player joining this hosted table as `seat` needs to catch up.
+    pub fn welcome(&self, seat: &str) -> Option<crate::net::protocol::Welcome> {
+        let (Some(session), Link::Host(hosting)) = (&self.session, &self.link) else {
+            return None;
+        };
+        let role = session.sim.incident().roles.get(seat).copied();
+        Some(crate::net::link::welcome(
+            seat,
+            role,
+            &session.header,
+            hosting.issued(),
+            self.clock(),
+        ))
+    }
+
+    /// Starts the host's session from its welcome and replays what was issued so far.
+    pub fn begin_remote(&mut self, welcome: &crate::net::protocol::Welcome) {
+        let loaded = match load_str(&welcome.scenario_file, &welcome.scenario) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                self.notice = Some(format!("the host's scenario does not load here: {error}"));
+                return;
+            }
+        };
+        let mut scenario = loaded.scenario;
+        scenario.seed = welcome.seed;
+        scenario.duration = Seconds(welcome.duration_s);
+        let header = Header::new(
+            &welcome.scenario_file,
+            &welcome.scenario,
+            welcome.seed,
+            welcome.duration_s,
+        );
+        let mut sim = Simulation::new(&scenario);
+        for entry in &welcome.entries {
+            sim.issue(entry.clone());
+        }
+        self.session = Some(Session {
+            path: PathBuf::from(&welcome.scenario_file),
+            sim,
+            scenario,
+            journal: None,
+            header,
+            modified: None,
+            debrief: None,
         });
+        self.options.player = welcome.seat.clone();
+        self.speed = welcome.speed;
+        self.screen = Screen::Playing;
+        if let Link::Player(playing) = &mut self.link {
+            playing.joined = true;
+            playing.trouble = None;
+            playing.host_now = welcome.now;
+            playing.host_speed = welcome.speed;
+        }
+        self.catch_up();
+    }
+
+    /// A command the host issued, applied here at the same tick.
+    pub fn apply_remote(&mut self, entry: Entry) {
+        if let Some(session) = &mut self.session {
+            session.sim.issue(entry);
+        }
+    }
+
+    /// Runs a player's simulation up to the host's clock (never past it); the debrief
+    /// follows the host's end of the shift.
+    pub fn catch_up(&mut self) {
+        let Link::Player(playing) = &mut self.link else {
+            return;
+        };
+        self.speed = playing.host_speed;
+        let host_now = playing.host_now;
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let end = session.scenario.duration.get();
+        let tick = session.scenario.tick.get();
+        // Whole ticks only: the host's clock is always at a tick boundary.
+        while session.sim.clock().now() + tick <= host_now.min(end) + 1e-9 {
+            session.sim.run_ticks(1);
+        }
+        if session.sim.clock().now() + 1e-9 >= end && self.screen == Screen::Playing {
+            self.finish();
+        }
     }
 
     /// Ends the shift: applies what is due, scores, drafts the postmortem, records history.
@@ -393,9 +548,10 @@ impl Game {
     }
 }
 
-/// One scenario tick per fixed step, while playing.
+/// One scenario tick per fixed step, while playing (a player at someone else's table
+/// follows the host's clock instead).
 fn step_simulation(mut game: NonSendMut<Game>) {
-    if game.screen != Screen::Playing {
+    if game.screen != Screen::Playing || matches!(game.link, Link::Player(_)) {
         return;
     }
     let Some(session) = &mut game.session else {
@@ -451,7 +607,10 @@ fn hot_reload(mut game: NonSendMut<Game>, time: Res<Time<Real>>) {
         return;
     }
     game.last_reload_check = now;
-    game.check_reload();
+    // At a shared table the scenario is the host's, fixed for the session.
+    if matches!(game.link, Link::Solo) {
+        game.check_reload();
+    }
 }
 
 /// With `--measure`, records real frame times while playing and reports them at the end.
@@ -528,6 +687,16 @@ impl Game {
     pub fn draw(&mut self, root: &mut egui::Ui) {
         let game = self;
         match game.screen {
+            Screen::Title if matches!(game.link, Link::Player(_)) => {
+                egui::CentralPanel::default().show(root, |ui| {
+                    ui.vertical_centered(|ui| {
+                        ui.add_space(120.0);
+                        if let Some((text, color)) = table_line(game) {
+                            ui.label(egui::RichText::new(text).size(20.0).color(color));
+                        }
+                    });
+                });
+            }
             Screen::Title => {
                 egui::CentralPanel::default().show(root, |ui| {
                     if let Some(i) = screens::title(ui, &game.library) {
@@ -577,6 +746,57 @@ impl Game {
     }
 }
 
+/// Who is at the table, for the header: the host's address and code, or the player's seat.
+fn table_line(game: &Game) -> Option<(String, egui::Color32)> {
+    let roles = |name: &str| {
+        game.session
+            .as_ref()
+            .and_then(|s| s.sim.incident().roles.get(name).copied())
+            .map_or(String::new(), |role| format!(" ({role:?})"))
+    };
+    match &game.link {
+        Link::Solo => None,
+        Link::Host(hosting) => {
+            let players: Vec<String> = hosting
+                .present()
+                .iter()
+                .map(|name| format!("{name}{}", roles(name)))
+                .collect();
+            Some((
+                format!(
+                    "hosting at {} · session code {} · you are {}{} · players: {}",
+                    hosting.addr,
+                    hosting.code,
+                    game.options.player,
+                    roles(&game.options.player),
+                    if players.is_empty() {
+                        "none yet".to_string()
+                    } else {
+                        players.join(", ")
+                    }
+                ),
+                panels::GREEN,
+            ))
+        }
+        Link::Player(playing) => Some(match &playing.trouble {
+            Some(trouble) => (trouble.clone(), panels::RED),
+            None if playing.joined => (
+                format!(
+                    "at the table of {} as {}{}",
+                    playing.host,
+                    playing.name,
+                    roles(&playing.name)
+                ),
+                panels::GREEN,
+            ),
+            None => (
+                format!("joining {} as {}...", playing.host, playing.name),
+                panels::AMBER,
+            ),
+        }),
+    }
+}
+
 fn save_postmortem(game: &mut Game) {
     let Some(session) = &mut game.session else {
         return;
@@ -607,8 +827,12 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
         game.estimate = panels::Estimate::Done(what.clone(), costs);
         game.estimate_answer = None;
     }
+    let table = table_line(game);
     egui::Panel::top("header").show(root, |ui| {
         panels::top_bar(ui, &room, &mut game.speed);
+        if let Some((text, color)) = table {
+            ui.label(egui::RichText::new(text).color(color).small());
+        }
         if let Some(error) = &game.reload_error {
             ui.label(
                 egui::RichText::new(format!(

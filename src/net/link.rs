@@ -1,0 +1,503 @@
+//! Hosting and joining a session over the network, on bevy_replicon with renet's netcode
+//! transport. Only messages cross the wire: the host's simulation is the one that counts, and
+//! each player runs the same deterministic simulation from the commands the host issued, up
+//! to the host's clock. The game (`ui::Game`) is the table both sides play on.
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::time::SystemTime;
+
+use bevy::prelude::*;
+use bevy_replicon::bytes::Bytes;
+use bevy_replicon::prelude::*;
+use bevy_replicon::shared::message::ctx::{
+    ClientReceiveCtx, ClientSendCtx, ServerReceiveCtx, ServerSendCtx,
+};
+use bevy_replicon_renet::netcode::{
+    ClientAuthentication, NetcodeClientTransport, NetcodeServerTransport, ServerAuthentication,
+    ServerConfig,
+};
+use bevy_replicon_renet::renet::ConnectionConfig;
+use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer, RepliconRenetPlugins};
+
+use super::protocol::{ToHost, ToPlayers, Welcome, decode_to_host, decode_to_players, encode};
+use crate::incident::{Command, Entry, Role};
+use crate::ui::Game;
+
+/// Netcode's protocol id: clients of another protocol version are not let in.
+const PROTOCOL_ID: u64 = 0xF12E_D211_0000_0001;
+/// Most players at one table (the host not counted).
+const MAX_PLAYERS: usize = 16;
+
+/// Whether this game plays alone, hosts a table, or plays at someone else's.
+#[derive(Debug, Default)]
+pub enum Link {
+    #[default]
+    Solo,
+    Host(Hosting),
+    Player(Playing),
+}
+
+/// The host's side: who sits where, and every command issued, in order.
+#[derive(Debug)]
+pub struct Hosting {
+    /// What players must present to join.
+    pub code: String,
+    pub addr: SocketAddr,
+    seats: Vec<Seat>,
+    issued: Vec<Entry>,
+    /// How many of `issued` the players were sent.
+    sent: usize,
+    /// The clock last announced.
+    announced: (f64, f64),
+    /// Connections turned away, and when to cut them off: first they get to read why.
+    refused: Vec<(Entity, f64)>,
+}
+
+#[derive(Debug)]
+struct Seat {
+    name: String,
+    /// The connection sitting there; None while its player is away (the seat and its role
+    /// wait for them).
+    client: Option<Entity>,
+    /// Entries before this index reached the player in its welcome.
+    from: usize,
+}
+
+/// A player's side: who they are, what they asked for, and the host's clock.
+#[derive(Debug)]
+pub struct Playing {
+    pub name: String,
+    pub host: SocketAddr,
+    code: String,
+    role: Option<Role>,
+    pub joined: bool,
+    /// Why the host turned the player away, or why the connection ended.
+    pub trouble: Option<String>,
+    pub host_now: f64,
+    pub host_speed: f64,
+    asked: bool,
+    outbox: Vec<Command>,
+}
+
+impl Hosting {
+    pub fn new(code: String, addr: SocketAddr) -> Self {
+        Self {
+            code,
+            addr,
+            seats: Vec::new(),
+            issued: Vec::new(),
+            sent: 0,
+            announced: (-1.0, -1.0),
+            refused: Vec::new(),
+        }
+    }
+
+    /// Every command issued at the table goes through here, in the order issued.
+    pub fn record(&mut self, entry: Entry) {
+        self.issued.push(entry);
+    }
+
+    pub fn issued(&self) -> &[Entry] {
+        &self.issued
+    }
+
+    /// The players seated now, by name.
+    pub fn present(&self) -> Vec<&str> {
+        self.seats
+            .iter()
+            .filter(|s| s.client.is_some())
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
+    /// Seats `client` as `name`: a new seat, or the one `name` left (with its role).
+    /// Refused for a wrong code, a name in use, or a full table.
+    fn seat(
+        &mut self,
+        client: Entity,
+        (code, name): (&str, &str),
+        host_player: &str,
+    ) -> Result<bool, String> {
+        if code != self.code {
+            return Err("wrong session code: ask the host for the code shown in its window".into());
+        }
+        if name == host_player {
+            return Err(format!("\"{name}\" is the host's name: choose another"));
+        }
+        if self.seats.iter().any(|s| s.client == Some(client)) {
+            return Err("this connection already has a seat".into());
+        }
+        let full = self.seats.len() >= MAX_PLAYERS;
+        match self.seats.iter_mut().find(|s| s.name == name) {
+            Some(seat) if seat.client.is_some() => Err(format!(
+                "\"{name}\" is already at the table: choose another name"
+            )),
+            Some(seat) => {
+                seat.client = Some(client);
+                Ok(false)
+            }
+            None if full => Err(format!("the table is full ({MAX_PLAYERS} players)")),
+            None => {
+                self.seats.push(Seat {
+                    name: name.to_string(),
+                    client: Some(client),
+                    from: 0,
+                });
+                Ok(true)
+            }
+        }
+    }
+
+    /// The player at `client` was sent everything issued so far in its welcome.
+    fn welcomed(&mut self, client: Entity) {
+        let issued = self.issued.len();
+        for seat in &mut self.seats {
+            if seat.client == Some(client) {
+                seat.from = issued;
+            }
+        }
+    }
+
+    fn seat_of(&self, client: Entity) -> Option<&str> {
+        self.seats
+            .iter()
+            .find(|s| s.client == Some(client))
+            .map(|s| s.name.as_str())
+    }
+
+    fn left(&mut self, client: Entity) {
+        for seat in &mut self.seats {
+            if seat.client == Some(client) {
+                seat.client = None;
+            }
+        }
+    }
+}
+
+impl Playing {
+    pub fn new(host: SocketAddr, code: String, name: String, role: Option<Role>) -> Self {
+        Self {
+            name,
+            host,
+            code,
+            role,
+            joined: false,
+            trouble: None,
+            host_now: 0.0,
+            host_speed: 0.0,
+            asked: false,
+            outbox: Vec::new(),
+        }
+    }
+
+    /// A command for the host to issue in this player's name.
+    pub fn send(&mut self, command: Command) {
+        self.outbox.push(command);
+    }
+}
+
+/// The network systems, for an app whose `Game` hosts or joins a table.
+pub fn plugin(app: &mut App) {
+    app.add_plugins((RepliconPlugins, RepliconRenetPlugins))
+        .add_client_message_with(Channel::Ordered, write_to_host, read_to_host)
+        .add_server_message_with(Channel::Ordered, write_to_players, read_to_players)
+        .add_systems(
+            PreUpdate,
+            (
+                host_receive
+                    .after(ServerSystems::Receive)
+                    .run_if(in_state(ServerState::Running)),
+                player_receive
+                    .after(ClientSystems::Receive)
+                    .run_if(in_state(ClientState::Connected)),
+            ),
+        )
+        .add_systems(
+            PostUpdate,
+            (
+                host_send
+                    .before(ServerSystems::Send)
+                    .run_if(in_state(ServerState::Running)),
+                player_send
+                    .before(ClientSystems::Send)
+                    .run_if(in_state(ClientState::Connected)),
+            ),
+        )
+        .add_systems(OnExit(ClientState::Connected), connection_lost);
+}
+
+fn wire_error(reason: String) -> BevyError {
+    std::io::Error::other(reason).into()
+}
+
+fn write_to_host(_: &mut ClientSendCtx, message: &ToHost, out: &mut Vec<u8>) -> Result<()> {
+    out.extend(encode(message));
+    Ok(())
+}
+
+fn read_to_host(_: &mut ServerReceiveCtx, bytes: &mut Bytes) -> Result<ToHost> {
+    decode_to_host(bytes).map_err(wire_error)
+}
+
+fn write_to_players(_: &mut ServerSendCtx, message: &ToPlayers, out: &mut Vec<u8>) -> Result<()> {
+    out.extend(encode(message));
+    Ok(())
+}
+
+fn read_to_players(_: &mut ClientReceiveCtx, bytes: &mut Bytes) -> Result<ToPlayers> {
+    decode_to_players(bytes).map_err(wire_error)
+}
+
+/// Opens the table on `bind` (e.g. 127.0.0.1:7777; port 0 picks one) for the game in `app`.
+pub fn host(app: &mut App, bind: &str, code: String) -> Result<SocketAddr, String> {
+    let socket = UdpSocket::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = socket.local_addr().map_err(|e| e.to_string())?;
+    let channels = app.world().resource::<RepliconChannels>();
+    let server = RenetServer::new(ConnectionConfig {
+        server_channels_config: channels.server_configs(),
+        client_channels_config: channels.client_configs(),
+        ..Default::default()
+    });
+    let config = ServerConfig {
+        current_time: since_epoch(),
+        max_clients: MAX_PLAYERS,
+        protocol_id: PROTOCOL_ID,
+        authentication: ServerAuthentication::Unsecure,
+        public_addresses: vec![addr],
+    };
+    let transport = NetcodeServerTransport::new(config, socket).map_err(|e| e.to_string())?;
+    app.insert_resource(server).insert_resource(transport);
+    app.world_mut().non_send_mut::<Game>().link = Link::Host(Hosting::new(code, addr));
+    Ok(addr)
+}
+
+/// Connects the game in `app` to the host at `addr`, to sit as `name`.
+pub fn join(
+    app: &mut App,
+    addr: &str,
+    (code, name, role): (String, String, Option<Role>),
+) -> Result<(), String> {
+    let host = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{addr} resolves to no address"))?;
+    let local = if host.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = UdpSocket::bind(local).map_err(|e| e.to_string())?;
+    let channels = app.world().resource::<RepliconChannels>();
+    let client = RenetClient::new(ConnectionConfig {
+        server_channels_config: channels.server_configs(),
+        client_channels_config: channels.client_configs(),
+        ..Default::default()
+    });
+    let now = since_epoch();
+    let authentication = ClientAuthentication::Unsecure {
+        // Unique enough among one table's players; identity is the seat name.
+        client_id: now.as_nanos() as u64 ^ u64::from(std::process::id()) << 32,
+        protocol_id: PROTOCOL_ID,
+        server_addr: host,
+        user_data: None,
+    };
+    let transport =
+        NetcodeClientTransport::new(now, authentication, socket).map_err(|e| e.to_string())?;
+    app.insert_resource(client).insert_resource(transport);
+    app.world_mut().non_send_mut::<Game>().link =
+        Link::Player(Playing::new(host, code, name, role));
+    Ok(())
+}
+
+fn since_epoch() -> std::time::Duration {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// How long a refused connection may stay to read why, real seconds.
+const REFUSED_GRACE_S: f64 = 2.0;
+
+/// Seats the players who ask, and issues their commands in their seat's name.
+fn host_receive(
+    mut messages: MessageReader<FromClient<ToHost>>,
+    mut left: RemovedComponents<ConnectedClient>,
+    mut game: NonSendMut<Game>,
+    (mut out, mut disconnect): (
+        MessageWriter<ToClients<ToPlayers>>,
+        MessageWriter<DisconnectRequest>,
+    ),
+    time: Res<Time<Real>>,
+) {
+    let game = &mut *game;
+    let real_now = time.elapsed_secs_f64();
+    if let Link::Host(hosting) = &mut game.link {
+        for client in left.read() {
+            hosting.left(client);
+            hosting.refused.retain(|(c, _)| *c != client);
+        }
+        hosting.refused.retain(|&(client, until)| {
+            let keep = real_now < until;
+            if !keep {
+                disconnect.write(DisconnectRequest { client });
+            }
+            keep
+        });
+    }
+    for FromClient { client_id, message } in messages.read() {
+        let ClientId::Client(client) = *client_id else {
+            continue;
+        };
+        let host_player = game.options.player.clone();
+        let Link::Host(hosting) = &mut game.link else {
+            return;
+        };
+        match message {
+            ToHost::Join { code, name, role } => {
+                match hosting.seat(client, (code, name), &host_player) {
+                    Ok(first_time) => {
+                        if first_time && let Some(role) = role {
+                            game.issue_as(name, Command::TakeRole(*role));
+                        }
+                        if let Some(welcome) = game.welcome(name) {
+                            out.write(ToClients {
+                                targets: SendTargets::Single(*client_id),
+                                message: ToPlayers::Welcome(Box::new(welcome)),
+                            });
+                        }
+                        if let Link::Host(hosting) = &mut game.link {
+                            hosting.welcomed(client);
+                        }
+                    }
+                    Err(reason) => {
+                        out.write(ToClients {
+                            targets: SendTargets::Single(*client_id),
+                            message: ToPlayers::Refused { reason },
+                        });
+                        hosting.refused.push((client, real_now + REFUSED_GRACE_S));
+                    }
+                }
+            }
+            ToHost::Issue(command) => {
+                // A connection without a seat has not shown the code: ignored.
+                if let Some(seat) = hosting.seat_of(client).map(str::to_string) {
+                    game.issue_as(&seat, (**command).clone());
+                }
+            }
+        }
+    }
+}
+
+/// Sends every seated player the commands issued since the last frame, then the clock.
+fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlayers>>) {
+    let clock = game.clock();
+    let Link::Host(hosting) = &mut game.link else {
+        return;
+    };
+    let fresh = hosting.sent;
+    for seat in &hosting.seats {
+        let Some(client) = seat.client else {
+            continue;
+        };
+        let target = SendTargets::Single(ClientId::Client(client));
+        for entry in &hosting.issued[fresh.max(seat.from)..] {
+            out.write(ToClients {
+                targets: target,
+                message: ToPlayers::Issued(Box::new(entry.clone())),
+            });
+        }
+        if clock != hosting.announced || fresh < hosting.issued.len() {
+            out.write(ToClients {
+                targets: target,
+                message: ToPlayers::Clock {
+                    now: clock.0,
+                    speed: clock.1,
+                },
+            });
+        }
+    }
+    hosting.sent = hosting.issued.len();
+    hosting.announced = clock;
+}
+
+/// Asks for a seat once connected, then sends the player's commands.
+fn player_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToHost>) {
+    let Link::Player(playing) = &mut game.link else {
+        return;
+    };
+    if !playing.asked {
+        playing.asked = true;
+        out.write(ToHost::Join {
+            code: playing.code.clone(),
+            name: playing.name.clone(),
+            role: playing.role,
+        });
+    }
+    if playing.joined {
+        for command in playing.outbox.drain(..) {
+            out.write(ToHost::Issue(Box::new(command)));
+        }
+    }
+}
+
+/// Starts from the host's session, applies what it issued, and follows its clock.
+fn player_receive(
+    mut messages: MessageReader<ToPlayers>,
+    mut game: NonSendMut<Game>,
+    mut client: ResMut<RenetClient>,
+) {
+    for message in messages.read() {
+        match message {
+            ToPlayers::Welcome(welcome) => game.begin_remote(welcome),
+            ToPlayers::Refused { reason } => {
+                if let Link::Player(playing) = &mut game.link {
+                    playing.trouble = Some(format!("the host refused: {reason}"));
+                }
+                client.disconnect();
+            }
+            ToPlayers::Issued(entry) => game.apply_remote((**entry).clone()),
+            ToPlayers::Clock { now, speed } => {
+                if let Link::Player(playing) = &mut game.link {
+                    playing.host_now = playing.host_now.max(*now);
+                    playing.host_speed = *speed;
+                }
+            }
+        }
+    }
+    game.catch_up();
+}
+
+fn connection_lost(mut game: NonSendMut<Game>) {
+    if let Link::Player(playing) = &mut game.link {
+        playing.asked = false;
+        playing.joined = false;
+        if playing.trouble.is_none() {
+            playing.trouble = Some(format!(
+                "lost the connection to {}: join again to take your seat back",
+                playing.host
+            ));
+        }
+    }
+}
+
+/// What a joining player gets: the session's scenario and every command issued so far.
+pub(crate) fn welcome(
+    seat: &str,
+    role: Option<Role>,
+    header: &crate::incident::journal::Header,
+    entries: &[Entry],
+    (now, speed): (f64, f64),
+) -> Welcome {
+    Welcome {
+        seat: seat.to_string(),
+        role,
+        scenario_file: header.scenario_file.clone(),
+        scenario: header.scenario.clone(),
+        seed: header.seed,
+        duration_s: header.duration_s,
+        entries: entries.to_vec(),
+        now,
+        speed,
+    }
+}

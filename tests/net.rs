@@ -1,0 +1,262 @@
+//! A game day in one process, over loopback UDP: a host and two players. The host enforces
+//! roles, a player who leaves keeps their seat and role and catches up on rejoining, garbage
+//! sent to the host's port is shrugged off, and every player's simulation matches the host's
+//! bit for bit.
+#![cfg(feature = "gui")]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::state::app::StatesPlugin;
+use bevy_replicon_renet::RenetClient;
+use firedrill::incident::{Command, Role};
+use firedrill::net::Link;
+use firedrill::net::link::{host, join, plugin};
+use firedrill::remediation::Remediation;
+use firedrill::ui::{Game, PlayOptions};
+
+const CODE: &str = "TEST42";
+
+fn table(options: PlayOptions) -> App {
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin))
+        .insert_non_send(Game::new(options).expect("the game starts"))
+        .add_plugins(plugin);
+    // What `App::run` does before the first frame: plugins finish setting up (replicon sizes
+    // its channels here).
+    app.finish();
+    app.cleanup();
+    app
+}
+
+fn hosting() -> (App, SocketAddr) {
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/cert-expiry.ron");
+    let mut app = table(PlayOptions {
+        scenario: Some(scenario),
+        player: "gm".into(),
+        speed: 1.0,
+        ..Default::default()
+    });
+    let addr = host(&mut app, "127.0.0.1:0", CODE.into()).expect("binds loopback");
+    (app, addr)
+}
+
+fn player(addr: SocketAddr, code: &str, name: &str, role: Option<Role>) -> App {
+    let mut app = table(PlayOptions {
+        player: name.into(),
+        speed: 1.0,
+        ..Default::default()
+    });
+    join(
+        &mut app,
+        &addr.to_string(),
+        (code.into(), name.into(), role),
+    )
+    .expect("connects");
+    app
+}
+
+fn game(app: &App) -> &Game {
+    app.world().non_send::<Game>()
+}
+
+fn game_mut(app: &mut App) -> Mut<'_, Game> {
+    app.world_mut().non_send_mut::<Game>()
+}
+
+fn now(app: &App) -> f64 {
+    game(app)
+        .session
+        .as_ref()
+        .map_or(-1.0, |s| s.sim.clock().now())
+}
+
+/// Updates every app until `done` holds (or fails after 10 s of real time).
+fn pump(apps: &mut [&mut App], what: &str, done: impl Fn(&[&mut App]) -> bool) {
+    let started = Instant::now();
+    while !done(apps) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        for app in apps.iter_mut() {
+            app.update();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn joined(app: &App) -> bool {
+    matches!(&game(app).link, Link::Player(p) if p.joined)
+}
+
+fn role(app: &App, name: &str) -> Option<Role> {
+    game(app)
+        .session
+        .as_ref()
+        .and_then(|s| s.sim.incident().roles.get(name).copied())
+}
+
+/// The host's simulation moves on; players follow its clock.
+fn advance(host: &mut App, to: f64) {
+    game_mut(host).session.as_mut().unwrap().sim.run_until(to);
+}
+
+fn last_record(app: &App, by: &str) -> Option<(bool, String)> {
+    game(app).session.as_ref().and_then(|s| {
+        s.sim
+            .incident()
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.by == by)
+            .map(|r| (r.accepted(), format!("{:?}", r.command)))
+    })
+}
+
+#[test]
+fn a_host_and_two_players_play_one_incident() {
+    let (mut host_app, addr) = hosting();
+    let mut ops = player(addr, CODE, "ana", Some(Role::Ops));
+    let mut watcher = player(addr, CODE, "bob", Some(Role::Observer));
+    pump(
+        &mut [&mut host_app, &mut ops, &mut watcher],
+        "both players to be seated",
+        |apps| joined(apps[1]) && joined(apps[2]),
+    );
+    // The certificate expires at 4m; the players follow the host's clock. (Commands, the
+    // roles taken on joining among them, apply at the host's next tick.)
+    advance(&mut host_app, 300.0);
+    assert_eq!(role(&host_app, "ana"), Some(Role::Ops));
+    assert_eq!(role(&host_app, "bob"), Some(Role::Observer));
+    pump(
+        &mut [&mut host_app, &mut ops, &mut watcher],
+        "the players to catch up",
+        |apps| now(apps[1]) == 300.0 && now(apps[2]) == 300.0,
+    );
+    assert_eq!(role(&ops, "ana"), Some(Role::Ops), "roles replicate too");
+
+    // Ops rotates the certificate: the host's simulation changes.
+    let rotate = Command::Apply(Remediation::RotateCertificate {
+        service: "payment".into(),
+    });
+    game_mut(&mut ops).issue(rotate.clone());
+    // An observer may not change the system: the host refuses, and records why.
+    game_mut(&mut watcher).issue(Command::Apply(Remediation::RestartAll {
+        service: "payment".into(),
+    }));
+    pump(
+        &mut [&mut host_app, &mut ops, &mut watcher],
+        "the host to receive both commands",
+        |apps| {
+            let issued = match &game(apps[0]).link {
+                Link::Host(h) => h.issued().len(),
+                _ => 0,
+            };
+            issued >= 4
+        },
+    );
+    advance(&mut host_app, 301.0);
+    let (accepted, what) = last_record(&host_app, "ana").unwrap();
+    assert!(accepted && what.contains("RotateCertificate"), "{what}");
+    let refused = game(&host_app)
+        .session
+        .as_ref()
+        .unwrap()
+        .sim
+        .incident()
+        .records
+        .iter()
+        .find(|r| r.by == "bob" && !r.accepted())
+        .expect("the observer's restart is refused");
+    assert!(
+        format!("{refused:?}").contains("observers watch"),
+        "{refused:?}"
+    );
+    let applied = &game(&host_app)
+        .session
+        .as_ref()
+        .unwrap()
+        .sim
+        .remediations()
+        .applied;
+    assert_eq!(applied.len(), 1, "only ops' rotation changed the fleet");
+    assert!(applied[0].action.contains("RotateCertificate"));
+
+    // Ana's laptop drops off; her seat and role wait for her.
+    ops.world_mut().resource_mut::<RenetClient>().disconnect();
+    for _ in 0..5 {
+        ops.update();
+    }
+    drop(ops);
+    pump(
+        &mut [&mut host_app, &mut watcher],
+        "the host to notice ana left",
+        |apps| matches!(&game(apps[0]).link, Link::Host(h) if h.present() == ["bob"]),
+    );
+    advance(&mut host_app, 420.0);
+    // She rejoins without asking for a role, catches up, and is ops again.
+    let mut back = player(addr, CODE, "ana", None);
+    pump(
+        &mut [&mut host_app, &mut back, &mut watcher],
+        "ana to rejoin and catch up",
+        |apps| joined(apps[1]) && now(apps[1]) == 420.0 && now(apps[2]) == 420.0,
+    );
+    assert_eq!(role(&back, "ana"), Some(Role::Ops));
+    let (accepted, what) = last_record(&back, "ana").unwrap();
+    assert!(accepted && what.contains("RotateCertificate"), "{what}");
+
+    // Garbage on the host's port: ignored, and the table goes on.
+    let noise = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    for len in [0usize, 1, 17, 300, 1100, 1400] {
+        let packet: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        noise.send_to(&packet, addr).unwrap();
+    }
+    // A wrong code is turned away with the reason.
+    let mut stranger = player(addr, "WRONG1", "eve", Some(Role::Ops));
+    pump(
+        &mut [&mut host_app, &mut back, &mut watcher, &mut stranger],
+        "the stranger to be refused",
+        |apps| matches!(&game(apps[3]).link, Link::Player(p) if p.trouble.is_some()),
+    );
+    if let Link::Player(p) = &game(&stranger).link {
+        assert!(
+            p.trouble.as_deref().unwrap().contains("wrong session code"),
+            "{:?}",
+            p.trouble
+        );
+        assert!(!p.joined);
+    }
+    assert!(role(&host_app, "eve").is_none());
+
+    // Lockstep: the players' simulations are the host's, bit for bit.
+    advance(&mut host_app, 600.0);
+    pump(
+        &mut [&mut host_app, &mut back, &mut watcher],
+        "everyone at 10 minutes",
+        |apps| now(apps[1]) == 600.0 && now(apps[2]) == 600.0,
+    );
+    let fingerprint = |app: &App| {
+        let sim = &game(app).session.as_ref().unwrap().sim;
+        (
+            sim.slos()
+                .iter()
+                .map(|s| s.budget_left().to_bits())
+                .collect::<Vec<_>>(),
+            sim.events_handled(),
+            sim.incident().records.len(),
+        )
+    };
+    assert_eq!(fingerprint(&host_app), fingerprint(&back));
+    assert_eq!(fingerprint(&host_app), fingerprint(&watcher));
+}
