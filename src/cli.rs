@@ -105,6 +105,11 @@ pub enum Command {
         /// The role to take: ic (incident commander), ops, comms or observer.
         #[arg(long, value_enum)]
         role: Option<RoleArg>,
+        /// Save a PNG of the window once seated (and quit with --exit).
+        #[arg(long, value_name = "FILE.png")]
+        screenshot: Option<PathBuf>,
+        #[arg(long)]
+        exit: bool,
     },
     /// Run a scenario headless, as fast as the machine allows, and print a summary.
     /// (Faults come from the scenario; the responders' commands from an action script.)
@@ -278,6 +283,8 @@ pub fn main() -> ExitCode {
             code,
             name,
             role,
+            screenshot,
+            exit,
         } => {
             if let Err(error) = crate::net::protocol::check_name("name", &name) {
                 eprintln!("firedrill: {error}");
@@ -291,6 +298,8 @@ pub fn main() -> ExitCode {
                     code,
                     role: role.map(Into::into),
                 },
+                screenshot,
+                exit,
                 ..Default::default()
             })
         }

@@ -39,7 +39,7 @@ fn hosting() -> (App, SocketAddr) {
         speed: 1.0,
         ..Default::default()
     });
-    let addr = host(&mut app, "127.0.0.1:0", CODE.into()).expect("binds loopback");
+    let addr = host(app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
     (app, addr)
 }
 
@@ -50,7 +50,7 @@ fn player(addr: SocketAddr, code: &str, name: &str, role: Option<Role>) -> App {
         ..Default::default()
     });
     join(
-        &mut app,
+        app.world_mut(),
         &addr.to_string(),
         (code.into(), name.into(), role),
     )

@@ -201,6 +201,9 @@ pub fn plugin(app: &mut App) {
     app.add_plugins((RepliconPlugins, RepliconRenetPlugins))
         .add_client_message_with(Channel::Ordered, write_to_host, read_to_host)
         .add_server_message_with(Channel::Ordered, write_to_players, read_to_players)
+        // Nothing is replicated: the host's messages need not wait for replication ticks,
+        // and reach a player as soon as the host writes them.
+        .make_message_independent::<ToPlayers>()
         .add_systems(
             PreUpdate,
             (
@@ -248,11 +251,12 @@ fn read_to_players(_: &mut ClientReceiveCtx, bytes: &mut Bytes) -> Result<ToPlay
     decode_to_players(bytes).map_err(wire_error)
 }
 
-/// Opens the table on `bind` (e.g. 127.0.0.1:7777; port 0 picks one) for the game in `app`.
-pub fn host(app: &mut App, bind: &str, code: String) -> Result<SocketAddr, String> {
+/// Opens the table on `bind` (e.g. 127.0.0.1:7777; port 0 picks one) for the game in
+/// `world`, once its plugins are set up (from a startup system, or after `App::finish`).
+pub fn host(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, String> {
     let socket = UdpSocket::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
-    let channels = app.world().resource::<RepliconChannels>();
+    let channels = world.resource::<RepliconChannels>();
     let server = RenetServer::new(ConnectionConfig {
         server_channels_config: channels.server_configs(),
         client_channels_config: channels.client_configs(),
@@ -266,14 +270,16 @@ pub fn host(app: &mut App, bind: &str, code: String) -> Result<SocketAddr, Strin
         public_addresses: vec![addr],
     };
     let transport = NetcodeServerTransport::new(config, socket).map_err(|e| e.to_string())?;
-    app.insert_resource(server).insert_resource(transport);
-    app.world_mut().non_send_mut::<Game>().link = Link::Host(Hosting::new(code, addr));
+    world.insert_resource(server);
+    world.insert_resource(transport);
+    world.non_send_mut::<Game>().link = Link::Host(Hosting::new(code, addr));
     Ok(addr)
 }
 
-/// Connects the game in `app` to the host at `addr`, to sit as `name`.
+/// Connects the game in `world` to the host at `addr`, to sit as `name` (set up as for
+/// [`host`]).
 pub fn join(
-    app: &mut App,
+    world: &mut World,
     addr: &str,
     (code, name, role): (String, String, Option<Role>),
 ) -> Result<(), String> {
@@ -288,7 +294,7 @@ pub fn join(
         "[::]:0"
     };
     let socket = UdpSocket::bind(local).map_err(|e| e.to_string())?;
-    let channels = app.world().resource::<RepliconChannels>();
+    let channels = world.resource::<RepliconChannels>();
     let client = RenetClient::new(ConnectionConfig {
         server_channels_config: channels.server_configs(),
         client_channels_config: channels.client_configs(),
@@ -304,9 +310,9 @@ pub fn join(
     };
     let transport =
         NetcodeClientTransport::new(now, authentication, socket).map_err(|e| e.to_string())?;
-    app.insert_resource(client).insert_resource(transport);
-    app.world_mut().non_send_mut::<Game>().link =
-        Link::Player(Playing::new(host, code, name, role));
+    world.insert_resource(client);
+    world.insert_resource(transport);
+    world.non_send_mut::<Game>().link = Link::Player(Playing::new(host, code, name, role));
     Ok(())
 }
 

@@ -151,32 +151,36 @@ pub fn run(options: PlayOptions) -> AppExit {
     .add_systems(FixedUpdate, step_simulation)
     .add_systems(Update, (pace, hot_reload, take_screenshot, measure))
     .add_systems(EguiPrimaryContextPass, draw);
-    let table = app.world().non_send::<Game>().options.table.clone();
-    if !matches!(table, TableOptions::Solo) {
-        app.add_plugins(crate::net::link::plugin);
-    }
-    match table {
-        TableOptions::Solo => {}
-        TableOptions::Host { bind, code } => {
-            match crate::net::link::host(&mut app, &bind, code.clone()) {
-                Ok(addr) => eprintln!(
-                    "hosting at {addr}, session code {code}: players join with `firedrill join {addr} --code {code} --name NAME [--role ops]`"
-                ),
-                Err(error) => {
-                    eprintln!("firedrill: {error}");
-                    return AppExit::error();
-                }
-            }
-        }
-        TableOptions::Join { addr, code, role } => {
-            let name = app.world().non_send::<Game>().options.player.clone();
-            if let Err(error) = crate::net::link::join(&mut app, &addr, (code, name, role)) {
-                eprintln!("firedrill: {error}");
-                return AppExit::error();
-            }
-        }
+    if !matches!(
+        app.world().non_send::<Game>().options.table,
+        TableOptions::Solo
+    ) {
+        app.add_plugins(crate::net::link::plugin)
+            .add_systems(Startup, open_table);
     }
     app.run()
+}
+
+/// Hosts or joins the table the command line asked for, once the plugins are set up.
+fn open_table(world: &mut World) {
+    let table = world.non_send::<Game>().options.table.clone();
+    let opened = match table {
+        TableOptions::Solo => Ok(()),
+        TableOptions::Host { bind, code } => crate::net::link::host(world, &bind, code.clone())
+            .map(|addr| {
+                eprintln!(
+                    "hosting at {addr}, session code {code}: players join with `firedrill join {addr} --code {code} --name NAME [--role ops]`"
+                );
+            }),
+        TableOptions::Join { addr, code, role } => {
+            let name = world.non_send::<Game>().options.player.clone();
+            crate::net::link::join(world, &addr, (code, name, role))
+        }
+    };
+    if let Err(error) = opened {
+        eprintln!("firedrill: {error}");
+        world.write_message(AppExit::error());
+    }
 }
 
 fn setup(mut commands: Commands, mut time: ResMut<Time<Virtual>>) {
@@ -648,6 +652,10 @@ fn take_screenshot(mut game: NonSendMut<Game>, mut commands: Commands) {
     let Some(frames) = game.screenshot_frames else {
         return;
     };
+    // A player's control room appears once the host has seated them.
+    if matches!(&game.link, Link::Player(p) if !p.joined) {
+        return;
+    }
     game.screenshot_frames = Some(frames + 1);
     // A few frames for egui to lay out and the plots to size themselves.
     if frames == 8
