@@ -65,13 +65,20 @@ pub enum Command {
         /// e.g. 127.0.0.1:9464. Off by default.
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<String>,
+        /// Resume the session this journal recorded (after a crash), paused where it stopped.
+        #[arg(long, value_name = "JOURNAL", conflicts_with = "scenario")]
+        resume: Option<PathBuf>,
     },
     /// Host a game day: run the one authoritative simulation of SCENARIO in the window, and let
     /// players join it from other machines with the session code.
     #[cfg(feature = "gui")]
     Host {
         /// The scenario file (.ron).
-        scenario: PathBuf,
+        #[arg(required_unless_present = "resume")]
+        scenario: Option<PathBuf>,
+        /// Resume the session this journal recorded (after a crash), paused where it stopped.
+        #[arg(long, value_name = "JOURNAL", conflicts_with = "scenario")]
+        resume: Option<PathBuf>,
         /// Where players connect (UDP). Loopback unless told otherwise: 0.0.0.0:7777 opens
         /// the table to the network.
         #[arg(long, default_value = "127.0.0.1:7777", value_name = "ADDR")]
@@ -236,6 +243,7 @@ pub fn main() -> ExitCode {
             data_dir,
             measure,
             metrics_addr,
+            resume,
         } => play(crate::ui::PlayOptions {
             scenario,
             seed,
@@ -247,11 +255,13 @@ pub fn main() -> ExitCode {
             data_dir: crate::history::data_dir(data_dir.as_deref()),
             measure,
             metrics_addr,
+            resume,
             ..Default::default()
         }),
         #[cfg(feature = "gui")]
         Command::Host {
             scenario,
+            resume,
             bind,
             code,
             name,
@@ -267,7 +277,8 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(USAGE);
             }
             play(crate::ui::PlayOptions {
-                scenario: Some(scenario),
+                scenario,
+                resume,
                 seed,
                 speed: 1.0,
                 player: name,

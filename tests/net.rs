@@ -150,13 +150,7 @@ fn a_host_and_two_players_play_one_incident() {
     pump(
         &mut [&mut host_app, &mut ops, &mut watcher],
         "the host to receive both commands",
-        |apps| {
-            let issued = match &game(apps[0]).link {
-                Link::Host(h) => h.issued().len(),
-                _ => 0,
-            };
-            issued >= 4
-        },
+        |apps| game(apps[0]).issued().len() >= 4,
     );
     advance(&mut host_app, 301.0);
     let (accepted, what) = last_record(&host_app, "ana").unwrap();
@@ -259,4 +253,58 @@ fn a_host_and_two_players_play_one_incident() {
     };
     assert_eq!(fingerprint(&host_app), fingerprint(&back));
     assert_eq!(fingerprint(&host_app), fingerprint(&watcher));
+}
+
+fn sim(game: &mut Game) -> &mut firedrill::sim::Simulation {
+    &mut game.session.as_mut().unwrap().sim
+}
+
+#[test]
+fn a_crashed_host_resumes_from_its_journal() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("resume");
+    let _ = std::fs::remove_dir_all(&dir);
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/cert-expiry.ron");
+    let options = PlayOptions {
+        scenario: Some(scenario),
+        player: "gm".into(),
+        speed: 1.0,
+        data_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let mut before = Game::new(options.clone()).unwrap();
+    sim(&mut before).run_until(250.0);
+    before.issue(Command::TakeRole(Role::IncidentCommander));
+    sim(&mut before).run_until(310.0);
+    before.issue(Command::Apply(Remediation::RotateCertificate {
+        service: "payment".into(),
+    }));
+    sim(&mut before).run_until(330.0);
+    // The host dies here; its journal is all that is left.
+    let journal = std::fs::read_dir(dir.join("journals"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut after = Game::new(PlayOptions {
+        scenario: None,
+        resume: Some(journal),
+        ..options
+    })
+    .unwrap();
+    assert_eq!(after.speed, 0.0, "resumed paused");
+    assert_eq!(after.issued(), before.issued());
+    assert_eq!(sim(&mut after).clock().now(), 310.0, "at the last command");
+    // Carried on, it is the session that would have been.
+    sim(&mut before).run_until(600.0);
+    sim(&mut after).run_until(600.0);
+    let fingerprint = |game: &mut Game| {
+        let sim = &game.session.as_ref().unwrap().sim;
+        (
+            sim.slos()[0].budget_left().to_bits(),
+            sim.events_handled(),
+            format!("{:?}", sim.incident().records),
+        )
+    };
+    assert_eq!(fingerprint(&mut before), fingerprint(&mut after));
 }

@@ -37,15 +37,15 @@ pub enum Link {
     Player(Playing),
 }
 
-/// The host's side: who sits where, and every command issued, in order.
+/// The host's side: who sits where, and what they were sent (the commands themselves are the
+/// session's, `Session::issued`).
 #[derive(Debug)]
 pub struct Hosting {
     /// What players must present to join.
     pub code: String,
     pub addr: SocketAddr,
     seats: Vec<Seat>,
-    issued: Vec<Entry>,
-    /// How many of `issued` the players were sent.
+    /// How many of the session's commands the players were sent.
     sent: usize,
     /// The clock last announced.
     announced: (f64, f64),
@@ -85,20 +85,10 @@ impl Hosting {
             code,
             addr,
             seats: Vec::new(),
-            issued: Vec::new(),
             sent: 0,
             announced: (-1.0, -1.0),
             refused: Vec::new(),
         }
-    }
-
-    /// Every command issued at the table goes through here, in the order issued.
-    pub fn record(&mut self, entry: Entry) {
-        self.issued.push(entry);
-    }
-
-    pub fn issued(&self) -> &[Entry] {
-        &self.issued
     }
 
     /// The players seated now, by name.
@@ -148,9 +138,8 @@ impl Hosting {
         }
     }
 
-    /// The player at `client` was sent everything issued so far in its welcome.
-    fn welcomed(&mut self, client: Entity) {
-        let issued = self.issued.len();
+    /// The player at `client` was sent the first `issued` commands in its welcome.
+    fn welcomed(&mut self, client: Entity, issued: usize) {
         for seat in &mut self.seats {
             if seat.client == Some(client) {
                 seat.from = issued;
@@ -372,8 +361,9 @@ fn host_receive(
                                 message: ToPlayers::Welcome(Box::new(welcome)),
                             });
                         }
+                        let issued = game.issued().len();
                         if let Link::Host(hosting) = &mut game.link {
-                            hosting.welcomed(client);
+                            hosting.welcomed(client, issued);
                         }
                     }
                     Err(reason) => {
@@ -398,6 +388,8 @@ fn host_receive(
 /// Sends every seated player the commands issued since the last frame, then the clock.
 fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlayers>>) {
     let clock = game.clock();
+    let game = &mut *game;
+    let issued: &[Entry] = game.session.as_ref().map_or(&[], |s| &s.issued);
     let Link::Host(hosting) = &mut game.link else {
         return;
     };
@@ -407,13 +399,13 @@ fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlay
             continue;
         };
         let target = SendTargets::Single(ClientId::Client(client));
-        for entry in &hosting.issued[fresh.max(seat.from)..] {
+        for entry in &issued[fresh.max(seat.from).min(issued.len())..] {
             out.write(ToClients {
                 targets: target,
                 message: ToPlayers::Issued(Box::new(entry.clone())),
             });
         }
-        if clock != hosting.announced || fresh < hosting.issued.len() {
+        if clock != hosting.announced || fresh < issued.len() {
             out.write(ToClients {
                 targets: target,
                 message: ToPlayers::Clock {
@@ -423,7 +415,7 @@ fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlay
             });
         }
     }
-    hosting.sent = hosting.issued.len();
+    hosting.sent = issued.len();
     hosting.announced = clock;
 }
 

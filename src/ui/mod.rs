@@ -49,6 +49,8 @@ pub struct PlayOptions {
     pub metrics_addr: Option<String>,
     /// Play alone, host a table, or join one.
     pub table: TableOptions,
+    /// Resume the session this journal recorded instead of starting one.
+    pub resume: Option<PathBuf>,
 }
 
 /// Where the game is played: alone, as the host of a table, or at a host's table.
@@ -95,6 +97,9 @@ pub struct Session {
     /// The scenario file's modification time, for hot reload.
     modified: Option<SystemTime>,
     pub debrief: Option<DebriefView>,
+    /// Every command issued into this session's simulation, in order: what a joining player
+    /// replays, and what a resumed session starts from.
+    pub issued: Vec<Entry>,
 }
 
 /// The game: its screen, the session and the panels' state. Not `Send` (the simulation
@@ -275,7 +280,9 @@ impl Game {
             exporter,
             link: crate::net::Link::Solo,
         };
-        if let Some(path) = game.options.scenario.clone() {
+        if let Some(journal) = game.options.resume.clone() {
+            game.resume(&journal)?;
+        } else if let Some(path) = game.options.scenario.clone() {
             game.start(&path)?;
             game.screen = if game.options.measure.is_some() {
                 Screen::Playing
@@ -355,24 +362,7 @@ impl Game {
             scenario.seed = seed;
         }
         let header = Header::new(&file, &text, scenario.seed, scenario.duration.get());
-        let journal = self.options.data_dir.as_ref().and_then(|dir| {
-            let stamp = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let path = dir
-                .join("journals")
-                .join(format!("{}-{stamp}.jsonl", scenario.name));
-            match Journal::create(&path, &header) {
-                Ok(journal) => {
-                    eprintln!("journal: {}", path.display());
-                    Some(journal)
-                }
-                Err(error) => {
-                    self.notice = Some(format!("no journal ({error}): commands are not saved"));
-                    None
-                }
-            }
-        });
+        let journal = self.new_journal(&scenario.name, &header);
         self.session = Some(Session {
             path: path.to_path_buf(),
             sim: Simulation::new(&scenario),
@@ -381,11 +371,92 @@ impl Game {
             header,
             modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
             debrief: None,
+            issued: Vec::new(),
         });
         self.reload_error = None;
         self.selected = None;
         self.action_form = ActionForm::default();
         self.postmortem_form = PostmortemForm::default();
+        Ok(())
+    }
+
+    /// A fresh journal in the data folder (none without one, or when it cannot be written:
+    /// the player is told).
+    fn new_journal(&mut self, scenario: &str, header: &Header) -> Option<Journal> {
+        let dir = self.options.data_dir.as_ref()?;
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let path = dir
+            .join("journals")
+            .join(format!("{scenario}-{stamp}.jsonl"));
+        match Journal::create(&path, header) {
+            Ok(journal) => {
+                eprintln!("journal: {}", path.display());
+                Some(journal)
+            }
+            Err(error) => {
+                self.notice = Some(format!("no journal ({error}): commands are not saved"));
+                None
+            }
+        }
+    }
+
+    /// Resumes a session from its journal (after a crash, or to carry on another day): the
+    /// scenario it holds, every command in it, and the simulation run to the last of them,
+    /// paused. The new journal starts with the old one's commands.
+    pub fn resume(&mut self, path: &Path) -> Result<(), String> {
+        let recorded =
+            crate::incident::journal::read(path).map_err(|e| format!("firedrill: {e}"))?;
+        let header = recorded.header;
+        let mut scenario = load_str(&header.scenario_file, &header.scenario)
+            .map_err(|e| {
+                format!(
+                    "firedrill: {}: the journal's scenario no longer loads:\n{e}",
+                    path.display()
+                )
+            })?
+            .scenario;
+        scenario.seed = header.seed;
+        scenario.duration = Seconds(header.duration_s);
+        let mut journal = self.new_journal(&scenario.name, &header);
+        let entries: Vec<Entry> = recorded.lines.iter().map(|l| l.entry()).collect();
+        let mut sim = Simulation::new(&scenario);
+        for entry in &entries {
+            if let Some(j) = &mut journal
+                && let Err(error) = j.append(entry.at.get(), &entry.by, &entry.command)
+            {
+                self.notice = Some(format!("the journal stopped being written: {error}"));
+                journal = None;
+            }
+            sim.issue(entry.clone());
+        }
+        let last = entries.last().map_or(0.0, |e| e.at.get());
+        sim.run_until(last.min(scenario.duration.get()));
+        self.notice = Some(match &recorded.damage {
+            Some(damage) => format!(
+                "resumed at T+{} from {} command(s); {damage}",
+                panels::clock_hms(last),
+                entries.len()
+            ),
+            None => format!(
+                "resumed at T+{} from {} command(s), paused",
+                panels::clock_hms(last),
+                entries.len()
+            ),
+        });
+        self.session = Some(Session {
+            path: PathBuf::from(&header.scenario_file),
+            sim,
+            scenario,
+            journal,
+            header,
+            modified: None,
+            debrief: None,
+            issued: entries,
+        });
+        self.speed = 0.0;
+        self.screen = Screen::Playing;
         Ok(())
     }
 
@@ -418,10 +489,13 @@ impl Game {
             by: by.to_string(),
             command,
         };
-        if let Link::Host(hosting) = &mut self.link {
-            hosting.record(entry.clone());
-        }
+        session.issued.push(entry.clone());
         session.sim.issue(entry);
+    }
+
+    /// The commands issued into the session so far.
+    pub fn issued(&self) -> &[Entry] {
+        self.session.as_ref().map_or(&[], |s| &s.issued)
     }
 
     /// The simulated clock and the speed it runs at.
@@ -432,7 +506,7 @@ impl Game {
 
     /// What a player joining this hosted table as `seat` needs to catch up.
     pub fn welcome(&self, seat: &str) -> Option<crate::net::protocol::Welcome> {
-        let (Some(session), Link::Host(hosting)) = (&self.session, &self.link) else {
+        let (Some(session), Link::Host(_)) = (&self.session, &self.link) else {
             return None;
         };
         let role = session.sim.incident().roles.get(seat).copied();
@@ -440,7 +514,7 @@ impl Game {
             seat,
             role,
             &session.header,
-            hosting.issued(),
+            &session.issued,
             self.clock(),
         ))
     }
@@ -475,6 +549,7 @@ impl Game {
             header,
             modified: None,
             debrief: None,
+            issued: welcome.entries.clone(),
         });
         self.options.player = welcome.seat.clone();
         self.speed = welcome.speed;
@@ -491,6 +566,7 @@ impl Game {
     /// A command the host issued, applied here at the same tick.
     pub fn apply_remote(&mut self, entry: Entry) {
         if let Some(session) = &mut self.session {
+            session.issued.push(entry.clone());
             session.sim.issue(entry);
         }
     }
