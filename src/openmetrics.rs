@@ -270,70 +270,34 @@ const FAMILIES: &[Family] = &[
         name: "firedrill_retries",
         kind: "counter",
         help: "Retries sent to each service by its callers.",
-        write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                let labels = format!("service=\"{}\"", service.name);
-                out.sample("firedrill_retries_total", &labels, service.retries as f64);
-            }
-        },
+        write: |out, s| per_service(out, s, "firedrill_retries_total", |p| p.retries as f64),
     },
     Family {
         name: "process_cpu_seconds",
         kind: "counter",
         help: "CPU time the service's instances spent.",
-        write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                let labels = format!("service=\"{}\"", service.name);
-                out.sample("process_cpu_seconds_total", &labels, service.cpu_seconds);
-            }
-        },
+        write: |out, s| per_service(out, s, "process_cpu_seconds_total", |p| p.cpu_seconds),
     },
     Family {
         name: "process_resident_memory_bytes",
         kind: "gauge",
         help: "Memory of each instance.",
-        write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                for i in &service.instances {
-                    out.sample(
-                        "process_resident_memory_bytes",
-                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
-                        i.memory_bytes,
-                    );
-                }
-            }
-        },
+        write: |out, s| per_instance(out, s, "process_resident_memory_bytes", |i| i.memory_bytes),
     },
     Family {
         name: "firedrill_disk_used_bytes",
         kind: "gauge",
         help: "Local disk used on each instance.",
-        write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                for i in &service.instances {
-                    out.sample(
-                        "firedrill_disk_used_bytes",
-                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
-                        i.disk_used_bytes,
-                    );
-                }
-            }
-        },
+        write: |out, s| per_instance(out, s, "firedrill_disk_used_bytes", |i| i.disk_used_bytes),
     },
     Family {
         name: "firedrill_instance_up",
         kind: "gauge",
         help: "1 when the instance is running, 0 while it is down or restarting.",
         write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                for i in &service.instances {
-                    out.sample(
-                        "firedrill_instance_up",
-                        &format!("service=\"{}\",instance=\"{}\"", service.name, i.name),
-                        if i.up { 1.0 } else { 0.0 },
-                    );
-                }
-            }
+            per_instance(out, s, "firedrill_instance_up", |i| {
+                f64::from(u8::from(i.up))
+            })
         },
     },
     Family {
@@ -341,70 +305,68 @@ const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Instances the load balancer sends traffic to.",
         write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                let labels = format!("service=\"{}\"", service.name);
-                out.sample(
-                    "firedrill_instances_in_rotation",
-                    &labels,
-                    f64::from(service.in_rotation),
-                );
-            }
+            per_service(out, s, "firedrill_instances_in_rotation", |p| {
+                f64::from(p.in_rotation)
+            })
         },
     },
     Family {
         name: "firedrill_queue_requests",
         kind: "gauge",
         help: "Requests waiting for a worker (a database: for a connection), all instances.",
-        write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
-                let labels = format!("service=\"{}\"", service.name);
-                out.sample("firedrill_queue_requests", &labels, service.queue);
-            }
-        },
+        write: |out, s| per_service(out, s, "firedrill_queue_requests", |p| p.queue),
     },
     Family {
         name: "firedrill_slo_objective_ratio",
         kind: "gauge",
         help: "Each SLO's objective: the share of good events it promises.",
-        write: |out, s| {
-            for slo in &s.slos {
-                out.sample(
-                    "firedrill_slo_objective_ratio",
-                    &slo_labels(slo),
-                    slo.objective,
-                );
-            }
-        },
+        write: |out, s| per_slo(out, s, "firedrill_slo_objective_ratio", |slo| slo.objective),
     },
     Family {
         name: "firedrill_slo_period_seconds",
         kind: "gauge",
         help: "Each SLO's period (its error budget's window).",
-        write: |out, s| {
-            for slo in &s.slos {
-                out.sample(
-                    "firedrill_slo_period_seconds",
-                    &slo_labels(slo),
-                    slo.period_s,
-                );
-            }
-        },
+        write: |out, s| per_slo(out, s, "firedrill_slo_period_seconds", |slo| slo.period_s),
     },
     Family {
         name: "firedrill_slo_error_budget_remaining_ratio",
         kind: "gauge",
         help: "Share of each SLO's error budget left, as the game counts it.",
         write: |out, s| {
-            for slo in &s.slos {
-                out.sample(
-                    "firedrill_slo_error_budget_remaining_ratio",
-                    &slo_labels(slo),
-                    slo.budget_left,
-                );
-            }
+            per_slo(
+                out,
+                s,
+                "firedrill_slo_error_budget_remaining_ratio",
+                |slo| slo.budget_left,
+            )
         },
     },
 ];
+
+/// One sample per service (none for the history before the run).
+fn per_service(out: &mut Lines, s: &Snapshot, series: &str, value: fn(&ServicePoint) -> f64) {
+    for service in s.services.iter().filter(|_| !s.history) {
+        let labels = format!("service=\"{}\"", service.name);
+        out.sample(series, &labels, value(service));
+    }
+}
+
+/// One sample per provisioned instance.
+fn per_instance(out: &mut Lines, s: &Snapshot, series: &str, value: fn(&InstancePoint) -> f64) {
+    for service in s.services.iter().filter(|_| !s.history) {
+        for i in &service.instances {
+            let labels = format!("service=\"{}\",instance=\"{}\"", service.name, i.name);
+            out.sample(series, &labels, value(i));
+        }
+    }
+}
+
+/// One sample per SLO.
+fn per_slo(out: &mut Lines, s: &Snapshot, series: &str, value: fn(&SloPoint) -> f64) {
+    for slo in &s.slos {
+        out.sample(series, &slo_labels(slo), value(slo));
+    }
+}
 
 fn slo_labels(slo: &SloPoint) -> String {
     format!(

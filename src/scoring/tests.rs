@@ -488,18 +488,19 @@ fn symptoms_first_and_no_chasing_distractions() {
     );
 }
 
+fn guess(at: f64, fault: &str, target: &str) -> Record {
+    you(
+        at,
+        Command::Hypothesis {
+            fault: fault.into(),
+            target: target.into(),
+            note: String::new(),
+        },
+    )
+}
+
 #[test]
 fn the_root_cause_hypothesis() {
-    let guess = |at: f64, fault: &str, target: &str| {
-        you(
-            at,
-            Command::Hypothesis {
-                fault: fault.into(),
-                target: target.into(),
-                note: String::new(),
-            },
-        )
-    };
     expect(
         "hypothesis",
         &with(vec![guess(200.0, "Deploy", "checkout")]),
@@ -530,16 +531,6 @@ fn every_root_cause_must_be_named_when_there_are_two() {
     )
     .unwrap()
     .scenario;
-    let guess = |at: f64, fault: &str, target: &str| {
-        you(
-            at,
-            Command::Hypothesis {
-                fault: fault.into(),
-                target: target.into(),
-                note: String::new(),
-            },
-        )
-    };
     let judge_two = |records: Vec<Record>| {
         score(&two, &with(records))
             .unwrap()
