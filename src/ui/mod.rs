@@ -498,10 +498,12 @@ impl Game {
         self.session.as_ref().map_or(&[], |s| &s.issued)
     }
 
-    /// The simulated clock and the speed it runs at.
+    /// The simulated clock and the speed it runs at (0 while the shift is not being played:
+    /// on the briefing or the debrief).
     pub fn clock(&self) -> (f64, f64) {
         let now = self.session.as_ref().map_or(0.0, |s| s.sim.clock().now());
-        (now, self.speed)
+        let running = self.screen == Screen::Playing;
+        (now, if running { self.speed } else { 0.0 })
     }
 
     /// What a player joining this hosted table as `seat` needs to catch up.
@@ -913,7 +915,12 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
     }
     let table = table_line(game);
     egui::Panel::top("header").show(root, |ui| {
-        panels::top_bar(ui, &room, &mut game.speed);
+        let speed = if matches!(game.link, Link::Player(_)) {
+            Err(game.speed)
+        } else {
+            Ok(&mut game.speed)
+        };
+        panels::top_bar(ui, &room, speed);
         if let Some((text, color)) = table {
             ui.label(egui::RichText::new(text).color(color).small());
         }

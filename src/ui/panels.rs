@@ -29,7 +29,9 @@ pub fn health_color(health: Health) -> Color32 {
 pub const SPEEDS: [f64; 5] = [0.0, 1.0, 5.0, 20.0, 60.0];
 
 /// The header: the simulated clock, the incident's phase and the time controls.
-pub fn top_bar(ui: &mut Ui, room: &ControlRoom, speed: &mut f64) {
+/// The header: scenario, clock, phase and the speed controls (`speed` is `Err` at someone
+/// else's table, where the host's clock rules: the speed is shown, not set).
+pub fn top_bar(ui: &mut Ui, room: &ControlRoom, speed: Result<&mut f64, f64>) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("firedrill").strong().color(AMBER));
         ui.separator();
@@ -58,19 +60,31 @@ pub fn top_bar(ui: &mut Ui, room: &ControlRoom, speed: &mut f64) {
             Phase::Resolved => ("resolved".to_string(), GREEN),
         };
         ui.label(RichText::new(text).strong().color(color));
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            for s in SPEEDS.iter().rev() {
-                let label = if *s == 0.0 {
-                    "pause".to_string()
-                } else {
-                    format!("{s}x")
-                };
-                if ui.selectable_label(*speed == *s, label).clicked() {
-                    *speed = *s;
+        ui.with_layout(
+            egui::Layout::right_to_left(egui::Align::Center),
+            |ui| match speed {
+                Ok(speed) => {
+                    for s in SPEEDS.iter().rev() {
+                        let label = if *s == 0.0 {
+                            "pause".to_string()
+                        } else {
+                            format!("{s}x")
+                        };
+                        if ui.selectable_label(*speed == *s, label).clicked() {
+                            *speed = *s;
+                        }
+                    }
+                    ui.label("speed");
                 }
-            }
-            ui.label("speed");
-        });
+                Err(hosts) => {
+                    ui.label(if hosts == 0.0 {
+                        "paused by the host".to_string()
+                    } else {
+                        format!("{hosts}x, set by the host")
+                    });
+                }
+            },
+        );
     });
 }
 
