@@ -308,3 +308,26 @@ fn a_crashed_host_resumes_from_its_journal() {
     };
     assert_eq!(fingerprint(&mut before), fingerprint(&mut after));
 }
+
+#[test]
+fn joining_a_table_nobody_hosts_says_so() {
+    // A port nobody listens on.
+    let addr = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut lost = player(addr, CODE, "ana", None);
+    let started = Instant::now();
+    let trouble = loop {
+        lost.update();
+        if let Link::Player(p) = &game(&lost).link
+            && let Some(trouble) = &p.trouble
+        {
+            break trouble.clone();
+        }
+        // Netcode gives up on a silent host after 5 seconds.
+        assert!(started.elapsed() < Duration::from_secs(20), "still waiting");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(trouble.contains("no answer from"), "{trouble}");
+}

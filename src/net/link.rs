@@ -215,7 +215,14 @@ pub fn plugin(app: &mut App) {
                     .run_if(in_state(ClientState::Connected)),
             ),
         )
-        .add_systems(OnExit(ClientState::Connected), connection_lost);
+        .add_systems(OnExit(ClientState::Connected), connection_lost)
+        .add_systems(
+            OnTransition {
+                exited: ClientState::Connecting,
+                entered: ClientState::Disconnected,
+            },
+            host_unreachable,
+        );
 }
 
 fn wire_error(reason: String) -> BevyError {
@@ -464,6 +471,17 @@ fn player_receive(
         }
     }
     game.catch_up();
+}
+
+fn host_unreachable(mut game: NonSendMut<Game>) {
+    if let Link::Player(playing) = &mut game.link
+        && playing.trouble.is_none()
+    {
+        playing.trouble = Some(format!(
+            "no answer from {}: is the host running, and is the address right?",
+            playing.host
+        ));
+    }
 }
 
 fn connection_lost(mut game: NonSendMut<Game>) {
