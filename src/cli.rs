@@ -297,10 +297,16 @@ pub fn main() -> ExitCode {
             screenshot,
             exit,
         } => {
-            if let Err(error) = crate::net::protocol::check_name("name", &name) {
-                eprintln!("firedrill: {error}");
-                return ExitCode::from(USAGE);
-            }
+            let checked = crate::net::protocol::check_name("name", &name)
+                .and(crate::net::protocol::check_name("session code", &code))
+                .and_then(|()| crate::net::link::resolve(&addr));
+            let addr = match checked {
+                Ok(addr) => addr,
+                Err(error) => {
+                    eprintln!("firedrill: {error}");
+                    return ExitCode::from(USAGE);
+                }
+            };
             play(crate::ui::PlayOptions {
                 speed: 1.0,
                 player: name,

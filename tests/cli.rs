@@ -437,3 +437,47 @@ fn history_lists_finished_sessions_and_survives_a_corrupt_database() {
     );
     assert_eq!(list("shop-incident").status.code(), Some(1));
 }
+
+/// The window's commands refuse bad input before opening anything: no panic, no journal.
+#[cfg(feature = "gui")]
+#[test]
+fn window_commands_explain_what_is_wrong_instead_of_panicking() {
+    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-display");
+    let _ = std::fs::remove_dir_all(&data);
+    let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["play", "scenarios/tutorial.ron", "--data-dir"])
+        .arg(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no display"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!data.join("journals").exists(), "no journal is left behind");
+
+    for (args, says) in [
+        (
+            ["join", "127.0.0.1:7777", "--code", "a/b", "--name", "ana"],
+            "the session code may not contain '/'",
+        ),
+        (
+            [
+                "join",
+                "no-such-host.invalid:7777",
+                "--code",
+                "K7Q2XP",
+                "--name",
+                "ana",
+            ],
+            "cannot resolve the host address no-such-host.invalid:7777",
+        ),
+    ] {
+        let out = firedrill(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

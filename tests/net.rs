@@ -49,12 +49,7 @@ fn player(addr: SocketAddr, code: &str, name: &str, role: Option<Role>) -> App {
         speed: 1.0,
         ..Default::default()
     });
-    join(
-        app.world_mut(),
-        &addr.to_string(),
-        (code.into(), name.into(), role),
-    )
-    .expect("connects");
+    join(app.world_mut(), addr, (code.into(), name.into(), role)).expect("connects");
     app
 }
 

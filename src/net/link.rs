@@ -276,14 +276,9 @@ pub fn host(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, S
 /// [`host`]).
 pub fn join(
     world: &mut World,
-    addr: &str,
+    host: SocketAddr,
     (code, name, role): (String, String, Option<Role>),
 ) -> Result<(), String> {
-    let host = addr
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{addr} resolves to no address"))?;
     let local = if host.is_ipv4() {
         "0.0.0.0:0"
     } else {
@@ -310,6 +305,14 @@ pub fn join(
     world.insert_resource(transport);
     world.non_send_mut::<Game>().link = Link::Player(Playing::new(host, code, name, role));
     Ok(())
+}
+
+/// The host's address as a player typed it ("192.168.1.20:7777", "laptop.local:7777").
+pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    addr.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve the host address {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("the host address {addr} resolves to no address"))
 }
 
 fn since_epoch() -> std::time::Duration {

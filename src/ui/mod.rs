@@ -63,7 +63,7 @@ pub enum TableOptions {
         code: String,
     },
     Join {
-        addr: String,
+        addr: std::net::SocketAddr,
         code: String,
         role: Option<crate::incident::Role>,
     },
@@ -133,6 +133,16 @@ pub struct Game {
 
 /// Opens the window and runs the game until it is closed.
 pub fn run(options: PlayOptions) -> AppExit {
+    // winit panics without a display; say what is missing instead, before a journal is made.
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "firedrill: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the game window needs one; without a screen, run it under `xvfb-run`, or play headless with `firedrill run --script`"
+        );
+        return AppExit::error();
+    }
     let game = match Game::new(options) {
         Ok(game) => game,
         Err(error) => {
@@ -179,7 +189,7 @@ fn open_table(world: &mut World) {
             }),
         TableOptions::Join { addr, code, role } => {
             let name = world.non_send::<Game>().options.player.clone();
-            crate::net::link::join(world, &addr, (code, name, role))
+            crate::net::link::join(world, addr, (code, name, role))
         }
     };
     if let Err(error) = opened {
