@@ -676,11 +676,15 @@ fn execute(scenario: &Scenario, header: &Header, script: &[Entry], outputs: Outp
             let _ = std::io::stderr().flush();
         }
         let on_step = (now / watch.export_interval).fract().abs() < 1e-9 || now >= total;
-        if watch.export_openmetrics.is_some() && on_step {
-            points.push(Snapshot::of(sim, scenario));
-        }
-        if let Some(exporter) = &exporter {
-            exporter.publish(openmetrics::render(&Snapshot::of(sim, scenario)));
+        let exporting = watch.export_openmetrics.is_some() && on_step;
+        if exporting || exporter.is_some() {
+            let snapshot = Snapshot::of(sim, scenario);
+            if let Some(exporter) = &exporter {
+                exporter.publish(openmetrics::render(&snapshot));
+            }
+            if exporting {
+                points.push(snapshot);
+            }
         }
         if let Some(speed) = watch.speed {
             let due = std::time::Duration::from_secs_f64(now / speed);

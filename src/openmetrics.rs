@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -397,12 +397,11 @@ pub fn render_run(snapshots: &[Snapshot], step: f64) -> String {
     let mut all: Vec<Snapshot> = (0..=steps)
         .map(|k| last.history(-HISTORY_S + k as f64 * step, &rates))
         .collect();
-    let offset = rates.iter().map(|r| r * HISTORY_S);
     // The run's counters continue the history's.
     for snapshot in snapshots {
         let mut shifted = snapshot.clone();
-        for (service, base) in shifted.services.iter_mut().zip(offset.clone()) {
-            service.requests[0] += base.round() as u64;
+        for (service, rate) in shifted.services.iter_mut().zip(&rates) {
+            service.requests[0] += (rate * HISTORY_S).round() as u64;
         }
         all.push(shifted);
     }
@@ -497,7 +496,8 @@ impl Exporter {
 fn answer(stream: TcpStream, body: &str) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    // A request line and headers beyond 16 KiB are not a scrape: stop reading there.
+    let mut reader = BufReader::new(stream.try_clone()?.take(16 * 1024));
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     // Read the headers (bounded), then answer; only the path matters.
@@ -523,5 +523,32 @@ fn answer(stream: TcpStream, body: &str) -> std::io::Result<()> {
             "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
             text.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(addr: SocketAddr, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        // The server may stop reading and close first (a flood): that is its right.
+        let _ = stream.write_all(request);
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    }
+
+    #[test]
+    fn scrapes_are_answered_and_hostile_requests_do_not_stop_them() {
+        let exporter = Exporter::serve("127.0.0.1:0").unwrap();
+        exporter.publish("# TYPE up gauge\nup 1\n# EOF\n".into());
+        // A megabyte without a line end, then a request for another path: turned away.
+        get(exporter.addr, &vec![b'x'; 1 << 20]);
+        assert!(get(exporter.addr, b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
+        let scrape = get(exporter.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+        assert!(scrape.contains("application/openmetrics-text"));
+        assert!(scrape.ends_with("up 1\n# EOF\n"), "{scrape}");
     }
 }
