@@ -19,7 +19,7 @@ use bevy_replicon_renet::netcode::{
 use bevy_replicon_renet::renet::ConnectionConfig;
 use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer, RepliconRenetPlugins};
 
-use super::protocol::{ToHost, ToPlayers, Welcome, decode_to_host, decode_to_players, encode};
+use super::protocol::{ToHost, ToPlayers, decode_to_host, decode_to_players, encode};
 use crate::incident::{Command, Entry, Role};
 use crate::ui::Game;
 
@@ -497,26 +497,5 @@ fn connection_lost(mut game: NonSendMut<Game>) {
                 playing.host
             ));
         }
-    }
-}
-
-/// What a joining player gets: the session's scenario and every command issued so far.
-pub(crate) fn welcome(
-    seat: &str,
-    role: Option<Role>,
-    header: &crate::incident::journal::Header,
-    entries: &[Entry],
-    (now, speed): (f64, f64),
-) -> Welcome {
-    Welcome {
-        seat: seat.to_string(),
-        role,
-        scenario_file: header.scenario_file.clone(),
-        scenario: header.scenario.clone(),
-        seed: header.seed,
-        duration_s: header.duration_s,
-        entries: entries.to_vec(),
-        now,
-        speed,
     }
 }

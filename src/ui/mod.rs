@@ -521,14 +521,19 @@ impl Game {
         let (Some(session), Link::Host(_)) = (&self.session, &self.link) else {
             return None;
         };
-        let role = session.sim.incident().roles.get(seat).copied();
-        Some(crate::net::link::welcome(
-            seat,
-            role,
-            &session.header,
-            &session.issued,
-            self.clock(),
-        ))
+        let (now, speed) = self.clock();
+        let header = &session.header;
+        Some(crate::net::protocol::Welcome {
+            seat: seat.to_string(),
+            role: session.sim.incident().roles.get(seat).copied(),
+            scenario_file: header.scenario_file.clone(),
+            scenario: header.scenario.clone(),
+            seed: header.seed,
+            duration_s: header.duration_s,
+            entries: session.issued.clone(),
+            now,
+            speed,
+        })
     }
 
     /// Starts the host's session from its welcome and replays what was issued so far.
