@@ -97,6 +97,13 @@ pub enum Command {
         /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics.
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<String>,
+        /// Save a PNG of the window once the simulation reaches --after (and quit with --exit).
+        #[arg(long, value_name = "FILE.png")]
+        screenshot: Option<PathBuf>,
+        #[arg(long, value_parser = duration_arg)]
+        after: Option<f64>,
+        #[arg(long)]
+        exit: bool,
     },
     /// Join a hosted game day: the same control room, kept in step with the host's.
     #[cfg(feature = "gui")]
@@ -268,6 +275,9 @@ pub fn main() -> ExitCode {
             seed,
             data_dir,
             metrics_addr,
+            screenshot,
+            after,
+            exit,
         } => {
             let code = code.unwrap_or_else(session_code);
             if let Err(error) = crate::net::protocol::check_name("session code", &code)
@@ -284,6 +294,9 @@ pub fn main() -> ExitCode {
                 player: name,
                 data_dir: crate::history::data_dir(data_dir.as_deref()),
                 metrics_addr,
+                screenshot,
+                after: after.unwrap_or(0.0),
+                exit,
                 table: crate::ui::TableOptions::Host { bind, code },
                 ..Default::default()
             })

@@ -937,7 +937,7 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
         };
         panels::top_bar(ui, &room, speed);
         if let Some((text, color)) = table {
-            ui.label(egui::RichText::new(text).color(color).small());
+            ui.label(egui::RichText::new(text).color(color));
         }
         if let Some(error) = &game.reload_error {
             ui.label(
