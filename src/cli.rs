@@ -1217,8 +1217,11 @@ pub fn summary_table(report: &Report) -> String {
                 crate::scoring::Verdict::Partly => "partly",
                 crate::scoring::Verdict::Failed => "FAILED",
                 crate::scoring::Verdict::NotApplicable => "n/a",
+                crate::scoring::Verdict::Penalty => "minus",
             };
-            let points = if c.max > 0.0 {
+            let points = if c.verdict == crate::scoring::Verdict::Penalty {
+                format!("{:>4.1}    ", c.points)
+            } else if c.max > 0.0 {
                 format!("{:>4.1}/{:<3.0}", c.points, c.max)
             } else {
                 "    -   ".to_string()

@@ -188,12 +188,12 @@ pub fn run(
     let end = topology.duration;
     let step = every.clamp(topology.tick, 60.0);
     let mut now = 0.0;
-    while now < end {
+    while now < end && !sim.ended_early() {
         now = (now + step).min(end);
         sim.run_until(now);
         collect(&sim);
         keep_journal(&sim);
-        if now < end {
+        if now < end && !sim.ended_early() {
             observe(&sim);
         }
     }

@@ -6,7 +6,11 @@
 use bevy::prelude::*;
 use serde::Serialize;
 
-use crate::scenario::{Condition, FaultKind, FaultStart, Scenario};
+use std::sync::Arc;
+
+use crate::scenario::{
+    Condition, FaultKind, FaultSpec, FaultStart, Scenario, Severity, TargetKind,
+};
 use crate::sim::conditions::{ChangeKind, Conditions, Version};
 use crate::sim::events::Events;
 use crate::sim::instance::{Effects, Me};
@@ -59,79 +63,44 @@ impl Fault {
     }
 }
 
-/// The scenario's faults, in file order.
+/// The scenario's faults, in file order, then those the game master injected.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct FaultTimeline {
     pub faults: Vec<Fault>,
+    /// What injected faults are checked against.
+    scenario: Option<Arc<Scenario>>,
 }
 
 impl FaultTimeline {
     /// Resolves a validated scenario's faults: targets to indices, random start times drawn
     /// from the scenario's seed (one stream per fault, so adding a fault moves no other).
     pub fn compile(scenario: &Scenario, topology: &Topology) -> Self {
-        let service = |name: &str| {
-            topology
-                .service_index(name)
-                .expect("validated scenarios only name known services")
-        };
         let faults = scenario
             .faults
             .iter()
             .enumerate()
-            .map(|(i, spec)| {
-                let target = match spec.kind.target_kind() {
-                    crate::scenario::TargetKind::Service => Target::Service(service(&spec.target)),
-                    crate::scenario::TargetKind::Edge => {
-                        let (from, to) = spec.target.split_once("->").expect("validated edge");
-                        let (from, to) = (service(from.trim()), service(to.trim()));
-                        let edge = topology.services[from]
-                            .edges
-                            .iter()
-                            .position(|e| e.to == to)
-                            .expect("validated edge");
-                        Target::Edge(from, edge)
-                    }
-                    crate::scenario::TargetKind::Zone => Target::Zone(
-                        topology
-                            .zones
-                            .iter()
-                            .position(|z| *z == spec.target)
-                            .expect("validated zone"),
-                    ),
-                    crate::scenario::TargetKind::Traffic => Target::Source(
-                        topology
-                            .sources
-                            .iter()
-                            .position(|s| s.name == spec.target)
-                            .expect("validated traffic entry"),
-                    ),
-                };
-                let start = match &spec.start {
-                    FaultStart::At(at) => Start::At(at.get()),
-                    FaultStart::Between(low, high) => {
-                        let mut rng =
-                            random::stream(topology.seed, random::STREAM_FAULT + i as u64);
-                        Start::At(low.get() + uniform(&mut rng) * (high.get() - low.get()))
-                    }
-                    FaultStart::When(condition) => {
-                        Start::When(condition.clone(), service(condition.service()))
-                    }
-                };
-                Fault {
-                    name: spec
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("{} on {}", spec.kind.label(), spec.target)),
-                    kind: spec.kind.clone(),
-                    target,
-                    start,
-                    duration: spec.duration.map(|d| d.get()),
-                    started_at: None,
-                    ended_at: None,
-                }
-            })
+            .map(|(i, spec)| Fault::compile(i, spec, topology))
             .collect();
-        Self { faults }
+        Self {
+            faults,
+            scenario: Some(Arc::new(scenario.clone())),
+        }
+    }
+
+    /// Adds a fault to the running timeline (the game master's injection), checked against
+    /// the scenario as its own faults are; a refused fault changes nothing.
+    pub fn inject(&mut self, spec: &FaultSpec, topology: &Topology) -> Result<(), String> {
+        let scenario = self
+            .scenario
+            .as_deref()
+            .ok_or("this simulation has no scenario to check an injected fault against")?;
+        let problems = crate::scenario::check_extra_fault(scenario, "Inject", spec);
+        if let Some(problem) = problems.iter().find(|p| p.severity == Severity::Error) {
+            return Err(format!("{}: {}", problem.path, problem.message));
+        }
+        let fault = Fault::compile(self.faults.len(), spec, topology);
+        self.faults.push(fault);
+        Ok(())
     }
 
     /// Starts and ends faults at the start of `tick`, fires the one-shot ones, and rewrites
@@ -200,6 +169,64 @@ pub struct Rollout {
 }
 
 impl Fault {
+    /// Resolves the `i`th fault of a validated timeline.
+    fn compile(i: usize, spec: &FaultSpec, topology: &Topology) -> Self {
+        let service = |name: &str| {
+            topology
+                .service_index(name)
+                .expect("validated faults only name known services")
+        };
+        let target = match spec.kind.target_kind() {
+            TargetKind::Service => Target::Service(service(&spec.target)),
+            TargetKind::Edge => {
+                let (from, to) = spec.target.split_once("->").expect("validated edge");
+                let (from, to) = (service(from.trim()), service(to.trim()));
+                let edge = topology.services[from]
+                    .edges
+                    .iter()
+                    .position(|e| e.to == to)
+                    .expect("validated edge");
+                Target::Edge(from, edge)
+            }
+            TargetKind::Zone => Target::Zone(
+                topology
+                    .zones
+                    .iter()
+                    .position(|z| *z == spec.target)
+                    .expect("validated zone"),
+            ),
+            TargetKind::Traffic => Target::Source(
+                topology
+                    .sources
+                    .iter()
+                    .position(|s| s.name == spec.target)
+                    .expect("validated traffic entry"),
+            ),
+        };
+        let start = match &spec.start {
+            FaultStart::At(at) => Start::At(at.get()),
+            FaultStart::Between(low, high) => {
+                let mut rng = random::stream(topology.seed, random::STREAM_FAULT + i as u64);
+                Start::At(low.get() + uniform(&mut rng) * (high.get() - low.get()))
+            }
+            FaultStart::When(condition) => {
+                Start::When(condition.clone(), service(condition.service()))
+            }
+        };
+        Self {
+            name: spec
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} on {}", spec.kind.label(), spec.target)),
+            kind: spec.kind.clone(),
+            target,
+            start,
+            duration: spec.duration.map(|d| d.get()),
+            started_at: None,
+            ended_at: None,
+        }
+    }
+
     fn due(&self, now: f64, last_second: &impl Fn(usize) -> Option<ServiceRow>) -> bool {
         match &self.start {
             Start::At(at) => now >= *at,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::remediation::{Op, Remediation};
-use crate::scenario::{IncidentSeverity, Seconds};
+use crate::scenario::{FaultKind, IncidentSeverity, Seconds};
 use crate::sim::topology::Topology;
 
 /// The name a command is issued under when nobody says who: the one player on call.
@@ -16,11 +16,15 @@ pub const SOLO_PLAYER: &str = "on-call";
 pub enum Command {
     /// Acknowledge the open page of an SLO or threshold alert, by its name: it then does
     /// not escalate.
-    Acknowledge { alert: String },
+    Acknowledge {
+        alert: String,
+    },
     /// Open a view. Looking changes nothing but is evidence: diagnosis is judged on it.
     Look(View),
     /// Declare an incident, or change its severity.
-    Declare { severity: IncidentSeverity },
+    Declare {
+        severity: IncidentSeverity,
+    },
     /// The issuing player takes a role.
     TakeRole(Role),
     /// Give a task to a person with a time box.
@@ -49,13 +53,41 @@ pub enum Command {
         note: String,
     },
     /// Page the expert on a service: they arrive after 5 minutes and say what they find.
-    Escalate { service: String },
+    Escalate {
+        service: String,
+    },
     /// The responders believe the bleeding has stopped.
     Mitigated,
     /// Close the incident.
     Resolve,
     /// Write (or rewrite) the postmortem.
     Postmortem(Postmortem),
+    /// The game master breaks something now: a fault from the catalog (`firedrill
+    /// catalog`), aimed and checked as a scenario's faults are; it lasts `duration`, or
+    /// until a remediation ends it.
+    Inject {
+        kind: FaultKind,
+        target: String,
+        #[serde(default)]
+        duration: Option<Seconds>,
+        /// The name the debrief gives it (default: "Crash on web").
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The game master speaks for a stakeholder in the chat.
+    Say {
+        from: String,
+        text: String,
+    },
+    /// The game master gives the responders a hint in the chat; every hint costs score.
+    Hint {
+        text: String,
+    },
+    /// The game master stops the clock to talk the team through something.
+    Pause,
+    Resume,
+    /// The game master ends the shift for everyone: the debrief follows.
+    EndShift,
 }
 
 /// The views of the control room.
@@ -106,6 +138,9 @@ pub enum Role {
     Comms,
     /// Watches.
     Observer,
+    /// Runs the drill: sees the ground truth, injects faults, speaks for stakeholders,
+    /// gives hints, pauses and ends the shift. Not a responder: never scored.
+    GameMaster,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -171,7 +206,26 @@ impl Command {
             Self::Mitigated => "Mitigated",
             Self::Resolve => "Resolve",
             Self::Postmortem(_) => "Postmortem",
+            Self::Inject { .. } => "Inject",
+            Self::Say { .. } => "Say",
+            Self::Hint { .. } => "Hint",
+            Self::Pause => "Pause",
+            Self::Resume => "Resume",
+            Self::EndShift => "EndShift",
         }
+    }
+
+    /// The game master's commands: they run the drill rather than respond to it.
+    pub fn directs_the_drill(&self) -> bool {
+        matches!(
+            self,
+            Self::Inject { .. }
+                | Self::Say { .. }
+                | Self::Hint { .. }
+                | Self::Pause
+                | Self::Resume
+                | Self::EndShift
+        )
     }
 
     /// The command as an action script writes it.
@@ -252,7 +306,25 @@ impl Command {
                         "action item {i} needs a description and an owner (blameless, but owned)"
                     ))
                 }),
-            Self::Update { .. }
+            Self::Say { from, text } => {
+                if from.trim().is_empty() {
+                    Err("a message needs who it is from (\"VP Engineering\")".to_string())
+                } else if text.trim().is_empty() {
+                    Err("a message needs its text".to_string())
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Hint { text } if text.trim().is_empty() => {
+                Err("a hint needs its text".to_string())
+            }
+            // Aimed and checked against the scenario when applied, as its faults are.
+            Self::Inject { .. }
+            | Self::Hint { .. }
+            | Self::Pause
+            | Self::Resume
+            | Self::EndShift
+            | Self::Update { .. }
             | Self::Declare { .. }
             | Self::TakeRole(_)
             | Self::Mitigated
@@ -344,7 +416,7 @@ pub const CATALOG: &[(&str, &str)] = &[
     ),
     (
         r#"(at: "9m40s", by: "alice", do: TakeRole(IncidentCommander))"#,
-        "take a role: IncidentCommander, Ops, Comms, Observer",
+        "take a role: IncidentCommander, Ops, Comms, Observer (or GameMaster, to run the drill)",
     ),
     (
         r#"(at: "10m", by: "alice", do: Assign(task: "check the deploy diff", owner: "bob", time_box: "15m"))"#,
@@ -377,5 +449,29 @@ pub const CATALOG: &[(&str, &str)] = &[
     (
         r#"(at: "20m", do: Postmortem((title: "Checkout errors after v2.4.0", summary: "...")))"#,
         "write the postmortem in the Google template's fields (see docs/actions.md)",
+    ),
+    (
+        r#"(at: "0s", by: "mentor", do: TakeRole(GameMaster))"#,
+        "game master: take the seat that runs the drill (one per session; the commands below need it)",
+    ),
+    (
+        r#"(at: "12m", by: "mentor", do: Inject(kind: Crash(instances: 1), target: "web", duration: "5m"))"#,
+        "game master: inject a catalog fault now (kind and target as in a scenario's faults)",
+    ),
+    (
+        r#"(at: "13m", by: "mentor", do: Say(from: "VP Engineering", text: "Is checkout down?"))"#,
+        "game master: speak for a stakeholder in the chat",
+    ),
+    (
+        r#"(at: "15m", by: "mentor", do: Hint(text: "What changed just before the page?"))"#,
+        "game master: give a hint in the chat; each hint costs 5% of the score",
+    ),
+    (
+        r#"(at: "16m", by: "mentor", do: Pause)"#,
+        "game master: stop the clock to talk (Resume starts it again)",
+    ),
+    (
+        r#"(at: "30m", by: "mentor", do: EndShift)"#,
+        "game master: end the shift for everyone; the debrief follows",
     ),
 ];

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::stakeholders::Message;
-use super::{Command, Incident, Lifecycle, Postmortem, Record, Task, Vitals, clock};
+use super::{Command, Incident, Lifecycle, Postmortem, Record, Role, Task, Vitals, clock};
 use crate::faults::FaultRecord;
 use crate::remediation::{Applied, Remediation};
 use crate::scenario::Scenario;
@@ -210,12 +210,40 @@ impl Timeline {
         })
     }
 
-    /// Everyone who issued a command, in name order.
+    /// Every responder who issued a command, in name order (the game master runs the drill
+    /// and is not one of them).
     pub fn players(&self) -> Vec<&str> {
-        let mut players: Vec<&str> = self.records.iter().map(|r| r.by.as_str()).collect();
+        let game_masters = self.game_masters();
+        let mut players: Vec<&str> = self
+            .records
+            .iter()
+            .map(|r| r.by.as_str())
+            .filter(|by| !game_masters.contains(by))
+            .collect();
         players.sort_unstable();
         players.dedup();
         players
+    }
+
+    /// Who took the game master's seat.
+    pub fn game_masters(&self) -> Vec<&str> {
+        self.records
+            .iter()
+            .filter(|r| r.accepted() && r.command == Command::TakeRole(Role::GameMaster))
+            .map(|r| r.by.as_str())
+            .collect()
+    }
+
+    /// The hints the game master gave: when, and what.
+    pub fn hints(&self) -> Vec<(f64, &str)> {
+        self.records
+            .iter()
+            .filter(|r| r.accepted())
+            .filter_map(|r| match &r.command {
+                Command::Hint { text } => Some((r.at_s, text.as_str())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The share of each SLO's budget spent from `from` to `to`, the largest.
@@ -259,6 +287,21 @@ pub fn describe(command: &Command) -> String {
         Command::Mitigated => "says the incident is mitigated".to_string(),
         Command::Resolve => "resolves the incident".to_string(),
         Command::Postmortem(pm) => format!("writes the postmortem \"{}\"", pm.title),
+        Command::Inject {
+            kind,
+            target,
+            duration,
+            ..
+        } => format!(
+            "injects {} on {target}{}",
+            ron::to_string(kind).unwrap_or_default(),
+            duration.map_or(String::new(), |d| format!(" for {d}"))
+        ),
+        Command::Say { from, text } => format!("speaks as {from}: \"{text}\""),
+        Command::Hint { text } => format!("gives a hint: \"{text}\""),
+        Command::Pause => "pauses the shift".to_string(),
+        Command::Resume => "resumes the shift".to_string(),
+        Command::EndShift => "ends the shift".to_string(),
     }
 }
 
@@ -404,11 +447,11 @@ pub fn postmortem_markdown(
             score.points, score.max, score.percent
         );
         for c in &score.criteria {
-            let _ = writeln!(
-                md,
-                "- **{}** ({:.1}/{:.0}): {}",
-                c.title, c.points, c.max, c.why
-            );
+            let points = match c.verdict {
+                crate::scoring::Verdict::Penalty => format!("{:.1}", c.points),
+                _ => format!("{:.1}/{:.0}", c.points, c.max),
+            };
+            let _ = writeln!(md, "- **{}** ({points}): {}", c.title, c.why);
         }
     }
     md

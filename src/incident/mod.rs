@@ -69,6 +69,8 @@ pub struct Lifecycle {
     pub false_closes: Vec<FalseClose>,
     pub reopened_s: Vec<f64>,
     pub postmortem_s: Option<f64>,
+    /// The game master ended the shift.
+    pub ended_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -174,6 +176,8 @@ pub struct Incident {
     stakeholders: Stakeholders,
     last_update_s: Option<f64>,
     hints_seen: usize,
+    /// The game master has stopped the clock.
+    paused: bool,
     /// Since when a resolved incident has kept burning or a threshold alert paging.
     unsettled_since: Option<f64>,
     /// The worst 5-minute burn rate at the last second.
@@ -195,6 +199,7 @@ impl Incident {
             stakeholders: Stakeholders::new(chat),
             last_update_s: None,
             hints_seen: 0,
+            paused: false,
             unsettled_since: None,
             burn_5m: 0.0,
         }
@@ -239,7 +244,11 @@ impl Incident {
             slos,
             thresholds,
             remediations,
+            faults,
         } = world;
+        if self.lifecycle.ended_s.is_some() {
+            return Err("the shift has ended".to_string());
+        }
         entry.command.check(topology)?;
         permits(self.roles.get(&entry.by).copied(), &entry.command)?;
         let incident = self
@@ -281,6 +290,14 @@ impl Incident {
                 });
             }
             Command::TakeRole(role) => {
+                if let Some((master, _)) = self
+                    .roles
+                    .iter()
+                    .find(|(_, r)| **r == Role::GameMaster)
+                    .filter(|_| *role == Role::GameMaster)
+                {
+                    return Err(format!("{master} is already the game master"));
+                }
                 if *role == Role::IncidentCommander {
                     // One commander at a time: taking command is a handover.
                     self.roles.retain(|_, r| *r != Role::IncidentCommander);
@@ -343,6 +360,47 @@ impl Incident {
                 }
                 lifecycle.postmortem_s = Some(now);
                 self.postmortem = Some(postmortem.clone());
+            }
+            Command::Inject {
+                kind,
+                target,
+                duration,
+                name,
+            } => faults.inject(
+                &crate::scenario::FaultSpec {
+                    name: name.clone(),
+                    kind: kind.clone(),
+                    target: target.clone(),
+                    start: crate::scenario::FaultStart::At(Seconds(now)),
+                    duration: *duration,
+                },
+                topology,
+            )?,
+            Command::Say { from, text } => self.chat.push(Message {
+                at_s: now,
+                from: from.clone(),
+                text: text.clone(),
+                kind: crate::scenario::MessageKind::Info,
+            }),
+            Command::Hint { text } => self.chat.push(Message {
+                at_s: now,
+                from: "game master (hint)".to_string(),
+                text: text.clone(),
+                kind: crate::scenario::MessageKind::Info,
+            }),
+            Command::Pause | Command::Resume => {
+                let pause = entry.command == Command::Pause;
+                if self.paused == pause {
+                    return Err(format!(
+                        "the shift is already {}",
+                        if pause { "paused" } else { "running" }
+                    ));
+                }
+                self.paused = pause;
+            }
+            Command::EndShift => {
+                lifecycle.ended_s = Some(now);
+                self.paused = false;
             }
             Command::Look(_) | Command::Hypothesis { .. } => {}
         }
@@ -460,14 +518,29 @@ pub struct Responders<'a> {
     pub slos: &'a mut Slos,
     pub thresholds: &'a mut ThresholdAlerts,
     pub remediations: &'a mut Remediations,
+    pub faults: &'a mut FaultTimeline,
 }
 
 /// What a role allows. Nobody who has not taken a role is held back (a trainee alone
 /// holds every role); observers only watch, comms does not touch the system, and ops does
 /// not speak for the incident. The commander may change the system, and is scored for it.
+/// The game master's commands need the game master, who only runs the drill.
 pub fn permits(role: Option<Role>, command: &Command) -> Result<(), String> {
-    let watching = matches!(command, Command::Look(_) | Command::TakeRole(_));
+    let watching = matches!(command, Command::Look(_));
+    let directing = command.directs_the_drill();
     match (role, command) {
+        (Some(Role::GameMaster), Command::TakeRole(_)) => {
+            Err("the game master keeps the seat for the whole session".to_string())
+        }
+        (Some(Role::GameMaster), _) if !watching && !directing => Err(
+            "the game master runs the drill; the responders act in it".to_string(),
+        ),
+        (Some(Role::GameMaster), _) => Ok(()),
+        (_, _) if directing => Err(
+            "only the game master does that (`firedrill host --game-master`, or TakeRole(GameMaster) in a script)"
+                .to_string(),
+        ),
+        (Some(Role::Observer), Command::TakeRole(_)) => Ok(()),
         (Some(Role::Observer), _) if !watching => {
             Err("observers watch: take another role to act".to_string())
         }
@@ -501,6 +574,7 @@ pub(crate) fn apply_commands(
     mut slos: ResMut<Slos>,
     mut thresholds: ResMut<ThresholdAlerts>,
     mut remediations: ResMut<Remediations>,
+    mut faults: ResMut<FaultTimeline>,
 ) {
     let now = clock.now();
     if incident
@@ -517,6 +591,7 @@ pub(crate) fn apply_commands(
             slos: &mut slos,
             thresholds: &mut thresholds,
             remediations: &mut remediations,
+            faults: &mut faults,
         },
     );
 }

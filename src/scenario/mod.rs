@@ -15,7 +15,7 @@ pub use duration::{Seconds, parse_duration};
 pub use format::*;
 pub use load::{Diagnostic, LoadError, Loaded, load_file, load_str, ron_options, syntax_error};
 pub use locate::{Locator, Position};
-pub use validate::{Problem, Severity, check, closest};
+pub use validate::{Problem, Severity, check, check_extra_fault, closest};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_asset::<ScenarioAsset>()

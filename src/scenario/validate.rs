@@ -209,7 +209,13 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     }
 
     for (i, fault) in scenario.faults.iter().enumerate() {
-        check_fault(&mut c, i, fault, scenario, &index_of, &names);
+        check_fault(
+            &mut c,
+            &format!("faults[{i}]"),
+            fault,
+            scenario,
+            (&index_of, &names),
+        );
     }
 
     for (i, slo) in scenario.slos.iter().enumerate() {
@@ -599,15 +605,30 @@ fn check_service(
     }
 }
 
+/// The problems of one more fault for a valid scenario (a fault the game master injects),
+/// with paths starting at `path`.
+pub fn check_extra_fault(scenario: &Scenario, path: &str, fault: &FaultSpec) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    let index_of: HashMap<&str, usize> = scenario
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let names: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+    check_fault(&mut c, path, fault, scenario, (&index_of, &names));
+    c.problems
+}
+
 fn check_fault(
     c: &mut Checker,
-    i: usize,
+    path: &str,
     fault: &FaultSpec,
     scenario: &Scenario,
-    index_of: &HashMap<&str, usize>,
-    names: &[&str],
+    (index_of, names): (&HashMap<&str, usize>, &[&str]),
 ) {
-    let path = format!("faults[{i}]");
     let target = format!("{path}.target");
     let kind = format!("{path}.kind");
     let mut service = None;

@@ -12,6 +12,8 @@ use crate::scenario::{ActionPattern, FaultSpec, IncidentSpec, Scenario};
 
 /// Points a criterion is worth at weight 1.
 pub const POINTS: f64 = 10.0;
+/// What a game master's hint costs, as a share of the maximum score.
+pub const HINT_COST: f64 = 0.05;
 
 /// How a criterion came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -21,6 +23,8 @@ pub enum Verdict {
     Failed,
     /// The situation did not call for it: it counts neither way.
     NotApplicable,
+    /// Points taken off the total (hints).
+    Penalty,
 }
 
 /// One line of the score.
@@ -207,8 +211,11 @@ pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
             practice,
         });
     }
-    let points = round1(criteria.iter().map(|c| c.points).sum());
     let max = criteria.iter().map(|c| c.max).sum::<f64>();
+    if let Some(penalty) = hint_penalty(timeline, max) {
+        criteria.push(penalty);
+    }
+    let points = round1(criteria.iter().map(|c| c.points).sum::<f64>().max(0.0));
     Some(Score {
         points,
         max,
@@ -218,6 +225,29 @@ pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
             100.0
         },
         criteria,
+    })
+}
+
+/// Hints cost [`HINT_COST`] of the maximum each: an answer given is not one found.
+fn hint_penalty(timeline: &Timeline, max: f64) -> Option<Criterion> {
+    let hints = timeline.hints();
+    if hints.is_empty() {
+        return None;
+    }
+    let when: Vec<String> = hints.iter().map(|(t, _)| clock(*t)).collect();
+    Some(Criterion {
+        id: "hints",
+        title: "Hints",
+        points: -round1(hints.len() as f64 * HINT_COST * max),
+        max: 0.0,
+        verdict: Verdict::Penalty,
+        why: format!(
+            "The game master gave {} hint(s) (at {}), each {:.0}% of the maximum.",
+            hints.len(),
+            when.join(", "),
+            HINT_COST * 100.0
+        ),
+        practice: "Work from the evidence: at 3 a.m. nobody whispers the answer.",
     })
 }
 
@@ -253,7 +283,12 @@ impl<'a> Facts<'a> {
         };
         let root: Vec<&FaultSpec> = truth.root_cause.iter().filter_map(fault).collect();
         let mitigations = mitigations(scenario, truth);
-        let accepted = timeline.records.iter().filter(|r| r.accepted());
+        // The game master runs the drill: what they do is not the responders' practice.
+        let game_masters = timeline.game_masters();
+        let accepted = timeline
+            .records
+            .iter()
+            .filter(move |r| r.accepted() && !game_masters.contains(&r.by.as_str()));
         let changes = accepted
             .clone()
             .filter_map(|r| r.remediation().map(|m| (r.at_s, r.by.as_str(), m)))

@@ -479,11 +479,19 @@ impl Simulation {
         self.app.world().resource::<Conditions>()
     }
 
-    /// Advances `ticks` ticks.
+    /// Advances `ticks` ticks, or until the game master ends the shift.
     pub fn run_ticks(&mut self, ticks: u64) {
         for _ in 0..ticks {
+            if self.ended_early() {
+                break;
+            }
             self.app.world_mut().run_schedule(FixedUpdate);
         }
+    }
+
+    /// Whether the game master ended the shift before its time.
+    pub fn ended_early(&self) -> bool {
+        self.incident().lifecycle.ended_s.is_some()
     }
 
     /// Advances until simulated time reaches `seconds` (whole ticks).

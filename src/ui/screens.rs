@@ -182,6 +182,7 @@ pub fn debrief(
                             Verdict::Partly => ("partly", AMBER),
                             Verdict::Failed => ("failed", RED),
                             Verdict::NotApplicable => ("n/a", MUTED),
+                            Verdict::Penalty => ("penalty", RED),
                         };
                         ui.horizontal_wrapped(|ui| {
                             ui.label(RichText::new(mark).strong().color(color));
