@@ -89,6 +89,10 @@ pub enum Command {
         /// Your name in the journal.
         #[arg(long, default_value = "host")]
         name: String,
+        /// Run the drill as its game master: see the ground truth, inject faults, speak for
+        /// stakeholders, give hints (each costs the team 5% of the score), pause, end the shift.
+        #[arg(long, conflicts_with = "resume")]
+        game_master: bool,
         #[arg(long)]
         seed: Option<u64>,
         /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
@@ -272,6 +276,7 @@ pub fn main() -> ExitCode {
             bind,
             code,
             name,
+            game_master,
             seed,
             data_dir,
             metrics_addr,
@@ -298,6 +303,7 @@ pub fn main() -> ExitCode {
                 after: after.unwrap_or(0.0),
                 exit,
                 table: crate::ui::TableOptions::Host { bind, code },
+                game_master,
                 ..Default::default()
             })
         }

@@ -15,7 +15,7 @@ use firedrill::incident::{Command, Role};
 use firedrill::net::Link;
 use firedrill::net::link::{host, join, plugin};
 use firedrill::remediation::Remediation;
-use firedrill::ui::{Game, PlayOptions};
+use firedrill::ui::{Game, PlayOptions, Screen};
 
 const CODE: &str = "TEST42";
 
@@ -325,4 +325,91 @@ fn joining_a_table_nobody_hosts_says_so() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(trouble.contains("no answer from"), "{trouble}");
+}
+
+#[test]
+fn the_game_master_directs_the_table_from_the_host() {
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/cert-expiry.ron");
+    let mut host_app = table(PlayOptions {
+        scenario: Some(scenario),
+        player: "mentor".into(),
+        speed: 1.0,
+        game_master: true,
+        ..Default::default()
+    });
+    let addr = host(host_app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
+    let mut ops = player(addr, CODE, "ana", Some(Role::Ops));
+    // Nobody at the table takes the game master's seat, by joining or by asking.
+    let mut usurper = player(addr, CODE, "eve", Some(Role::GameMaster));
+    pump(
+        &mut [&mut host_app, &mut ops, &mut usurper],
+        "ana seated and eve turned away",
+        |apps| {
+            joined(apps[1]) && matches!(&game(apps[2]).link, Link::Player(p) if p.trouble.is_some())
+        },
+    );
+    if let Link::Player(p) = &game(&usurper).link {
+        let trouble = p.trouble.as_deref().unwrap();
+        assert!(
+            trouble.contains("firedrill host --game-master"),
+            "{trouble}"
+        );
+    }
+    drop(usurper);
+    game_mut(&mut ops).issue(Command::TakeRole(Role::GameMaster));
+    pump(
+        &mut [&mut host_app, &mut ops],
+        "the host to hear ana",
+        |apps| game(apps[0]).notice.is_some(),
+    );
+    advance(&mut host_app, 60.0);
+    assert_eq!(role(&host_app, "mentor"), Some(Role::GameMaster));
+    assert_eq!(role(&host_app, "ana"), Some(Role::Ops));
+
+    // The game master breaks the web tier at 1m and nudges the team.
+    let inject = Command::Inject {
+        kind: firedrill::scenario::FaultKind::Errors { ratio: 0.3 },
+        target: "web".into(),
+        duration: None,
+        name: Some("surprise".into()),
+    };
+    game_mut(&mut host_app).issue(inject);
+    game_mut(&mut host_app).issue(Command::Hint {
+        text: "Watch web".into(),
+    });
+    advance(&mut host_app, 120.0);
+    pump(
+        &mut [&mut host_app, &mut ops],
+        "ana to catch up to 2m",
+        |apps| now(apps[1]) == 120.0,
+    );
+    for app in [&host_app, &ops] {
+        let sim = &game(app).session.as_ref().unwrap().sim;
+        let surprise = sim.faults().faults.iter().find(|f| f.name == "surprise");
+        assert_eq!(surprise.and_then(|f| f.started_at), Some(60.0));
+        assert!(
+            sim.incident()
+                .chat
+                .iter()
+                .any(|m| m.from == "game master (hint)" && m.text == "Watch web")
+        );
+    }
+
+    // The game master ends the shift: everyone's debrief follows, at the same tick.
+    game_mut(&mut host_app).end_shift();
+    assert_eq!(game(&host_app).screen, Screen::Debrief);
+    pump(&mut [&mut host_app, &mut ops], "ana's debrief", |apps| {
+        game(apps[1]).screen == Screen::Debrief
+    });
+    let fingerprint = |app: &App| {
+        let sim = &game(app).session.as_ref().unwrap().sim;
+        (
+            sim.clock().now(),
+            sim.slos()[0].budget_left().to_bits(),
+            sim.events_handled(),
+            format!("{:?}", sim.incident().records),
+        )
+    };
+    assert_eq!(fingerprint(&host_app), fingerprint(&ops));
+    assert!((fingerprint(&ops).0 - 120.1).abs() < 1e-9);
 }

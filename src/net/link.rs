@@ -360,7 +360,12 @@ fn host_receive(
         };
         match message {
             ToHost::Join { code, name, role } => {
-                match hosting.seat(client, (code, name), &host_player) {
+                let seated = if *role == Some(Role::GameMaster) {
+                    Err(GAME_MASTER_AT_HOST.to_string())
+                } else {
+                    hosting.seat(client, (code, name), &host_player)
+                };
+                match seated {
                     Ok(first_time) => {
                         if first_time && let Some(role) = role {
                             game.issue_as(name, Command::TakeRole(*role));
@@ -388,12 +393,23 @@ fn host_receive(
             ToHost::Issue(command) => {
                 // A connection without a seat has not shown the code: ignored.
                 if let Some(seat) = hosting.seat_of(client).map(str::to_string) {
+                    if **command == Command::TakeRole(Role::GameMaster) {
+                        game.notice = Some(format!(
+                            "{seat} asked for the game master's seat: {GAME_MASTER_AT_HOST}"
+                        ));
+                        continue;
+                    }
                     game.issue_as(&seat, (**command).clone());
                 }
             }
         }
     }
 }
+
+/// Why a player at the table cannot be the game master: the drill is directed from the
+/// host, whose window holds the session and its journal.
+const GAME_MASTER_AT_HOST: &str =
+    "the game master runs the host (`firedrill host --game-master`), not a seat at the table";
 
 /// Sends every seated player the commands issued since the last frame, then the clock.
 fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlayers>>) {

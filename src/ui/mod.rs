@@ -6,6 +6,7 @@
 //! Every command the player issues goes through the same command model as scripts and
 //! replays, and is appended to the session's journal before it is applied.
 
+mod game_master;
 pub mod model;
 pub mod panels;
 pub mod screens;
@@ -51,6 +52,8 @@ pub struct PlayOptions {
     pub table: TableOptions,
     /// Resume the session this journal recorded instead of starting one.
     pub resume: Option<PathBuf>,
+    /// The player runs the drill as its game master.
+    pub game_master: bool,
 }
 
 /// Where the game is played: alone, as the host of a table, or at a host's table.
@@ -102,6 +105,13 @@ pub struct Session {
     pub issued: Vec<Entry>,
 }
 
+impl Session {
+    /// The shift has run its time, or the game master ended it.
+    fn shift_over(&self) -> bool {
+        self.sim.clock().now() + 1e-9 >= self.scenario.duration.get() || self.sim.ended_early()
+    }
+}
+
 /// The game: its screen, the session and the panels' state. Not `Send` (the simulation
 /// holds its own Bevy `App`), so it lives in the main thread's world.
 pub struct Game {
@@ -121,6 +131,7 @@ pub struct Game {
     action_form: ActionForm,
     incident_form: IncidentForm,
     postmortem_form: PostmortemForm,
+    game_master_form: game_master::GameMasterForm,
     last_reload_check: f64,
     screenshot_frames: Option<u32>,
     estimate: panels::Estimate,
@@ -282,6 +293,7 @@ impl Game {
             action_form: ActionForm::default(),
             incident_form: IncidentForm::default(),
             postmortem_form: PostmortemForm::default(),
+            game_master_form: game_master::GameMasterForm::default(),
             last_reload_check: 0.0,
             screenshot_frames: None,
             estimate: panels::Estimate::None,
@@ -387,6 +399,10 @@ impl Game {
         self.selected = None;
         self.action_form = ActionForm::default();
         self.postmortem_form = PostmortemForm::default();
+        self.game_master_form = game_master::GameMasterForm::default();
+        if self.options.game_master {
+            self.issue(Command::TakeRole(crate::incident::Role::GameMaster));
+        }
         Ok(())
     }
 
@@ -602,11 +618,25 @@ impl Game {
         let end = session.scenario.duration.get();
         let tick = session.scenario.tick.get();
         // Whole ticks only: the host's clock is always at a tick boundary.
-        while session.sim.clock().now() + tick <= host_now.min(end) + 1e-9 {
+        while session.sim.clock().now() + tick <= host_now.min(end) + 1e-9
+            && !session.sim.ended_early()
+        {
             session.sim.run_ticks(1);
         }
-        if session.sim.clock().now() + 1e-9 >= end && self.screen == Screen::Playing {
+        if self.screen == Screen::Playing && session.shift_over() {
             self.finish();
+        }
+    }
+
+    /// The game master ends the shift for everyone: the command lands in the next tick (as
+    /// it does for the players and in a replay), then the debrief.
+    pub fn end_shift(&mut self) {
+        self.issue(Command::EndShift);
+        if let Some(session) = &mut self.session {
+            session.sim.run_ticks(1);
+            if session.shift_over() {
+                self.finish();
+            }
         }
     }
 
@@ -654,7 +684,7 @@ fn step_simulation(mut game: NonSendMut<Game>) {
     let Some(session) = &mut game.session else {
         return;
     };
-    if session.sim.clock().now() + 1e-9 >= session.scenario.duration.get() {
+    if session.shift_over() {
         game.finish();
         return;
     }
@@ -929,6 +959,8 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
         game.estimate_answer = None;
     }
     let table = table_line(game);
+    let directing = session.sim.incident().roles.get(&game.options.player)
+        == Some(&crate::incident::Role::GameMaster);
     egui::Panel::top("header").show(root, |ui| {
         let speed = if matches!(game.link, Link::Player(_)) {
             Err(game.speed)
@@ -970,6 +1002,16 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
             egui::ScrollArea::vertical()
                 .id_salt("right-scroll")
                 .show(ui, |ui| {
+                    if directing {
+                        ui.heading("Game master");
+                        issued.extend(game_master::panel(
+                            ui,
+                            &mut game.game_master_form,
+                            &session.scenario,
+                            &session.sim,
+                        ));
+                        return;
+                    }
                     ui.heading("Act");
                     issued.extend(panels::actions(ui, &mut game.action_form, &room));
                     if let Some(remediation) =
@@ -1031,7 +1073,7 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
                             });
                     }
                     Tab::Deploys => panels::deploy_history(ui, &room.deploys),
-                    Tab::Commands => panels::command_log(ui, &room.records),
+                    Tab::Commands => panels::command_log(ui, &room.records, directing),
                 }
             });
         });
@@ -1092,6 +1134,26 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
         if let Command::Look(View::Traces(_)) = &command {
             game.tab = Tab::Traces;
         }
+        match command {
+            Command::EndShift => {
+                game.end_shift();
+                return;
+            }
+            Command::Pause => {
+                game.game_master_form.paused_from = Some(game.speed);
+                game.speed = 0.0;
+            }
+            Command::Resume => {
+                let speed = game.game_master_form.paused_from.take().unwrap_or(1.0);
+                game.speed = if speed > 0.0 { speed } else { 1.0 };
+            }
+            _ => {}
+        }
         game.issue(command);
+    }
+    // Picking a speed while paused for discussion ends the pause, on the record too.
+    if game.game_master_form.paused_from.is_some() && game.speed > 0.0 {
+        game.game_master_form.paused_from = None;
+        game.issue(Command::Resume);
     }
 }

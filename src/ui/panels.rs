@@ -1071,8 +1071,13 @@ pub fn deploy_history(ui: &mut Ui, deploys: &[(f64, String, String)]) {
 }
 
 /// The commands issued so far, newest first, with refusals.
-pub fn command_log(ui: &mut Ui, records: &[crate::incident::Record]) {
-    for r in records.iter().rev().take(12) {
+/// The last commands, newest first; the game master's injections only to the game master.
+pub fn command_log(ui: &mut Ui, records: &[crate::incident::Record], directing: bool) {
+    let shown = records
+        .iter()
+        .rev()
+        .filter(|r| directing || !matches!(r.command, Command::Inject { .. }));
+    for r in shown.take(12) {
         let text = format!(
             "{} {}: {}",
             clock_hms(r.at_s),
