@@ -1201,6 +1201,12 @@ pub fn summary_table(report: &Report) -> String {
         .iter()
         .filter_map(|r| r.refused.as_ref().map(|why| (r, why)))
         .collect();
+    if let Some(t) = report.incident.lifecycle.ended_s {
+        out.push_str(&format!(
+            "\nthe game master ended the shift at {}\n",
+            Seconds(t)
+        ));
+    }
     if !refused.is_empty() {
         out.push_str("\nrefused commands\n");
         for (record, why) in refused {

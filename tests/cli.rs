@@ -481,3 +481,29 @@ fn window_commands_explain_what_is_wrong_instead_of_panicking() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+#[test]
+fn a_drill_script_directs_the_session_headless() {
+    let out = firedrill(&[
+        "run",
+        "scenarios/tutorial.ron",
+        "--no-history",
+        "--script",
+        "tests/data/tutorial.drill.actions.ron",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "  web-1 dies: at 8m\n",
+        "\nthe game master ended the shift at 12m\n",
+        "  9m mentor: Apply(RestartAll(service:\"web\")): the game master runs the drill; the responders act in it\n",
+        "  minus  -6.5     Hints                              The game master gave 1 hint(s) (at 6m), each 5% of the maximum.\n",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    // Resolving after the end never happened.
+    assert!(
+        stdout.contains("The incident was never resolved."),
+        "{stdout}"
+    );
+}

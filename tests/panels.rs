@@ -148,3 +148,63 @@ fn incident_controls_post_a_can_update_and_resolve() {
     );
     assert_eq!(issued[1], Command::Resolve);
 }
+
+struct Directing {
+    form: firedrill::ui::game_master::GameMasterForm,
+    issued: Vec<Command>,
+}
+
+#[test]
+fn the_game_master_panel_shows_the_truth_and_issues_the_drills_commands() {
+    use firedrill::ui::game_master::{GameMasterForm, panel};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
+    let scenario = load_file(&path).unwrap().scenario;
+    let mut sim = Simulation::new(&scenario);
+    sim.run_until(600.0);
+    let mut harness = Harness::new_ui_state(
+        move |ui, state: &mut Directing| {
+            if let Some(command) = panel(ui, &mut state.form, &scenario, &sim) {
+                state.issued.push(command);
+            }
+        },
+        Directing {
+            form: GameMasterForm {
+                params: "Errors(ratio: 0.3)".into(),
+                target: "payment".into(),
+                duration: "2m".into(),
+                hint: "What changed before the page?".into(),
+                ..Default::default()
+            },
+            issued: Vec::new(),
+        },
+    );
+    harness.get_by_label("root cause: checkout v2.4.0 bug");
+    harness.get_by_label("fired at 00:05:00");
+    harness.get_by_label("Inject now").click();
+    harness.run();
+    harness
+        .get_by_label("Give hint (costs 5% of the score)")
+        .click();
+    harness.run();
+    // Ending the shift for everyone takes a second click.
+    harness.get_by_label("End the shift").click();
+    harness.run();
+    assert_eq!(harness.state().issued.len(), 2);
+    harness.get_by_label("Confirm: end for everyone").click();
+    harness.run();
+    assert_eq!(
+        harness.state().issued,
+        [
+            Command::Inject {
+                kind: firedrill::scenario::FaultKind::Errors { ratio: 0.3 },
+                target: "payment".into(),
+                duration: Some(firedrill::scenario::Seconds(120.0)),
+                name: None,
+            },
+            Command::Hint {
+                text: "What changed before the page?".into()
+            },
+            Command::EndShift,
+        ]
+    );
+}

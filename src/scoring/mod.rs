@@ -1218,7 +1218,8 @@ fn short(r: &Remediation) -> String {
     format!("{}({})", r.label(), r.target())
 }
 
-fn patterns(list: &[ActionPattern]) -> String {
+/// Remediation patterns for people: "Rollback(checkout) or ShedLoad".
+pub fn patterns(list: &[ActionPattern]) -> String {
     list.iter()
         .map(|p| match &p.target {
             Some(t) => format!("{}({t})", p.action),

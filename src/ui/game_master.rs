@@ -106,12 +106,11 @@ pub fn panel(
     ui.label(RichText::new("Ground truth (only you see this)").strong());
     if let Some(truth) = &scenario.incident {
         ui.label(format!("root cause: {}", truth.root_cause.join(", ")));
-        let fixes: Vec<String> = crate::scoring::mitigations(scenario, truth)
-            .iter()
-            .map(|p| ron::to_string(p).unwrap_or_default())
-            .collect();
+        let fixes = crate::scoring::mitigations(scenario, truth);
         if !fixes.is_empty() {
-            ui.label(RichText::new(format!("fixed by: {}", fixes.join(" or "))).small());
+            ui.label(
+                RichText::new(format!("fixed by: {}", crate::scoring::patterns(&fixes))).small(),
+            );
         }
     }
     for fault in &sim.faults().faults {

@@ -6,7 +6,7 @@
 //! Every command the player issues goes through the same command model as scripts and
 //! replays, and is appended to the session's journal before it is applied.
 
-mod game_master;
+pub mod game_master;
 pub mod model;
 pub mod panels;
 pub mod screens;
