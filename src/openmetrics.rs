@@ -43,6 +43,17 @@ pub struct Snapshot {
     slos: Vec<SloPoint>,
 }
 
+impl ServicePoint {
+    fn mean_latency(&self) -> f64 {
+        let answered = self.buckets.last().map_or(0, |b| b.1);
+        if answered == 0 {
+            0.0
+        } else {
+            self.latency_sum / answered as f64
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct ServicePoint {
     name: String,
@@ -50,7 +61,8 @@ struct ServicePoint {
     requests: [u64; 4],
     retries: u64,
     cpu_seconds: f64,
-    /// Cumulative `(le, count)`, `+Inf` last, then the sum of observed latencies.
+    /// The successful answers' latency: cumulative `(le, count)`, `+Inf` last, then the sum
+    /// of their latencies.
     buckets: Vec<(f64, u64)>,
     latency_sum: f64,
     queue: f64,
@@ -71,6 +83,8 @@ struct SloPoint {
     name: String,
     service: String,
     sli: &'static str,
+    /// A latency SLI's threshold, as the `le` of the bucket that counts its good events.
+    threshold: Option<f64>,
     objective: f64,
     period_s: f64,
     budget_left: f64,
@@ -97,10 +111,11 @@ impl Snapshot {
                 }
                 bounds.sort_by(f64::total_cmp);
                 bounds.dedup();
-                let total = so_far.latency.total();
+                let answered = &so_far.ok_latency;
+                let total = answered.total();
                 let mut buckets: Vec<(f64, u64)> = bounds
                     .iter()
-                    .map(|&le| (le, so_far.latency.count_le(le)))
+                    .map(|&le| (le, answered.count_le(le)))
                     .collect();
                 buckets.push((f64::INFINITY, total));
                 let instances: Vec<InstancePoint> = model
@@ -125,7 +140,7 @@ impl Snapshot {
                     ],
                     retries: so_far.retries,
                     cpu_seconds: so_far.cpu_seconds,
-                    latency_sum: so_far.latency.mean().unwrap_or(0.0) * total as f64,
+                    latency_sum: answered.mean().unwrap_or(0.0) * total as f64,
                     buckets,
                     queue: last.map_or(0.0, |r| r.queue),
                     in_rotation: last.map_or(model.instances, |r| r.healthy),
@@ -142,6 +157,10 @@ impl Snapshot {
                 sli: match tracker.spec.sli {
                     Sli::Availability => "availability",
                     Sli::Latency { .. } => "latency",
+                },
+                threshold: match tracker.spec.sli {
+                    Sli::Availability => None,
+                    Sli::Latency { threshold } => Some(threshold.get()),
                 },
                 objective: tracker.spec.objective / 100.0,
                 period_s: tracker.spec.window.get(),
@@ -163,9 +182,15 @@ impl Snapshot {
             .services
             .iter()
             .zip(rates)
-            .map(|(s, rate)| ServicePoint {
-                requests: [(rate * (at + HISTORY_S)).round() as u64, 0, 0, 0],
-                ..s.clone()
+            .map(|(s, rate)| {
+                // Healthy: every answer a success, and within every latency threshold.
+                let answered = (rate * (at + HISTORY_S)).round() as u64;
+                ServicePoint {
+                    requests: [answered, 0, 0, 0],
+                    buckets: s.buckets.iter().map(|&(le, _)| (le, answered)).collect(),
+                    latency_sum: answered as f64 * s.mean_latency(),
+                    ..s.clone()
+                }
             })
             .collect();
         Self {
@@ -217,7 +242,8 @@ fn le(bound: f64) -> String {
     if bound.is_infinite() {
         "+Inf".to_string()
     } else {
-        format!("{bound}")
+        // Always with a decimal point ("1.0"), as Prometheus 3 normalizes `le` on ingestion.
+        format!("{bound:?}")
     }
 }
 
@@ -241,9 +267,9 @@ const FAMILIES: &[Family] = &[
     Family {
         name: "http_request_duration_seconds",
         kind: "histogram",
-        help: "Latency of the requests each service answered.",
+        help: "Latency of the requests each service answered successfully (2xx).",
         write: |out, s| {
-            for service in s.services.iter().filter(|_| !s.history) {
+            for service in &s.services {
                 let name = &service.name;
                 for &(bound, count) in &service.buckets {
                     out.sample(
@@ -368,9 +394,13 @@ fn per_slo(out: &mut Lines, s: &Snapshot, series: &str, value: fn(&SloPoint) -> 
     }
 }
 
+/// A latency SLO's series carry the `le` of its threshold's bucket, for rules to join on.
 fn slo_labels(slo: &SloPoint) -> String {
+    let le_label = slo
+        .threshold
+        .map_or(String::new(), |t| format!(",le=\"{}\"", le(t)));
     format!(
-        "slo=\"{}\",service=\"{}\",sli=\"{}\"",
+        "slo=\"{}\",service=\"{}\",sli=\"{}\"{le_label}",
         slo.name, slo.service, slo.sli
     )
 }
@@ -400,8 +430,13 @@ pub fn render_run(snapshots: &[Snapshot], step: f64) -> String {
     // The run's counters continue the history's.
     for snapshot in snapshots {
         let mut shifted = snapshot.clone();
-        for (service, rate) in shifted.services.iter_mut().zip(&rates) {
-            service.requests[0] += (rate * HISTORY_S).round() as u64;
+        for ((service, rate), end) in shifted.services.iter_mut().zip(&rates).zip(&last.services) {
+            let before = (rate * HISTORY_S).round() as u64;
+            service.requests[0] += before;
+            for bucket in &mut service.buckets {
+                bucket.1 += before;
+            }
+            service.latency_sum += before as f64 * end.mean_latency();
         }
         all.push(shifted);
     }

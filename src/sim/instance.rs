@@ -805,7 +805,10 @@ impl InstanceState {
         let tally = &mut fx.tallies.services[service];
         tally.latency.observe(now - arrival);
         match outcome {
-            Outcome::Ok => tally.ok += 1,
+            Outcome::Ok => {
+                tally.ok += 1;
+                tally.ok_latency.observe(now - arrival);
+            }
             Outcome::ServerError => tally.server_errors += 1,
             Outcome::Rejected(_) => tally.rejected += 1,
         }

@@ -27,7 +27,10 @@ pub struct ServiceTally {
     /// Retries sent to this service.
     pub retries: u64,
     pub cpu_seconds: f64,
+    /// Every answer's latency, failures included.
     pub latency: Histogram,
+    /// The successful answers' latency: what a latency SLI counts as good below its threshold.
+    pub ok_latency: Histogram,
 }
 
 impl ServiceTally {
@@ -47,6 +50,9 @@ impl ServiceTally {
         if other.latency.total() > 0 {
             self.latency.merge(&other.latency);
         }
+        if other.ok_latency.total() > 0 {
+            self.ok_latency.merge(&other.ok_latency);
+        }
     }
 
     pub fn errors(&self) -> u64 {
@@ -58,9 +64,12 @@ impl ServiceTally {
         error_ratio(self.ok, self.errors())
     }
 
-    /// Zeroes the counts, keeping the histogram's allocation.
+    /// Zeroes the counts, keeping the histograms' allocations.
     pub fn reset(&mut self) {
+        let mut ok_latency = std::mem::take(&mut self.ok_latency);
+        ok_latency.clear();
         reset_keeping_histogram(self, |t| &mut t.latency);
+        self.ok_latency = ok_latency;
     }
 }
 

@@ -442,6 +442,26 @@ mod tests {
     const DAY: f64 = 86_400.0;
 
     #[test]
+    fn a_latency_sli_counts_fast_successes_only() {
+        let mut tally = ServiceTally::default();
+        // Two successes: one fast, one slow; three failures, all fast.
+        for seconds in [0.05, 2.0] {
+            tally.ok += 1;
+            tally.latency.observe(seconds);
+            tally.ok_latency.observe(seconds);
+        }
+        for _ in 0..3 {
+            tally.server_errors += 1;
+            tally.latency.observe(0.001);
+        }
+        let threshold = Sli::Latency {
+            threshold: crate::scenario::Seconds(1.0),
+        };
+        assert_eq!(good_and_total(threshold, &tally), (1, 5));
+        assert_eq!(good_and_total(Sli::Availability, &tally), (2, 5));
+    }
+
+    #[test]
     fn burn_rates_and_budgets_by_hand() {
         // 1% errors against a 99.9% objective burns the budget ten times too fast.
         assert!((burn_rate(10.0, 1000.0, 0.999) - 10.0).abs() < 1e-9);
@@ -498,13 +518,14 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Good and total events of a service's tick, by the SLI: a request is bad when it failed,
-/// was refused or its caller gave up; for a latency SLI, also when it was slower than the
-/// threshold (read off the histogram's buckets, as a Prometheus `le` series is).
+/// was refused or its caller gave up; for a latency SLI, also when it succeeded slower than
+/// the threshold (read off the successful answers' histogram, as a Prometheus `le` series
+/// is).
 pub fn good_and_total(sli: Sli, tally: &ServiceTally) -> (u64, u64) {
     let total = tally.ok + tally.errors();
     let good = match sli {
         Sli::Availability => tally.ok,
-        Sli::Latency { threshold } => tally.ok.min(tally.latency.count_le(threshold.get())),
+        Sli::Latency { threshold } => tally.ok_latency.count_le(threshold.get()),
     };
     (good, total)
 }
