@@ -42,14 +42,21 @@ fn bucket_of(seconds: f64) -> usize {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     counts: Box<[u64]>,
+    /// The buckets observed so far, `touched.0 ..= touched.1` (empty: `(len, 0)`). Latencies
+    /// crowd into a few buckets, and tallies are merged and cleared every tick: only this
+    /// range needs the work.
+    touched: (usize, usize),
     total: u64,
     sum: f64,
 }
+
+const UNTOUCHED: (usize, usize) = (FINITE_BUCKETS + 1, 0);
 
 impl Default for Histogram {
     fn default() -> Self {
         Self {
             counts: vec![0; FINITE_BUCKETS + 1].into_boxed_slice(),
+            touched: UNTOUCHED,
             total: 0,
             sum: 0.0,
         }
@@ -58,21 +65,32 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn observe(&mut self, seconds: f64) {
-        self.counts[bucket_of(seconds)] += 1;
+        let k = bucket_of(seconds);
+        self.counts[k] += 1;
+        self.touched = (self.touched.0.min(k), self.touched.1.max(k));
         self.total += 1;
         self.sum += seconds;
     }
 
     pub fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+        let (lo, hi) = other.touched;
+        if lo > hi {
+            return;
+        }
+        for (a, b) in self.counts[lo..=hi].iter_mut().zip(&other.counts[lo..=hi]) {
             *a += b;
         }
+        self.touched = (self.touched.0.min(lo), self.touched.1.max(hi));
         self.total += other.total;
         self.sum += other.sum;
     }
 
     pub fn clear(&mut self) {
-        self.counts.fill(0);
+        let (lo, hi) = self.touched;
+        if lo <= hi {
+            self.counts[lo..=hi].fill(0);
+        }
+        self.touched = UNTOUCHED;
         self.total = 0;
         self.sum = 0.0;
     }
@@ -147,6 +165,31 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, u64)]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_and_clearing_the_touched_range_is_merging_and_clearing_everything() {
+        let (early, late) = ([0.0005, 0.002, 0.003], [0.2, 1.5, 400.0, 0.0021]);
+        let (mut a, mut b, mut all) = (
+            Histogram::default(),
+            Histogram::default(),
+            Histogram::default(),
+        );
+        early.iter().for_each(|&x| a.observe(x));
+        late.iter().for_each(|&x| b.observe(x));
+        early.iter().chain(&late).for_each(|&x| all.observe(x));
+        let mut merged = Histogram::default();
+        merged.merge(&b);
+        merged.merge(&Histogram::default());
+        merged.merge(&a);
+        assert_eq!(merged.cumulative(), all.cumulative());
+        assert_eq!(merged.total(), 7);
+        // A cleared histogram is as good as new, and reused, counts from zero.
+        merged.clear();
+        assert_eq!(merged, Histogram::default());
+        merged.observe(0.2);
+        assert_eq!(merged.count_le(0.25), 1);
+        assert_eq!(merged.total(), 1);
+    }
 
     #[test]
     fn matches_prometheus_interpolation() {
