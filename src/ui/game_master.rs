@@ -3,7 +3,7 @@
 
 use bevy_egui::egui::{self, RichText, Ui};
 
-use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
+use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms, pick};
 use crate::faults::{CATALOG, CatalogEntry, Fault};
 use crate::incident::Command;
 use crate::scenario::{FaultKind, Scenario, Seconds, parse_duration, ron_options};
@@ -156,19 +156,8 @@ pub fn panel(
         _ => topology.services.iter().map(|s| s.name.clone()).collect(),
     };
     ui.horizontal(|ui| {
-        egui::ComboBox::from_id_salt("gm-target")
-            .selected_text(if form.target.is_empty() {
-                "target"
-            } else {
-                &form.target
-            })
-            .show_ui(ui, |ui| {
-                for t in targets {
-                    if ui.selectable_label(form.target == t, &t).clicked() {
-                        form.target = t;
-                    }
-                }
-            });
+        let combo = egui::ComboBox::from_id_salt("gm-target");
+        pick(ui, combo, "target", &mut form.target, targets);
         ui.add(
             egui::TextEdit::singleline(&mut form.duration)
                 .hint_text("for (blank: until fixed)")

@@ -717,6 +717,33 @@ impl ActionForm {
 
 /// The action panel: pick a remediation and its target; see its delay and risk; confirm a
 /// destructive one. Returns the command once it is complete and confirmed.
+/// A drop-down of `options` that shows `placeholder` until one is picked; whether the pick
+/// changed.
+pub fn pick(
+    ui: &mut Ui,
+    combo: egui::ComboBox,
+    placeholder: &str,
+    picked: &mut String,
+    options: Vec<String>,
+) -> bool {
+    let mut changed = false;
+    combo
+        .selected_text(if picked.is_empty() {
+            placeholder
+        } else {
+            picked.as_str()
+        })
+        .show_ui(ui, |ui| {
+            for option in options {
+                if ui.selectable_label(*picked == option, &option).clicked() {
+                    changed = *picked != option;
+                    *picked = option;
+                }
+            }
+        });
+    changed
+}
+
 pub fn actions(ui: &mut Ui, form: &mut ActionForm, room: &ControlRoom) -> Option<Command> {
     let mut command = None;
     egui::ComboBox::from_label("remediation")
@@ -761,21 +788,11 @@ pub fn actions(ui: &mut Ui, form: &mut ActionForm, room: &ControlRoom) -> Option
             .collect(),
         _ => room.services.iter().map(|s| s.name.clone()).collect(),
     };
-    egui::ComboBox::from_label("target")
-        .selected_text(if form.target.is_empty() {
-            "choose a target"
-        } else {
-            &form.target
-        })
-        .show_ui(ui, |ui| {
-            for t in targets {
-                if ui.selectable_label(form.target == t, &t).clicked() {
-                    form.target = t;
-                    form.confirming = false;
-                    form.error = None;
-                }
-            }
-        });
+    let combo = egui::ComboBox::from_label("target");
+    if pick(ui, combo, "choose a target", &mut form.target, targets) {
+        form.confirming = false;
+        form.error = None;
+    }
     for need in needs(&form.action) {
         match need {
             Needs::Instance => {
@@ -995,20 +1012,10 @@ pub fn incident_controls(
                 }
             });
         ui.label("on");
-        egui::ComboBox::from_id_salt("hypothesis-target")
-            .selected_text(if form.target.is_empty() {
-                "what"
-            } else {
-                &form.target
-            })
-            .show_ui(ui, |ui| {
-                for s in &room.services {
-                    ui.selectable_value(&mut form.target, s.name.clone(), &s.name);
-                }
-                for z in &room.zones {
-                    ui.selectable_value(&mut form.target, z.clone(), z);
-                }
-            });
+        let suspects = room.services.iter().map(|s| s.name.clone());
+        let suspects = suspects.chain(room.zones.iter().cloned()).collect();
+        let combo = egui::ComboBox::from_id_salt("hypothesis-target");
+        pick(ui, combo, "what", &mut form.target, suspects);
         if ui
             .add_enabled(!form.target.is_empty(), egui::Button::new("State"))
             .clicked()
@@ -1021,17 +1028,9 @@ pub fn incident_controls(
         }
     });
     ui.horizontal(|ui| {
-        egui::ComboBox::from_id_salt("escalate")
-            .selected_text(if form.escalate.is_empty() {
-                "expert on..."
-            } else {
-                &form.escalate
-            })
-            .show_ui(ui, |ui| {
-                for s in &room.services {
-                    ui.selectable_value(&mut form.escalate, s.name.clone(), &s.name);
-                }
-            });
+        let services = room.services.iter().map(|s| s.name.clone()).collect();
+        let combo = egui::ComboBox::from_id_salt("escalate");
+        pick(ui, combo, "expert on...", &mut form.escalate, services);
         if ui
             .add_enabled(!form.escalate.is_empty(), egui::Button::new("Page expert"))
             .clicked()
