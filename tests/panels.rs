@@ -163,7 +163,7 @@ fn the_game_master_panel_shows_the_truth_and_issues_the_drills_commands() {
     sim.run_until(600.0);
     let mut harness = Harness::new_ui_state(
         move |ui, state: &mut Directing| {
-            if let Some(command) = panel(ui, &mut state.form, &scenario, &sim) {
+            if let Some(command) = panel(ui, &mut state.form, &scenario, (&sim, &[], "mentor")) {
                 state.issued.push(command);
             }
         },

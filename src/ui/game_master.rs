@@ -5,7 +5,7 @@ use bevy_egui::egui::{self, RichText, Ui};
 
 use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms, pick};
 use crate::faults::{CATALOG, CatalogEntry, Fault};
-use crate::incident::Command;
+use crate::incident::{Command, Entry};
 use crate::scenario::{FaultKind, Scenario, Seconds, parse_duration, ron_options};
 use crate::sim::Simulation;
 
@@ -21,7 +21,7 @@ pub struct GameMasterForm {
     pub message: String,
     pub hint: String,
     /// The speed to go back to when the pause for discussion ends.
-    pub paused_from: Option<f64>,
+    pub resume_speed: f64,
     /// Ending the shift waits for a second click.
     pub ending: bool,
     pub error: Option<String>,
@@ -37,7 +37,7 @@ impl Default for GameMasterForm {
             from: "VP Engineering".to_string(),
             message: String::new(),
             hint: String::new(),
-            paused_from: None,
+            resume_speed: 1.0,
             ending: false,
             error: None,
         };
@@ -95,12 +95,27 @@ fn status(fault: &Fault) -> (String, egui::Color32) {
     }
 }
 
+/// Whether the game master `by` has paused the shift to talk: the last of their pauses and
+/// resumes was a pause (read off the session's commands, so a resumed session knows too).
+pub fn talking(issued: &[Entry], by: &str) -> bool {
+    issued
+        .iter()
+        .rev()
+        .filter(|e| e.by == by)
+        .find_map(|e| match e.command {
+            Command::Pause => Some(true),
+            Command::Resume => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
 /// The ground truth and the drill's controls; the command the game master gave, if any.
 pub fn panel(
     ui: &mut Ui,
     form: &mut GameMasterForm,
     scenario: &Scenario,
-    sim: &Simulation,
+    (sim, issued, me): (&Simulation, &[Entry], &str),
 ) -> Option<Command> {
     let mut command = None;
     ui.label(RichText::new("Ground truth (only you see this)").strong());
@@ -210,13 +225,13 @@ pub fn panel(
     ui.separator();
 
     ui.horizontal(|ui| {
-        let pause = if form.paused_from.is_some() {
+        let pause = if talking(issued, me) {
             "Resume"
         } else {
             "Pause to talk"
         };
         if ui.button(pause).clicked() {
-            command = Some(if form.paused_from.is_some() {
+            command = Some(if talking(issued, me) {
                 Command::Resume
             } else {
                 Command::Pause
@@ -252,6 +267,23 @@ mod tests {
                 other => panic!("{}: {other:?}", entry.name),
             }
         }
+    }
+
+    #[test]
+    fn the_pause_for_talk_is_the_game_masters_last_pause_or_resume() {
+        let entry = |by: &str, command| Entry {
+            at: Seconds(60.0),
+            by: by.to_string(),
+            command,
+        };
+        let mut issued = vec![entry("mentor", Command::Pause)];
+        assert!(talking(&issued, "mentor"));
+        // Somebody else's (refused) resume does not end it.
+        issued.push(entry("ana", Command::Resume));
+        assert!(talking(&issued, "mentor"));
+        issued.push(entry("mentor", Command::Resume));
+        assert!(!talking(&issued, "mentor"));
+        assert!(!talking(&[entry("ana", Command::Pause)], "mentor"));
     }
 
     #[test]

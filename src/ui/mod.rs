@@ -1008,7 +1008,7 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
                             ui,
                             &mut game.game_master_form,
                             &session.scenario,
-                            &session.sim,
+                            (&session.sim, &session.issued, &game.options.player),
                         ));
                         return;
                     }
@@ -1140,20 +1140,18 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
                 return;
             }
             Command::Pause => {
-                game.game_master_form.paused_from = Some(game.speed);
+                if game.speed > 0.0 {
+                    game.game_master_form.resume_speed = game.speed;
+                }
                 game.speed = 0.0;
             }
-            Command::Resume => {
-                let speed = game.game_master_form.paused_from.take().unwrap_or(1.0);
-                game.speed = if speed > 0.0 { speed } else { 1.0 };
-            }
+            Command::Resume => game.speed = game.game_master_form.resume_speed,
             _ => {}
         }
         game.issue(command);
     }
     // Picking a speed while paused for discussion ends the pause, on the record too.
-    if game.game_master_form.paused_from.is_some() && game.speed > 0.0 {
-        game.game_master_form.paused_from = None;
+    if directing && game.speed > 0.0 && game_master::talking(game.issued(), &game.options.player) {
         game.issue(Command::Resume);
     }
 }
