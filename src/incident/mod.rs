@@ -290,12 +290,8 @@ impl Incident {
                 });
             }
             Command::TakeRole(role) => {
-                if let Some((master, _)) = self
-                    .roles
-                    .iter()
-                    .find(|(_, r)| **r == Role::GameMaster)
-                    .filter(|_| *role == Role::GameMaster)
-                {
+                let master = self.roles.iter().find(|(_, r)| **r == Role::GameMaster);
+                if let (Role::GameMaster, Some((master, _))) = (role, master) {
                     return Err(format!("{master} is already the game master"));
                 }
                 if *role == Role::IncidentCommander {
