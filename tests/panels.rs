@@ -180,6 +180,7 @@ fn the_game_master_panel_shows_the_truth_and_issues_the_drills_commands() {
     );
     harness.get_by_label("root cause: checkout v2.4.0 bug");
     harness.get_by_label("fired at 00:05:00");
+    harness.get_by_label("(distraction)");
     harness.get_by_label("Inject now").click();
     harness.run();
     harness

@@ -128,10 +128,21 @@ pub fn panel(
             );
         }
     }
-    for fault in &sim.faults().faults {
+    for (i, fault) in sim.faults().faults.iter().enumerate() {
         let (state, color) = status(fault);
+        let truth = scenario.incident.as_ref();
+        let role = if i >= scenario.faults.len() {
+            "injected"
+        } else if truth.is_some_and(|t| t.root_cause.contains(&fault.name)) {
+            "root cause"
+        } else if truth.is_some_and(|t| t.distractions.contains(&fault.name)) {
+            "distraction"
+        } else {
+            "scenario"
+        };
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&fault.name).small());
+            ui.label(RichText::new(format!("({role})")).small().color(MUTED));
             ui.label(RichText::new(state).small().color(color));
         });
     }
