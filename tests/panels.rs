@@ -209,3 +209,16 @@ fn the_game_master_panel_shows_the_truth_and_issues_the_drills_commands() {
         ]
     );
 }
+
+#[test]
+fn a_player_sees_who_paused_the_table() {
+    let shows = |room: ControlRoom, text: &str| {
+        let harness = Harness::new_ui(move |ui| panels::top_bar(ui, &room, Err(0.0)));
+        harness.query_by_label(text).is_some()
+    };
+    let mut room = room();
+    assert!(shows(room.clone(), "paused by the host"));
+    room.roles
+        .push(("mentor".into(), firedrill::incident::Role::GameMaster));
+    assert!(shows(room, "paused by the game master"));
+}

@@ -271,6 +271,8 @@ struct Facts<'a> {
     players: Vec<&'a str>,
     /// The first page, or else the impact: when the clock of the response starts.
     alarm_s: Option<f64>,
+    /// What started it, for the explanations: "the page" or "the impact".
+    alarm: &'static str,
 }
 
 impl<'a> Facts<'a> {
@@ -327,6 +329,11 @@ impl<'a> Facts<'a> {
                 .first_page()
                 .map(|p| p.opened_s)
                 .or(timeline.lifecycle.impact_s),
+            alarm: if timeline.first_page().is_some() {
+                "the page"
+            } else {
+                "the impact"
+            },
         }
     }
 
@@ -363,8 +370,8 @@ impl<'a> Facts<'a> {
 
     fn since_alarm(&self, t: f64) -> String {
         match self.alarm_s {
-            Some(alarm) if t >= alarm => format!("{} after the page", clock(t - alarm)),
-            Some(alarm) => format!("{} before the page", clock(alarm - t)),
+            Some(alarm) if t >= alarm => format!("{} after {}", clock(t - alarm), self.alarm),
+            Some(alarm) => format!("{} before {}", clock(alarm - t), self.alarm),
             None => format!("at {}", clock(t)),
         }
     }
@@ -687,8 +694,9 @@ fn time_to_mitigate(f: &Facts) -> Judgement {
         return judged(
             0.0,
             format!(
-                "The SLIs never came back within objective (par: {} from the page).",
-                clock(par)
+                "The SLIs never came back within objective (par: {} from {}).",
+                clock(par),
+                f.alarm
             ),
         );
     };
@@ -701,8 +709,9 @@ fn time_to_mitigate(f: &Facts) -> Judgement {
     judged(
         share,
         format!(
-            "Service was restored {} after the page; par is {}{}.",
+            "Service was restored {} after {}; par is {}{}.",
             clock(took),
+            f.alarm,
             clock(par),
             if took <= par {
                 ""

@@ -273,6 +273,15 @@ fn time_to_mitigate_against_par() {
     expect("time_to_mitigate", &t, 5.0, "16m after the page");
     t.lifecycle.mitigated_s = None;
     expect("time_to_mitigate", &t, 0.0, "never came back");
+    // Nothing paged: the clock starts at the impact (90 s), and the text says so.
+    t.pages.clear();
+    t.lifecycle.mitigated_s = Some(400.0);
+    expect(
+        "time_to_mitigate",
+        &t,
+        10.0,
+        "restored 5m10s after the impact; par is 8m",
+    );
 }
 
 fn spending(share: f64) -> Timeline {

@@ -77,10 +77,16 @@ pub fn top_bar(ui: &mut Ui, room: &ControlRoom, speed: Result<&mut f64, f64>) {
                     ui.label("speed");
                 }
                 Err(hosts) => {
-                    ui.label(if hosts == 0.0 {
-                        "paused by the host".to_string()
+                    // The host sets the pace; with a game master at the table, they do.
+                    let who = if room.roles.iter().any(|(_, r)| *r == Role::GameMaster) {
+                        "the game master"
                     } else {
-                        format!("{hosts}x, set by the host")
+                        "the host"
+                    };
+                    ui.label(if hosts == 0.0 {
+                        format!("paused by {who}")
+                    } else {
+                        format!("{hosts}x, set by {who}")
                     });
                 }
             },
