@@ -37,6 +37,7 @@ pub enum Command {
     Play {
         /// The scenario file (.ron).
         scenario: Option<PathBuf>,
+        /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
         /// Simulated seconds per real second at the start: 0 (paused), 1, 5, 20 or 60.
@@ -45,16 +46,8 @@ pub enum Command {
         /// Your name in the journal.
         #[arg(long, default_value = crate::incident::SOLO_PLAYER)]
         name: String,
-        /// Save a PNG of the window once the simulation reaches --after (the picker without a
-        /// scenario; the debrief when --after reaches the end).
-        #[arg(long, value_name = "FILE.png")]
-        screenshot: Option<PathBuf>,
-        /// When to take the screenshot, in simulated time (the run catches up at full speed).
-        #[arg(long, value_parser = duration_arg)]
-        after: Option<f64>,
-        /// Quit once the screenshot is saved.
-        #[arg(long)]
-        exit: bool,
+        #[command(flatten)]
+        shot: ScreenshotArgs,
         /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -93,6 +86,7 @@ pub enum Command {
         /// stakeholders, give hints (each costs the team 5% of the score), pause, end the shift.
         #[arg(long, conflicts_with = "resume")]
         game_master: bool,
+        /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
         /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
@@ -101,13 +95,8 @@ pub enum Command {
         /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics.
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<String>,
-        /// Save a PNG of the window once the simulation reaches --after (and quit with --exit).
-        #[arg(long, value_name = "FILE.png")]
-        screenshot: Option<PathBuf>,
-        #[arg(long, value_parser = duration_arg)]
-        after: Option<f64>,
-        #[arg(long)]
-        exit: bool,
+        #[command(flatten)]
+        shot: ScreenshotArgs,
     },
     /// Join a hosted game day: the same control room, kept in step with the host's.
     #[cfg(feature = "gui")]
@@ -248,9 +237,7 @@ pub fn main() -> ExitCode {
             seed,
             speed,
             name,
-            screenshot,
-            after,
-            exit,
+            shot,
             data_dir,
             measure,
             metrics_addr,
@@ -260,9 +247,9 @@ pub fn main() -> ExitCode {
             seed,
             speed,
             player: name,
-            screenshot,
-            after: after.unwrap_or(0.0),
-            exit,
+            screenshot: shot.screenshot,
+            after: shot.after.unwrap_or(0.0),
+            exit: shot.exit,
             data_dir: crate::history::data_dir(data_dir.as_deref()),
             measure,
             metrics_addr,
@@ -280,9 +267,7 @@ pub fn main() -> ExitCode {
             seed,
             data_dir,
             metrics_addr,
-            screenshot,
-            after,
-            exit,
+            shot,
         } => {
             let code = code.unwrap_or_else(session_code);
             if let Err(error) = crate::net::protocol::check_name("session code", &code)
@@ -299,9 +284,9 @@ pub fn main() -> ExitCode {
                 player: name,
                 data_dir: crate::history::data_dir(data_dir.as_deref()),
                 metrics_addr,
-                screenshot,
-                after: after.unwrap_or(0.0),
-                exit,
+                screenshot: shot.screenshot,
+                after: shot.after.unwrap_or(0.0),
+                exit: shot.exit,
                 table: crate::ui::TableOptions::Host { bind, code },
                 game_master,
                 ..Default::default()
@@ -501,6 +486,22 @@ fn session_code() -> String {
 
 /// The team's own tools watching a headless run: a Prometheus scrape endpoint, an OpenMetrics
 /// file of the whole run, and real-time pacing so the dashboards move as the incident does.
+/// Looking at the window without sitting in front of it (under Xvfb, in CI).
+#[cfg(feature = "gui")]
+#[derive(clap::Args, Debug)]
+pub struct ScreenshotArgs {
+    /// Save a PNG of the window once the simulation reaches --after (the picker without a
+    /// scenario; the debrief when --after reaches the end).
+    #[arg(long, value_name = "FILE.png")]
+    screenshot: Option<PathBuf>,
+    /// When to take the screenshot, in simulated time (the run catches up at full speed).
+    #[arg(long, value_parser = duration_arg)]
+    after: Option<f64>,
+    /// Quit once the screenshot is saved.
+    #[arg(long)]
+    exit: bool,
+}
+
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ObservabilityArgs {
     /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics (OpenMetrics text),
