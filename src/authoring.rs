@@ -7,7 +7,6 @@ use crate::incident::load_script_file;
 use crate::report;
 use crate::scenario::{Expectations, Scenario, load_file};
 use crate::scoring::Verdict;
-use crate::sim::topology::Topology;
 
 /// The outcome of one self-test.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,14 +32,13 @@ impl Outcome {
 /// is an `Err` with its located errors.
 pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
     let scenario = load_file(path).map_err(|e| e.to_string())?.scenario;
-    let topology = Topology::compile(&scenario);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut outcomes = Vec::new();
     for test in &scenario.tests {
         let script = match &test.script {
             None => Vec::new(),
             Some(file) => {
-                load_script_file(&dir.join(file), &topology).map_err(|e| e.to_string())?
+                load_script_file(&dir.join(file), &scenario).map_err(|e| e.to_string())?
             }
         };
         let run = report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}));

@@ -589,7 +589,7 @@ fn run(path: &Path, options: RunOptions) -> ExitCode {
             eprintln!("firedrill: {}: no such script file", script.display());
             return ExitCode::from(USAGE);
         }
-        Some(script) => match load_script_file(script, &Topology::compile(&scenario)) {
+        Some(script) => match load_script_file(script, &scenario) {
             Ok(actions) => actions,
             Err(error) => {
                 eprintln!("{error}");
@@ -1011,7 +1011,7 @@ fn estimate(
     };
     let topology = Topology::compile(&scenario);
     let taken = match script {
-        Some(script) => match load_script_file(script, &topology) {
+        Some(script) => match load_script_file(script, &scenario) {
             Ok(actions) => actions,
             Err(error) => {
                 eprintln!("{error}");

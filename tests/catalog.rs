@@ -3,7 +3,6 @@
 
 use firedrill::incident::load_script;
 use firedrill::scenario::load_str;
-use firedrill::sim::topology::Topology;
 
 const FLEET: &str = r#"
     services: [
@@ -52,9 +51,8 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})"))
         .unwrap()
         .scenario;
-    let topology = Topology::compile(&scenario);
     for entry in firedrill::remediation::CATALOG {
-        let actions = load_script("actions.ron", &format!("[{}]", entry.example), &topology)
+        let actions = load_script("actions.ron", &format!("[{}]", entry.example), &scenario)
             .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
         match &actions[0].command {
             firedrill::incident::Command::Apply(remediation) => {
@@ -75,11 +73,10 @@ fn every_command_example_loads() {
     let scenario = load_str("catalog.ron", &format!("(name: \"catalog\", {FLEET})"))
         .unwrap()
         .scenario;
-    let topology = Topology::compile(&scenario);
     let labels: Vec<&str> = firedrill::incident::CATALOG
         .iter()
         .map(|(example, _)| {
-            let entries = load_script("actions.ron", &format!("[{example}]"), &topology)
+            let entries = load_script("actions.ron", &format!("[{example}]"), &scenario)
                 .unwrap_or_else(|e| panic!("{example}: {e}"));
             entries[0].command.label()
         })

@@ -11,7 +11,6 @@ use firedrill::remediation::Remediation;
 use firedrill::scenario::{FaultKind, Seconds, load_file};
 use firedrill::scoring::{HINT_COST, Verdict};
 use firedrill::sim::Simulation;
-use firedrill::sim::topology::Topology;
 
 /// A healthy API; `FAULTS` is replaced by the faults of the variant under test.
 const API: &str = r#"(name: "api", seed: 11, duration: "20m",
@@ -208,8 +207,7 @@ fn messages_hints_and_pauses_are_in_the_chat_and_the_record() {
 fn each_hint_costs_its_share_of_the_maximum_and_the_game_master_is_not_scored() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let scenario = load_file(&root.join("shop-incident.ron")).unwrap().scenario;
-    let topology = Topology::compile(&scenario);
-    let expert = load_script_file(&root.join("shop-incident.actions.ron"), &topology).unwrap();
+    let expert = load_script_file(&root.join("shop-incident.actions.ron"), &scenario).unwrap();
     let run = |extra: &[Entry]| {
         let mut script = expert.clone();
         script.extend_from_slice(extra);
@@ -303,5 +301,30 @@ fn ending_the_shift_stops_every_replay_at_the_same_tick() {
     assert_eq!(
         serde_json::to_string(&again.report).unwrap(),
         serde_json::to_string(&first.report).unwrap()
+    );
+}
+
+#[test]
+fn a_drill_script_with_a_bad_injection_is_refused_on_load_with_located_errors() {
+    let scenario = firedrill::scenario::load_str("api.ron", &API.replace("FAULTS", ""))
+        .unwrap()
+        .scenario;
+    let script = r#"[
+    (at: "0s", by: "mentor", do: TakeRole(GameMaster)),
+    (at: "1m", by: "mentor", do: Inject(kind: Errors(ratio: 1.5), target: "apu")),
+]"#;
+    let errors: Vec<String> = firedrill::incident::load_script("drill.ron", script, &scenario)
+        .unwrap_err()
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Checked as a scenario's fault is, pointing at the value at fault; nothing runs.
+    assert_eq!(
+        errors,
+        [
+            "drill.ron:3:75: [1].do.target: unknown service \"apu\" (did you mean \"api\"?)",
+            "drill.ron:3:61: [1].do.kind.ratio: ratio is a ratio between 0 and 1 (got 1.5); write 0.1 for 10%",
+        ]
     );
 }

@@ -10,7 +10,6 @@ use firedrill::remediation::Remediation;
 use firedrill::scenario::{IncidentSeverity, Seconds, load_file};
 use firedrill::scoring::Verdict;
 use firedrill::sim::Simulation;
-use firedrill::sim::topology::Topology;
 
 /// A deploy at 2 min fails a fifth of requests; the 1h/5m page fires about four minutes
 /// later (a total outage trips it in 52 s at 99.9%; a fifth of one in five times that).
@@ -227,9 +226,8 @@ fn stakeholders_write_in_after_the_page_and_after_silence() {
 fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let scenario = load_file(&root.join("shop-incident.ron")).unwrap().scenario;
-    let topology = Topology::compile(&scenario);
     let run = |script: &str| {
-        let entries = load_script_file(&root.join(script), &topology).unwrap();
+        let entries = load_script_file(&root.join(script), &scenario).unwrap();
         firedrill::report::run(&scenario, &entries, (0, 0), None, (60.0, |_| {}))
     };
     let expert = run("shop-incident.actions.ron");

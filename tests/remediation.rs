@@ -9,7 +9,6 @@ mod common;
 use common::seconds as rows;
 use firedrill::sim::Simulation;
 use firedrill::sim::metrics::ServiceRow;
-use firedrill::sim::topology::Topology;
 
 fn sim(body: &str) -> Simulation {
     let text = format!("(name: \"remedy\", seed: 3, duration: \"30m\", {body})");
@@ -288,19 +287,19 @@ fn tuning_retries_away_ends_a_retry_amplified_overload() {
 #[test]
 fn scripts_are_checked_against_the_fleet_with_located_errors() {
     let loaded = load_str("s.ron", r#"(name: "s", services: [(name: "web", instances: 2, calls: [(to: "db")]), (name: "db")], traffic: [(to: "web", rate: 1.0)])"#).unwrap();
-    let topology = Topology::compile(&loaded.scenario);
+    let scenario = loaded.scenario;
     let good = r#"[
         (at: "1m", do: Apply(RollingRestart(service: "web"))),
         (at: "2m", do: Apply(OpenCircuit(from: "web", to: "db"))),
     ]"#;
-    assert_eq!(load_script("a.ron", good, &topology).unwrap().len(), 2);
+    assert_eq!(load_script("a.ron", good, &scenario).unwrap().len(), 2);
     let bad = r#"[
         (at: "1m", do: Apply(RollingRestart(service: "wbe"))),
         (at: "2m", do: Apply(RestartInstance(service: "web", instance: 5))),
         (at: "3m", do: Apply(OpenCircuit(from: "db", to: "web"))),
         (at: "1h", do: Apply(WarmCache(service: "web"))),
     ]"#;
-    let errors: Vec<String> = load_script("a.ron", bad, &topology)
+    let errors: Vec<String> = load_script("a.ron", bad, &scenario)
         .unwrap_err()
         .diagnostics
         .iter()
@@ -319,7 +318,7 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
     let syntax = load_script(
         "a.ron",
         "[(at: \"1m\", do: Apply(Reboot(service: \"web\")))]",
-        &topology,
+        &scenario,
     )
     .unwrap_err();
     assert!(
@@ -334,7 +333,7 @@ fn scripts_are_checked_against_the_fleet_with_located_errors() {
     let wrong_type = load_script(
         "a.ron",
         "[(at: \"1m\", do: Apply(ScaleOut(service: \"web\", count: \"two\")))]",
-        &topology,
+        &scenario,
     )
     .unwrap_err();
     assert_eq!(

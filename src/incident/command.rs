@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::remediation::{Op, Remediation};
-use crate::scenario::{FaultKind, IncidentSeverity, Seconds};
+use crate::scenario::{FaultKind, FaultSpec, FaultStart, IncidentSeverity, Seconds};
 use crate::sim::topology::Topology;
 
 /// The name a command is issued under when nobody says who: the one player on call.
@@ -212,6 +212,25 @@ impl Command {
             Self::Pause => "Pause",
             Self::Resume => "Resume",
             Self::EndShift => "EndShift",
+        }
+    }
+
+    /// The fault an `Inject` starts, as a scenario would write it starting at `at`.
+    pub fn injected_fault(&self, at: f64) -> Option<FaultSpec> {
+        match self {
+            Self::Inject {
+                kind,
+                target,
+                duration,
+                name,
+            } => Some(FaultSpec {
+                name: name.clone(),
+                kind: kind.clone(),
+                target: target.clone(),
+                start: FaultStart::At(Seconds(at)),
+                duration: *duration,
+            }),
+            _ => None,
         }
     }
 

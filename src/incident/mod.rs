@@ -357,21 +357,10 @@ impl Incident {
                 lifecycle.postmortem_s = Some(now);
                 self.postmortem = Some(postmortem.clone());
             }
-            Command::Inject {
-                kind,
-                target,
-                duration,
-                name,
-            } => faults.inject(
-                &crate::scenario::FaultSpec {
-                    name: name.clone(),
-                    kind: kind.clone(),
-                    target: target.clone(),
-                    start: crate::scenario::FaultStart::At(Seconds(now)),
-                    duration: *duration,
-                },
-                topology,
-            )?,
+            Command::Inject { .. } => {
+                let fault = entry.command.injected_fault(now).expect("an injection");
+                faults.inject(&fault, topology)?;
+            }
             Command::Say { from, text } => self.chat.push(Message {
                 at_s: now,
                 from: from.clone(),

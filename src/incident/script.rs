@@ -2,7 +2,8 @@
 //! located errors, like scenario files.
 
 use crate::scenario::{
-    Diagnostic, LoadError, Locator, Seconds, Severity, ron_options, syntax_error,
+    Diagnostic, LoadError, Locator, Scenario, Seconds, Severity, check_extra_fault, ron_options,
+    syntax_error,
 };
 use crate::sim::topology::Topology;
 
@@ -16,9 +17,11 @@ pub fn parse_script(file: &str, text: &str) -> Result<Vec<Entry>, LoadError> {
         .map_err(|error| syntax_error(file, text, &error, "docs/actions.md"))
 }
 
-/// Parses a script and checks every command against the fleet; all problems are reported.
-pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<Entry>, LoadError> {
+/// Parses a script and checks every command against the scenario's fleet (an injected
+/// fault as the scenario's own faults are); all problems are reported.
+pub fn load_script(file: &str, text: &str, scenario: &Scenario) -> Result<Vec<Entry>, LoadError> {
     let actions = parse_script(file, text)?;
+    let topology = &Topology::compile(scenario);
     let locator = Locator::new(text);
     let mut diagnostics = Vec::new();
     let mut problem = |path: String, message: String| {
@@ -56,6 +59,12 @@ pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<En
         if let Err(message) = action.command.check(topology) {
             problem(format!("[{i}].do"), message);
         }
+        if let Some(fault) = action.command.injected_fault(action.at.get()) {
+            check_extra_fault(scenario, &format!("[{i}].do"), &fault)
+                .into_iter()
+                .filter(|p| p.severity == Severity::Error)
+                .for_each(|p| problem(p.path, p.message));
+        }
     }
     if diagnostics.is_empty() {
         Ok(actions)
@@ -67,10 +76,10 @@ pub fn load_script(file: &str, text: &str, topology: &Topology) -> Result<Vec<En
 /// Reads and checks the script at `path`.
 pub fn load_script_file(
     path: &std::path::Path,
-    topology: &Topology,
+    scenario: &Scenario,
 ) -> Result<Vec<Entry>, LoadError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|error| LoadError::file(&file, &format!("cannot read the script: {error}")))?;
-    load_script(&file, &text, topology)
+    load_script(&file, &text, scenario)
 }
