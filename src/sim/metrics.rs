@@ -64,21 +64,27 @@ impl ServiceTally {
         error_ratio(self.ok, self.errors())
     }
 
-    /// Zeroes the counts, keeping the histograms' allocations.
+    /// Zeroes the counts, keeping the histograms' allocations (tallies reset every tick).
+    /// Every field is named, so a new one cannot be forgotten.
     pub fn reset(&mut self) {
-        let mut ok_latency = std::mem::take(&mut self.ok_latency);
+        let Self {
+            arrivals,
+            ok,
+            server_errors,
+            rejected,
+            timeouts,
+            retries,
+            cpu_seconds,
+            latency,
+            ok_latency,
+        } = self;
+        for count in [arrivals, ok, server_errors, rejected, timeouts, retries] {
+            *count = 0;
+        }
+        *cpu_seconds = 0.0;
+        latency.clear();
         ok_latency.clear();
-        reset_keeping_histogram(self, |t| &mut t.latency);
-        self.ok_latency = ok_latency;
     }
-}
-
-/// Zeroes a tally but reuses its histogram's allocation (tallies reset every tick).
-fn reset_keeping_histogram<T: Default>(tally: &mut T, latency: fn(&mut T) -> &mut Histogram) {
-    let mut kept = std::mem::take(latency(tally));
-    kept.clear();
-    *tally = T::default();
-    *latency(tally) = kept;
 }
 
 /// What a traffic source's users experienced during one tick.
@@ -542,15 +548,64 @@ impl SourceTally {
         self.timeouts + self.server_errors + self.rejected
     }
 
-    /// Zeroes the counts, keeping the histogram's allocation.
+    /// Zeroes the counts, keeping the histogram's allocation (tallies reset every tick).
+    /// Every field is named, so a new one cannot be forgotten.
     pub fn reset(&mut self) {
-        reset_keeping_histogram(self, |t| &mut t.latency);
+        let Self {
+            first_tries,
+            retries,
+            ok,
+            timeouts,
+            server_errors,
+            rejected,
+            latency,
+        } = self;
+        for count in [first_tries, retries, ok, timeouts, server_errors, rejected] {
+            *count = 0;
+        }
+        latency.clear();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_tally_is_a_new_one() {
+        let mut service = ServiceTally {
+            arrivals: 3,
+            ok: 2,
+            server_errors: 1,
+            rejected: 1,
+            timeouts: 1,
+            retries: 4,
+            cpu_seconds: 0.5,
+            ..Default::default()
+        };
+        service.latency.observe(0.2);
+        service.ok_latency.observe(0.2);
+        service.reset();
+        assert_eq!(
+            format!("{service:?}"),
+            format!("{:?}", ServiceTally::default())
+        );
+        let mut source = SourceTally {
+            first_tries: 2,
+            retries: 1,
+            ok: 1,
+            timeouts: 1,
+            server_errors: 1,
+            rejected: 1,
+            ..Default::default()
+        };
+        source.latency.observe(3.0);
+        source.reset();
+        assert_eq!(
+            format!("{source:?}"),
+            format!("{:?}", SourceTally::default())
+        );
+    }
 
     #[test]
     fn ring_is_bounded() {
