@@ -362,6 +362,11 @@ fn the_game_master_directs_the_table_from_the_host() {
         "the host to hear ana",
         |apps| game(apps[0]).notice.is_some(),
     );
+    let notice = game(&host_app).notice.clone().unwrap();
+    assert!(
+        notice.starts_with("ana asked for the game master's seat"),
+        "{notice}"
+    );
     advance(&mut host_app, 60.0);
     assert_eq!(role(&host_app, "mentor"), Some(Role::GameMaster));
     assert_eq!(role(&host_app, "ana"), Some(Role::Ops));
