@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use firedrill::scenario::{Scenario, load_file, load_str};
-use firedrill::sim::Simulation;
+use firedrill::scenario::Scenario;
+use firedrill::session::Simulation;
+use firedrill::session::{load_file, load_str};
 use firedrill::sim::plain::PlainFleet;
 use firedrill::sim::topology::Topology;
 

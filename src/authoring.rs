@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::incident::load_script_file;
 use crate::report;
-use crate::scenario::{Expectations, Scenario, load_file};
+use crate::scenario::{Expectations, Scenario};
 use crate::scoring::Verdict;
+use crate::session::load_file;
 
 /// The outcome of one self-test.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +42,12 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
                 load_script_file(&dir.join(file), &scenario).map_err(|e| e.to_string())?
             }
         };
-        let run = report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}));
+        let run = report::run(
+            crate::session::Session::of(scenario.clone()),
+            &script,
+            (0, 0),
+            (60.0, |_| {}),
+        );
         outcomes.push(judge(&scenario, &test.name, &test.expect, &run.report));
     }
     Ok(outcomes)

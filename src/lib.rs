@@ -14,21 +14,8 @@ pub mod remediation;
 pub mod report;
 pub mod scenario;
 pub mod scoring;
+pub mod session;
 pub mod sim;
 pub mod slo;
 #[cfg(feature = "gui")]
 pub mod ui;
-
-use bevy::prelude::*;
-
-/// The engine without a window: scenario assets and the fleet simulation.
-pub fn engine_plugin(app: &mut App) {
-    app.add_plugins((
-        scenario::plugin,
-        sim::plugin,
-        faults::plugin,
-        remediation::plugin,
-        slo::plugin,
-        incident::plugin,
-    ));
-}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::scenario::{Scenario, Sli};
-use crate::sim::Simulation;
+use crate::session::Simulation;
 
 /// The run's t = 0 in exported timestamps: 2026-01-01T00:00:00Z. A fixed date keeps exports
 /// of the same run byte-identical.

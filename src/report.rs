@@ -6,13 +6,11 @@ use serde::Serialize;
 
 use crate::faults::FaultRecord;
 use crate::incident::debrief::Timeline;
-use crate::incident::journal::Journal;
 use crate::incident::stakeholders::Message;
 use crate::incident::{Entry, Lifecycle, Postmortem, Record, Task};
 use crate::remediation::{Applied, Hint};
-use crate::scenario::Scenario;
 use crate::scoring::Score;
-use crate::sim::Simulation;
+use crate::session::{Finished, Session, Simulation};
 use crate::sim::conditions::Version;
 use crate::sim::metrics::{ServiceRow, ServiceTotals, SourceRow, SourceTally};
 use crate::slo::{SloReport, ThresholdReport};
@@ -131,46 +129,25 @@ pub struct Run {
     pub report: Report,
     /// What scoring and the debrief read.
     pub timeline: Timeline,
-    /// The journal could not be written to (the run went on; the report is whole).
-    pub journal_error: Option<std::io::Error>,
     pub events: u64,
     pub logs: Vec<Vec<String>>,
     /// The slowest sampled traces, rendered.
     pub traces: Vec<String>,
+    /// The finished session (its journal, its header).
+    pub session: Session,
 }
 
-/// Runs `scenario` to its end headless with the remediations of `script`, calling
-/// `progress` with the simulated time after each simulated minute; keeps the last
-/// `log_lines` lines of each service's log and the `slowest_traces` slowest traces; appends
-/// each command to `journal` as it is applied.
+/// Runs `session` to its end headless, playing `script`, calling `observe` with the
+/// simulation every `every` simulated seconds (at most a minute); keeps the last
+/// `log_lines` lines of each service's log and the `slowest_traces` slowest traces.
 pub fn run(
-    scenario: &Scenario,
+    mut session: Session,
     script: &[Entry],
     (log_lines, slowest_traces): (usize, usize),
-    mut journal: Option<&mut Journal>,
     (every, mut observe): (f64, impl FnMut(&Simulation)),
 ) -> Run {
-    let mut sim = Simulation::new(scenario);
-    for entry in script {
-        sim.issue(entry.clone());
-    }
-    let mut journal_error = None;
-    let mut journaled = 0;
-    let mut keep_journal = |sim: &Simulation| {
-        let records = &sim.incident().records;
-        if let Some(journal) = journal.as_deref_mut()
-            && journal_error.is_none()
-        {
-            for record in &records[journaled..] {
-                if let Err(error) = journal.append(record.at_s, &record.by, &record.command) {
-                    journal_error = Some(error);
-                    break;
-                }
-            }
-        }
-        journaled = records.len();
-    };
-    let topology = sim.topology().clone();
+    session.play_script(script);
+    let topology = session.sim.topology().clone();
     let mut service_minutes: Vec<Vec<ServiceRow>> = vec![Vec::new(); topology.services.len()];
     let mut source_minutes: Vec<Vec<SourceRow>> = vec![Vec::new(); topology.sources.len()];
     let mut collect = |sim: &Simulation| {
@@ -188,23 +165,18 @@ pub fn run(
     let end = topology.duration;
     let step = every.clamp(topology.tick, 60.0);
     let mut now = 0.0;
-    while now < end && !sim.ended_early() {
+    while now < end && !session.sim.ended_early() {
         now = (now + step).min(end);
-        sim.run_until(now);
-        collect(&sim);
-        keep_journal(&sim);
-        if now < end && !sim.ended_early() {
-            observe(&sim);
+        session.run_until(now);
+        collect(&session.sim);
+        if now < end && !session.sim.ended_early() {
+            observe(&session.sim);
         }
     }
-    // Commands written for the very end (the resolution, the postmortem).
-    sim.apply_due_commands();
-    keep_journal(&sim);
-    sim.flush_metrics();
-    collect(&sim);
-    observe(&sim);
-    let timeline = Timeline::of(&sim);
-    let score = crate::scoring::score(scenario, &timeline);
+    let Finished { timeline, score } = session.finish();
+    collect(&session.sim);
+    observe(&session.sim);
+    let sim = &session.sim;
     let incident = sim.incident();
 
     let seconds = sim.clock().now();
@@ -234,7 +206,6 @@ pub fn run(
         })
         .collect();
     Run {
-        journal_error,
         events: sim.events_handled(),
         logs: (0..topology.services.len())
             .map(|s| sim.log_lines(s, log_lines))
@@ -282,6 +253,7 @@ pub fn run(
             score,
         },
         timeline,
+        session,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use bevy::asset::{AssetPlugin, LoadState};
 use bevy::prelude::*;
-use firedrill::scenario::ScenarioAsset;
+use firedrill::session::ScenarioAsset;
 
 fn app() -> App {
     let mut app = App::new();
@@ -13,7 +13,7 @@ fn app() -> App {
             file_path: env!("CARGO_MANIFEST_DIR").to_string(),
             ..default()
         },
-        firedrill::engine_plugin,
+        firedrill::session::plugin,
     ));
     app
 }

@@ -2,7 +2,7 @@
 //! every fault kind and remediation must be in it.
 
 use firedrill::incident::load_script;
-use firedrill::scenario::load_str;
+use firedrill::session::load_str;
 
 const FLEET: &str = r#"
     services: [

@@ -1,8 +1,8 @@
 //! Determinism by construction: the same scenario and seed give the same series, tick for
 //! tick; another seed gives another run.
 
-use firedrill::scenario::load_file;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_file;
 use firedrill::sim::metrics::ServiceRow;
 
 fn series(seed: u64) -> Vec<Vec<ServiceRow>> {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::seconds;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
 use firedrill::sim::metrics::{ServiceRow, SourceRow};
 
 fn sim(services: &str, traffic: &str, faults: &str) -> Simulation {

@@ -5,12 +5,14 @@
 
 mod common;
 
-use firedrill::incident::debrief::Timeline;
+use common::entry;
+
 use firedrill::incident::{Command, Entry, Role, load_script_file};
 use firedrill::remediation::Remediation;
-use firedrill::scenario::{FaultKind, Seconds, load_file};
+use firedrill::scenario::{FaultKind, Seconds};
 use firedrill::scoring::{HINT_COST, Verdict};
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_file;
 
 /// A healthy API; `FAULTS` is replaced by the faults of the variant under test.
 const API: &str = r#"(name: "api", seed: 11, duration: "20m",
@@ -23,14 +25,6 @@ const API: &str = r#"(name: "api", seed: 11, duration: "20m",
 
 fn api(faults: &str) -> Simulation {
     common::simulation("api.ron", &API.replace("FAULTS", faults))
-}
-
-fn entry(at: f64, by: &str, command: Command) -> Entry {
-    Entry {
-        at: Seconds(at),
-        by: by.into(),
-        command,
-    }
 }
 
 fn errors(ratio: f64) -> Command {
@@ -194,7 +188,7 @@ fn messages_hints_and_pauses_are_in_the_chat_and_the_record() {
             "the shift is already paused".to_string()
         )]
     );
-    let timeline = Timeline::of(&sim);
+    let timeline = sim.timeline();
     assert_eq!(timeline.hints(), [(40.0, "Look at the deploys")]);
     assert_eq!(timeline.game_masters(), ["mentor"]);
     assert!(
@@ -211,10 +205,7 @@ fn each_hint_costs_its_share_of_the_maximum_and_the_game_master_is_not_scored() 
     let run = |extra: &[Entry]| {
         let mut script = expert.clone();
         script.extend_from_slice(extra);
-        firedrill::report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}))
-            .report
-            .score
-            .unwrap()
+        common::run(&scenario, &script).report.score.unwrap()
     };
     let alone = run(&[]);
     let hint = |at: f64| {
@@ -268,7 +259,7 @@ fn each_hint_costs_its_share_of_the_maximum_and_the_game_master_is_not_scored() 
 
 #[test]
 fn ending_the_shift_stops_every_replay_at_the_same_tick() {
-    let scenario = firedrill::scenario::load_str(
+    let scenario = firedrill::session::load_str(
         "api.ron",
         &API.replace(
             "FAULTS",
@@ -282,7 +273,7 @@ fn ending_the_shift_stops_every_replay_at_the_same_tick() {
         entry(300.0, "mentor", Command::EndShift),
         entry(400.0, "alice", Command::Resolve),
     ];
-    let first = firedrill::report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}));
+    let first = common::run(&scenario, &script);
     // The tick that starts at 5m applies the command and runs; none after it.
     assert_eq!(first.timeline.lifecycle.ended_s, Some(300.0));
     assert!((first.timeline.end_s - 300.1).abs() < 1e-9);
@@ -297,7 +288,7 @@ fn ending_the_shift_stops_every_replay_at_the_same_tick() {
     stepped.run_until(1200.0);
     assert!(stepped.ended_early());
     assert!((stepped.clock().now() - 300.1).abs() < 1e-9);
-    let again = firedrill::report::run(&scenario, &script, (0, 0), None, (60.0, |_| {}));
+    let again = common::run(&scenario, &script);
     assert_eq!(
         serde_json::to_string(&again.report).unwrap(),
         serde_json::to_string(&first.report).unwrap()
@@ -306,7 +297,7 @@ fn ending_the_shift_stops_every_replay_at_the_same_tick() {
 
 #[test]
 fn a_drill_script_with_a_bad_injection_is_refused_on_load_with_located_errors() {
-    let scenario = firedrill::scenario::load_str("api.ron", &API.replace("FAULTS", ""))
+    let scenario = firedrill::session::load_str("api.ron", &API.replace("FAULTS", ""))
         .unwrap()
         .scenario;
     let script = r#"[

@@ -4,12 +4,15 @@
 
 mod common;
 
-use firedrill::incident::debrief::{Timeline, postmortem_markdown};
+use common::entry;
+
 use firedrill::incident::{Command, Entry, Role, SOLO_PLAYER, load_script_file};
 use firedrill::remediation::Remediation;
-use firedrill::scenario::{IncidentSeverity, Seconds, load_file};
+use firedrill::scenario::IncidentSeverity;
 use firedrill::scoring::Verdict;
-use firedrill::sim::Simulation;
+use firedrill::scoring::postmortem_markdown;
+use firedrill::session::Simulation;
+use firedrill::session::load_file;
 
 /// A deploy at 2 min fails a fifth of requests; the 1h/5m page fires about four minutes
 /// later (a total outage trips it in 52 s at 99.9%; a fifth of one in five times that).
@@ -21,14 +24,6 @@ const DEPLOY: &str = r#"(name: "deploy", seed: 3, duration: "30m", escalation_ti
     slos: [(name: "api", service: "api", objective: 99.9)],
     incident: (root_cause: ["bad v2"], par_mitigate: "5m"),
 )"#;
-
-fn entry(at: f64, who: &str, command: Command) -> Entry {
-    Entry {
-        at: Seconds(at),
-        by: who.into(),
-        command,
-    }
-}
 
 fn solo(at: f64, command: Command) -> Entry {
     entry(at, SOLO_PLAYER, command)
@@ -228,7 +223,7 @@ fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
     let scenario = load_file(&root.join("shop-incident.ron")).unwrap().scenario;
     let run = |script: &str| {
         let entries = load_script_file(&root.join(script), &scenario).unwrap();
-        firedrill::report::run(&scenario, &entries, (0, 0), None, (60.0, |_| {}))
+        common::run(&scenario, &entries)
     };
     let expert = run("shop-incident.actions.ron");
     let bad = run("shop-incident.bad.actions.ron");
@@ -293,7 +288,7 @@ fn a_timeline_is_what_the_simulation_recorded() {
     let mut sim = deploy();
     sim.issue(solo(100.0, Command::TakeRole(Role::IncidentCommander)));
     sim.run_until(400.0);
-    let timeline = Timeline::of(&sim);
+    let timeline = sim.timeline();
     assert_eq!(timeline.end_s, 400.0);
     assert_eq!(timeline.records.len(), 1);
     assert_eq!(timeline.vitals.len(), 40, "a sample every 10 s");

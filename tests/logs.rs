@@ -4,7 +4,7 @@
 use firedrill::remediation::Remediation;
 mod common;
 
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
 
 fn sim(body: &str) -> Simulation {
     let text = format!("(name: \"logs\", seed: 9, duration: \"30m\", {body})");

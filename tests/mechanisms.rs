@@ -1,7 +1,7 @@
 //! Failure mechanisms from simulation-reference.md, each checked against the rule it follows.
 
-use firedrill::scenario::load_str;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_str;
 use firedrill::sim::metrics::ServiceTally;
 
 fn run(services: &str, traffic: &str, seconds: f64) -> Simulation {

@@ -3,8 +3,8 @@
 //! retries sustain after the spike is gone; backoff with jitter and a retry budget let it
 //! recover.
 
-use firedrill::scenario::load_str;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_str;
 use firedrill::sim::metrics::SourceRow;
 
 const SPIKE_START: f64 = 60.0;

@@ -23,7 +23,7 @@ fn table(options: PlayOptions) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .insert_non_send(Game::new(options).expect("the game starts"))
-        .add_plugins(plugin);
+        .add_plugins(plugin::<Game>);
     // What `App::run` does before the first frame: plugins finish setting up (replicon sizes
     // its channels here).
     app.finish();
@@ -39,7 +39,7 @@ fn hosting() -> (App, SocketAddr) {
         speed: 1.0,
         ..Default::default()
     });
-    let addr = host(app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
+    let addr = host::<Game>(app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
     (app, addr)
 }
 
@@ -49,7 +49,7 @@ fn player(addr: SocketAddr, code: &str, name: &str, role: Option<Role>) -> App {
         speed: 1.0,
         ..Default::default()
     });
-    join(app.world_mut(), addr, (code.into(), name.into(), role)).expect("connects");
+    join::<Game>(app.world_mut(), addr, (code.into(), name.into(), role)).expect("connects");
     app
 }
 
@@ -250,7 +250,7 @@ fn a_host_and_two_players_play_one_incident() {
     assert_eq!(fingerprint(&host_app), fingerprint(&watcher));
 }
 
-fn sim(game: &mut Game) -> &mut firedrill::sim::Simulation {
+fn sim(game: &mut Game) -> &mut firedrill::session::Simulation {
     &mut game.session.as_mut().unwrap().sim
 }
 
@@ -337,7 +337,8 @@ fn the_game_master_directs_the_table_from_the_host() {
         game_master: true,
         ..Default::default()
     });
-    let addr = host(host_app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
+    let addr =
+        host::<Game>(host_app.world_mut(), "127.0.0.1:0", CODE.into()).expect("binds loopback");
     let mut ops = player(addr, CODE, "ana", Some(Role::Ops));
     // Nobody at the table takes the game master's seat, by joining or by asking.
     let mut usurper = player(addr, CODE, "eve", Some(Role::GameMaster));

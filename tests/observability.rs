@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use firedrill::openmetrics::{HISTORY_S, Snapshot, render_run};
-use firedrill::scenario::{Sli, load_file};
+use firedrill::scenario::Sli;
+use firedrill::session::load_file;
 
 /// Prometheus's evaluation interval in the rule tests, and the export's step.
 const INTERVAL: f64 = 15.0;
@@ -55,11 +56,10 @@ fn export_run(scenario: &str) -> (String, Vec<(String, String, f64)>) {
         .scenario;
     let mut points = Vec::new();
     let run = firedrill::report::run(
-        &scenario,
+        firedrill::session::Session::of(scenario.clone()),
         &[],
         (0, 0),
-        None,
-        (INTERVAL, |sim: &firedrill::sim::Simulation| {
+        (INTERVAL, |sim: &firedrill::session::Simulation| {
             points.push(Snapshot::of(sim, &scenario))
         }),
     );

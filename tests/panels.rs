@@ -6,8 +6,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use firedrill::incident::Command;
 use firedrill::remediation::Remediation;
-use firedrill::scenario::load_file;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_file;
 use firedrill::ui::model::{ControlRoom, Health};
 use firedrill::ui::panels::{self, ActionForm, IncidentForm};
 

@@ -1,8 +1,8 @@
 //! Queueing fidelity: a single service under Poisson arrivals and exponential service must
 //! behave as M/M/c theory (Erlang C) says, measured from the simulation's own metrics.
 
-use firedrill::scenario::load_str;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_str;
 
 /// Erlang C: the probability that an arrival waits, for `c` servers and offered load `a`.
 fn erlang_c(c: u32, a: f64) -> f64 {

@@ -3,11 +3,12 @@
 
 use firedrill::incident::{Command, Entry, SOLO_PLAYER, load_script};
 use firedrill::remediation::Remediation;
-use firedrill::scenario::{Seconds, load_str};
+use firedrill::scenario::Seconds;
+use firedrill::session::load_str;
 mod common;
 
 use common::seconds as rows;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
 use firedrill::sim::metrics::ServiceRow;
 
 fn sim(body: &str) -> Simulation {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use firedrill::authoring::{run_tests, scenario_files};
-use firedrill::scenario::load_file;
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
+use firedrill::session::load_file;
 
 #[test]
 fn every_shipped_scenario_passes_its_self_tests() {

@@ -2,8 +2,9 @@
 //! service, hand-computed.
 
 use firedrill::remediation::Remediation;
-use firedrill::scenario::{Severity as Level, load_str};
-use firedrill::sim::Simulation;
+use firedrill::scenario::Severity as Level;
+use firedrill::session::Simulation;
+use firedrill::session::load_str;
 use firedrill::slo::Severity;
 
 /// One service at 100 requests/s with a 99.9% / 30 d SLO, clean for the first hour so every
@@ -170,11 +171,11 @@ fn an_exhausted_budget_freezes_changes_but_not_mitigations() {
 #[test]
 fn an_actions_budget_estimate_matches_what_it_then_costs() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
-    let scenario = firedrill::scenario::load_file(&path).unwrap().scenario;
+    let scenario = firedrill::session::load_file(&path).unwrap().scenario;
     let rollback = Remediation::Rollback {
         service: "checkout".into(),
     };
-    let estimate = firedrill::slo::estimate(&scenario, &[], &rollback, (540.0, 300.0));
+    let estimate = firedrill::session::estimate(&scenario, &[], &rollback, (540.0, 300.0));
     let checkout = &estimate[0];
     assert!(
         checkout.with_action < checkout.without_action / 2.0,

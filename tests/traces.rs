@@ -3,7 +3,7 @@
 
 mod common;
 
-use firedrill::sim::Simulation;
+use firedrill::session::Simulation;
 use firedrill::sim::traces::{Handler, Span};
 
 fn sim(body: &str) -> Simulation {

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use firedrill::scenario::{Severity, load_str};
+use firedrill::scenario::Severity;
+use firedrill::session::load_str;
 
 fn corpus() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");

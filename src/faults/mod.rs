@@ -9,13 +9,14 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::scenario::{
-    Condition, FaultKind, FaultSpec, FaultStart, Scenario, Severity, TargetKind,
+    Condition, Edge, FaultKind, FaultSpec, FaultStart, Scenario, Severity, TargetKind,
 };
 use crate::sim::conditions::{ChangeKind, Conditions, Version};
 use crate::sim::events::Events;
 use crate::sim::instance::{Effects, Me};
 use crate::sim::metrics::{ServiceMetrics, ServiceRow, Tallies};
 use crate::sim::random::{self, uniform};
+use crate::sim::restarts::Restarts;
 use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::Topology;
 use crate::sim::{Fleet, InstanceOf, SimClock, SimSet};
@@ -179,8 +180,8 @@ impl Fault {
         let target = match spec.kind.target_kind() {
             TargetKind::Service => Target::Service(service(&spec.target)),
             TargetKind::Edge => {
-                let (from, to) = spec.target.split_once("->").expect("validated edge");
-                let (from, to) = (service(from.trim()), service(to.trim()));
+                let edge = Edge::parse(&spec.target).expect("validated edge");
+                let (from, to) = (service(edge.from), service(edge.to));
                 let edge = topology.services[from]
                     .edges
                     .iter()
@@ -239,8 +240,7 @@ impl Fault {
                         row.p99.is_some_and(|p| p > seconds.get())
                     }
                     Condition::ErrorRatioAbove { ratio, .. } => {
-                        let errors = row.server_errors + row.rejected + row.timeouts;
-                        row.requests > 0 && errors as f64 / row.requests as f64 > *ratio
+                        row.outcomes() > 0 && row.error_ratio() > *ratio
                     }
                     Condition::RpsAbove { rps, .. } => row.requests as f64 > *rps,
                 }
@@ -465,7 +465,7 @@ fn inject_faults(
     mut tallies: ResMut<Tallies>,
     mut instances: Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
     metrics: Query<&ServiceMetrics>,
-    mut remediations: ResMut<crate::remediation::Remediations>,
+    mut restarts: ResMut<Restarts>,
 ) {
     let mut store =
         crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
@@ -488,7 +488,7 @@ fn inject_faults(
         clock.current(),
     );
     for rollout in rollouts {
-        remediations.roll_out(&fleet.topology, rollout.service, rollout.version);
+        restarts.roll_out(&fleet.topology, rollout.service, rollout.version);
     }
 }
 

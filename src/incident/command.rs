@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::remediation::{Op, Remediation};
-use crate::scenario::{FaultKind, FaultSpec, FaultStart, IncidentSeverity, Seconds};
+use crate::scenario::{Edge, FaultKind, FaultSpec, FaultStart, IncidentSeverity, Seconds};
 use crate::sim::topology::Topology;
 
 /// The name a command is issued under when nobody says who: the one player on call.
@@ -302,9 +302,8 @@ impl Command {
                     });
                 }
                 if topology_names(topology).iter().any(|n| n == target)
-                    || target
-                        .split_once("->")
-                        .is_some_and(|(a, b)| service(a).is_ok() && service(b).is_ok())
+                    || Edge::parse(target)
+                        .is_some_and(|edge| service(edge.from).is_ok() && service(edge.to).is_ok())
                 {
                     Ok(())
                 } else {

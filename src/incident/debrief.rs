@@ -1,19 +1,12 @@
-//! The debrief: the incident's timeline (faults, alerts, pages, commands, updates,
-//! recoveries) gathered from a finished simulation, and the postmortem draft in Markdown
-//! following the Google SRE book's template, pre-filled from that timeline and from the
-//! responders' own postmortem.
-
-use std::fmt::Write;
+//! The debrief's facts: the incident's timeline (faults, alerts, pages, commands, updates,
+//! recoveries) of a finished session, as scoring and the postmortem draft read it.
 
 use serde::Serialize;
 
 use super::stakeholders::Message;
-use super::{Command, Incident, Lifecycle, Postmortem, Record, Role, Task, Vitals, clock};
+use super::{Command, Lifecycle, Postmortem, Record, Role, Task, Vitals};
 use crate::faults::FaultRecord;
-use crate::remediation::{Applied, Remediation};
-use crate::scenario::Scenario;
-use crate::sim::Simulation;
-use crate::slo::{Alert, Page};
+use crate::remediation::Applied;
 
 /// A page as the debrief tells it: which alert, and what happened to it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -58,67 +51,6 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// Gathers the timeline of a simulation that has run.
-    pub fn of(sim: &Simulation) -> Self {
-        let incident: &Incident = sim.incident();
-        let mut pages = Vec::new();
-        let mut alerts = Vec::new();
-        let mut gather =
-            |name: &str, service: &str, their_pages: &[Page], their_alerts: &[Alert]| {
-                pages.extend(their_pages.iter().map(|p| PageFact {
-                    alert: name.to_string(),
-                    service: service.to_string(),
-                    opened_s: p.opened_s,
-                    acknowledged_s: p.acknowledged_s,
-                    escalated_s: p.escalated_s,
-                    resolved_s: p.resolved_s,
-                }));
-                alerts.extend(their_alerts.iter().map(|a| AlertFact {
-                    alert: name.to_string(),
-                    severity: format!("{:?}", a.severity),
-                    row: a.row.clone(),
-                    fired_s: a.fired_s,
-                    cleared_s: a.cleared_s,
-                }));
-            };
-        for slo in sim.slos() {
-            // The report's alerts: those a faster one inhibited are left out.
-            let report = slo.report(&slo.spec.service);
-            gather(
-                &slo.spec.name,
-                &slo.spec.service,
-                &report.pages,
-                &report.alerts,
-            );
-        }
-        for rule in sim.threshold_alerts() {
-            gather(
-                &rule.spec.name,
-                &rule.spec.service,
-                &rule.pager.pages,
-                &rule.alerts,
-            );
-        }
-        pages.sort_by(|a, b| a.opened_s.total_cmp(&b.opened_s));
-        alerts.sort_by(|a, b| a.fired_s.total_cmp(&b.fired_s));
-        let mut chat = incident.chat.clone();
-        chat.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-        Self {
-            end_s: sim.clock().now(),
-            lifecycle: incident.lifecycle.clone(),
-            records: incident.records.clone(),
-            pages,
-            alerts,
-            faults: sim.faults().records(),
-            tasks: incident.tasks.clone(),
-            chat,
-            postmortem: incident.postmortem.clone(),
-            applied: sim.remediations().applied.clone(),
-            slos: sim.slos().iter().map(|s| s.spec.name.clone()).collect(),
-            vitals: incident.vitals.clone(),
-        }
-    }
-
     /// The first page of the session.
     pub fn first_page(&self) -> Option<&PageFact> {
         self.pages.first()
@@ -302,165 +234,5 @@ pub fn describe(command: &Command) -> String {
         Command::Pause => "pauses the shift".to_string(),
         Command::Resume => "resumes the shift".to_string(),
         Command::EndShift => "ends the shift".to_string(),
-    }
-}
-
-/// The postmortem draft in Markdown: the Google template, the responders' own fields
-/// where they wrote them, facts from the timeline elsewhere (marked as drafts to review).
-pub fn postmortem_markdown(
-    scenario: &Scenario,
-    timeline: &Timeline,
-    score: Option<&crate::scoring::Score>,
-) -> String {
-    let own = timeline.postmortem.clone().unwrap_or_default();
-    let or_draft = |text: &str, draft: String| {
-        if text.trim().is_empty() {
-            format!("_Draft from the timeline, to review:_ {draft}")
-        } else {
-            text.trim().to_string()
-        }
-    };
-    let l = &timeline.lifecycle;
-    let first_page = timeline.first_page();
-    let mut md = String::new();
-    let title = if own.title.trim().is_empty() {
-        format!("Incident in {}", scenario.name)
-    } else {
-        own.title.trim().to_string()
-    };
-    let _ = writeln!(md, "# Postmortem: {title}\n");
-    let _ = writeln!(
-        md,
-        "- **Date:** simulated session of scenario `{}`, seed {}",
-        scenario.name, scenario.seed
-    );
-    let authors = if own.authors.is_empty() {
-        timeline.players().join(", ")
-    } else {
-        own.authors.join(", ")
-    };
-    let _ = writeln!(md, "- **Authors:** {authors}");
-    let status = if l.resolved_s.is_some() {
-        "resolved; action items open"
-    } else {
-        "unresolved at the end of the session"
-    };
-    let _ = writeln!(md, "- **Status:** {status}");
-    if let Some(severity) = l.severity() {
-        let _ = writeln!(md, "- **Severity:** {severity}");
-    }
-    let spent = timeline.incident_budget_spent();
-    let impact_draft = match (l.impact_s, l.mitigated_s) {
-        (Some(from), Some(to)) => format!(
-            "SLIs out of objective from {} to {}; {:.1}% of the error budget spent.",
-            clock(from),
-            clock(to),
-            spent * 100.0
-        ),
-        (Some(from), None) => format!(
-            "SLIs out of objective from {} and not back by the end ({}); {:.1}% of the error budget spent.",
-            clock(from),
-            clock(timeline.end_s),
-            spent * 100.0
-        ),
-        _ => "No SLI left its objective.".to_string(),
-    };
-    let root_draft = scenario
-        .incident
-        .as_ref()
-        .map(|truth| truth.root_cause.join(", "))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "not established".to_string());
-    let resolution_draft = timeline
-        .records
-        .iter()
-        .filter_map(Record::remediation)
-        .map(Remediation::to_ron)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let detection_draft = match first_page {
-        Some(page) => format!(
-            "paged by {} at {}{}",
-            page.alert,
-            clock(page.opened_s),
-            page.acknowledged_s
-                .map(|t| format!(", acknowledged at {}", clock(t)))
-                .unwrap_or_else(|| ", never acknowledged".to_string())
-        ),
-        None => "no page fired".to_string(),
-    };
-    let sections = [
-        ("Summary", or_draft(&own.summary, impact_draft.clone())),
-        ("Impact", or_draft(&own.impact, impact_draft)),
-        ("Root causes", or_draft(&own.root_causes, root_draft)),
-        ("Trigger", or_draft(&own.trigger, "_unknown_".to_string())),
-        (
-            "Resolution",
-            or_draft(
-                &own.resolution,
-                if resolution_draft.is_empty() {
-                    "no remediation was applied".to_string()
-                } else {
-                    resolution_draft
-                },
-            ),
-        ),
-        ("Detection", or_draft(&own.detection, detection_draft)),
-    ];
-    for (heading, text) in sections {
-        let _ = writeln!(md, "\n## {heading}\n\n{text}");
-    }
-    let _ = writeln!(md, "\n## Action items\n");
-    let _ = writeln!(
-        md,
-        "| action item | type | owner | priority |\n|---|---|---|---|"
-    );
-    for item in &own.action_items {
-        let _ = writeln!(
-            md,
-            "| {} | {:?} | {} | {:?} |",
-            item.item, item.kind, item.owner, item.priority
-        );
-    }
-    if own.action_items.is_empty() {
-        let _ = writeln!(md, "| _none written yet_ | | | |");
-    }
-    if spent > 0.2 {
-        let _ = writeln!(
-            md,
-            "\nThis incident spent {:.0}% of an error budget: the error budget policy requires at least one P0 action item.",
-            spent * 100.0
-        );
-    }
-    let _ = writeln!(md, "\n## Lessons learned\n");
-    let _ = writeln!(md, "### What went well\n\n{}\n", blank(&own.went_well));
-    let _ = writeln!(md, "### What went wrong\n\n{}\n", blank(&own.went_wrong));
-    let _ = writeln!(md, "### Where we got lucky\n\n{}", blank(&own.got_lucky));
-    let _ = writeln!(md, "\n## Timeline\n");
-    for (t, line) in timeline.events() {
-        let _ = writeln!(md, "- **{}** {line}", clock(t));
-    }
-    if let Some(score) = score {
-        let _ = writeln!(
-            md,
-            "\n## Response score: {:.0} of {:.0} ({:.0}%)\n",
-            score.points, score.max, score.percent
-        );
-        for c in &score.criteria {
-            let points = match c.verdict {
-                crate::scoring::Verdict::Penalty => format!("{:.1}", c.points),
-                _ => format!("{:.1}/{:.0}", c.points, c.max),
-            };
-            let _ = writeln!(md, "- **{}** ({points}): {}", c.title, c.why);
-        }
-    }
-    md
-}
-
-fn blank(text: &str) -> String {
-    if text.trim().is_empty() {
-        "_to write_".to_string()
-    } else {
-        text.trim().to_string()
     }
 }

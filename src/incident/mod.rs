@@ -18,7 +18,7 @@ use bevy::prelude::*;
 use serde::Serialize;
 
 use crate::faults::FaultTimeline;
-use crate::remediation::Remediations;
+use crate::remediation::{Op, Remediations};
 use crate::scenario::{ChatSpec, IncidentSeverity, IncidentSpec, Seconds};
 use crate::sim::topology::Topology;
 use crate::sim::{Fleet, SimClock, SimSet};
@@ -249,7 +249,14 @@ impl Incident {
         if self.lifecycle.ended_s.is_some() {
             return Err("the shift has ended".to_string());
         }
-        entry.command.check(topology)?;
+        // A remediation is resolved to its operation once, here, and scheduled as such.
+        let op = match &entry.command {
+            Command::Apply(remediation) => Some(Op::resolve(remediation, topology)?),
+            command => {
+                command.check(topology)?;
+                None
+            }
+        };
         permits(self.roles.get(&entry.by).copied(), &entry.command)?;
         let incident = self
             .lifecycle
@@ -312,7 +319,10 @@ impl Incident {
                 assigned_by: entry.by.clone(),
             }),
             Command::Update { .. } => self.last_update_s = Some(now),
-            Command::Apply(remediation) => remediations.schedule(now, remediation.clone()),
+            Command::Apply(remediation) => {
+                let op = op.expect("an applied remediation was resolved above");
+                remediations.schedule(now, remediation.clone(), op);
+            }
             Command::Escalate { service } => {
                 let index = topology.service_index(service).expect("checked");
                 remediations.page_expert(index, now);

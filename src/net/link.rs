@@ -1,7 +1,8 @@
 //! Hosting and joining a session over the network, on bevy_replicon with renet's netcode
 //! transport. Only messages cross the wire: the host's simulation is the one that counts, and
 //! each player runs the same deterministic simulation from the commands the host issued, up
-//! to the host's clock. The game (`ui::Game`) is the table both sides play on.
+//! to the host's clock. Both sides play on a [`Table`]: a session and its link (the window's
+//! game is one).
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::SystemTime;
@@ -19,9 +20,37 @@ use bevy_replicon_renet::netcode::{
 use bevy_replicon_renet::renet::ConnectionConfig;
 use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer, RepliconRenetPlugins};
 
+use super::protocol::Welcome;
 use super::protocol::{ToHost, ToPlayers, decode_to_host, decode_to_players, encode};
 use crate::incident::{Command, Entry, Role};
-use crate::ui::Game;
+
+/// What the network plays on: a session at a table, and its link. A host's table issues the
+/// players' commands and tells them what was issued; a player's follows the host's.
+pub trait Table: 'static {
+    /// The table's link, and the commands issued into its session so far.
+    fn link_and_issued(&mut self) -> (&mut Link, &[Entry]);
+    fn link(&mut self) -> &mut Link {
+        self.link_and_issued().0
+    }
+    /// The name this side plays under.
+    fn player(&self) -> &str;
+    /// Issues `command` now in `by`'s name (the host journals it, then every player gets it).
+    fn issue_as(&mut self, by: &str, command: Command);
+    /// What a player joining as `seat` needs to catch up.
+    fn welcome(&self, seat: &str) -> Option<Welcome>;
+    /// How many commands were issued so far.
+    fn issued_count(&self) -> usize;
+    /// A message for whoever sits at this side of the table.
+    fn tell(&mut self, notice: String);
+    /// The simulated clock and the speed it runs at.
+    fn clock(&self) -> (f64, f64);
+    /// Starts the host's session from its welcome.
+    fn begin_remote(&mut self, welcome: &Welcome);
+    /// A command the host issued, applied here at the same tick.
+    fn apply_remote(&mut self, entry: Entry);
+    /// Runs this side's simulation up to the host's clock.
+    fn catch_up(&mut self);
+}
 
 /// Netcode's protocol id: clients of another protocol version are not let in.
 const PROTOCOL_ID: u64 = 0xF12E_D211_0000_0001;
@@ -185,8 +214,8 @@ impl Playing {
     }
 }
 
-/// The network systems, for an app whose `Game` hosts or joins a table.
-pub fn plugin(app: &mut App) {
+/// The network systems, for an app whose `T` (a non-send resource) hosts or joins a table.
+pub fn plugin<T: Table>(app: &mut App) {
     app.add_plugins((RepliconPlugins, RepliconRenetPlugins))
         .add_client_message_with(Channel::Ordered, write_to_host, read_to_host)
         .add_server_message_with(Channel::Ordered, write_to_players, read_to_players)
@@ -196,10 +225,10 @@ pub fn plugin(app: &mut App) {
         .add_systems(
             PreUpdate,
             (
-                host_receive
+                host_receive::<T>
                     .after(ServerSystems::Receive)
                     .run_if(in_state(ServerState::Running)),
-                player_receive
+                player_receive::<T>
                     .after(ClientSystems::Receive)
                     .run_if(in_state(ClientState::Connected)),
             ),
@@ -207,21 +236,21 @@ pub fn plugin(app: &mut App) {
         .add_systems(
             PostUpdate,
             (
-                host_send
+                host_send::<T>
                     .before(ServerSystems::Send)
                     .run_if(in_state(ServerState::Running)),
-                player_send
+                player_send::<T>
                     .before(ClientSystems::Send)
                     .run_if(in_state(ClientState::Connected)),
             ),
         )
-        .add_systems(OnExit(ClientState::Connected), connection_lost)
+        .add_systems(OnExit(ClientState::Connected), connection_lost::<T>)
         .add_systems(
             OnTransition {
                 exited: ClientState::Connecting,
                 entered: ClientState::Disconnected,
             },
-            host_unreachable,
+            host_unreachable::<T>,
         );
 }
 
@@ -249,7 +278,7 @@ fn read_to_players(_: &mut ClientReceiveCtx, bytes: &mut Bytes) -> Result<ToPlay
 
 /// Opens the table on `bind` (e.g. 127.0.0.1:7777; port 0 picks one) for the game in
 /// `world`, once its plugins are set up (from a startup system, or after `App::finish`).
-pub fn host(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, String> {
+pub fn host<T: Table>(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, String> {
     let socket = UdpSocket::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
     let channels = world.resource::<RepliconChannels>();
@@ -268,13 +297,13 @@ pub fn host(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, S
     let transport = NetcodeServerTransport::new(config, socket).map_err(|e| e.to_string())?;
     world.insert_resource(server);
     world.insert_resource(transport);
-    world.non_send_mut::<Game>().link = Link::Host(Hosting::new(code, addr));
+    *world.non_send_mut::<T>().link() = Link::Host(Hosting::new(code, addr));
     Ok(addr)
 }
 
 /// Connects the game in `world` to the host at `addr`, to sit as `name` (set up as for
 /// [`host`]).
-pub fn join(
+pub fn join<T: Table>(
     world: &mut World,
     host: SocketAddr,
     (code, name, role): (String, String, Option<Role>),
@@ -303,7 +332,7 @@ pub fn join(
         NetcodeClientTransport::new(now, authentication, socket).map_err(|e| e.to_string())?;
     world.insert_resource(client);
     world.insert_resource(transport);
-    world.non_send_mut::<Game>().link = Link::Player(Playing::new(host, code, name, role));
+    *world.non_send_mut::<T>().link() = Link::Player(Playing::new(host, code, name, role));
     Ok(())
 }
 
@@ -325,10 +354,10 @@ fn since_epoch() -> std::time::Duration {
 const REFUSED_GRACE_S: f64 = 2.0;
 
 /// Seats the players who ask, and issues their commands in their seat's name.
-fn host_receive(
+fn host_receive<T: Table>(
     mut messages: MessageReader<FromClient<ToHost>>,
     mut left: RemovedComponents<ConnectedClient>,
-    mut game: NonSendMut<Game>,
+    mut game: NonSendMut<T>,
     (mut out, mut disconnect): (
         MessageWriter<ToClients<ToPlayers>>,
         MessageWriter<DisconnectRequest>,
@@ -337,7 +366,7 @@ fn host_receive(
 ) {
     let game = &mut *game;
     let real_now = time.elapsed_secs_f64();
-    if let Link::Host(hosting) = &mut game.link {
+    if let Link::Host(hosting) = game.link() {
         for client in left.read() {
             hosting.left(client);
             hosting.refused.retain(|(c, _)| *c != client);
@@ -354,8 +383,8 @@ fn host_receive(
         let ClientId::Client(client) = *client_id else {
             continue;
         };
-        let host_player = game.options.player.clone();
-        let Link::Host(hosting) = &mut game.link else {
+        let host_player = game.player().to_string();
+        let Link::Host(hosting) = game.link() else {
             return;
         };
         match message {
@@ -376,8 +405,8 @@ fn host_receive(
                                 message: ToPlayers::Welcome(Box::new(welcome)),
                             });
                         }
-                        let issued = game.issued().len();
-                        if let Link::Host(hosting) = &mut game.link {
+                        let issued = game.issued_count();
+                        if let Link::Host(hosting) = game.link() {
                             hosting.welcomed(client, issued);
                         }
                     }
@@ -394,7 +423,7 @@ fn host_receive(
                 // A connection without a seat has not shown the code: ignored.
                 if let Some(seat) = hosting.seat_of(client).map(str::to_string) {
                     if **command == Command::TakeRole(Role::GameMaster) {
-                        game.notice = Some(format!(
+                        game.tell(format!(
                             "{seat} asked for the game master's seat: {GAME_MASTER_AT_HOST}"
                         ));
                         continue;
@@ -412,11 +441,9 @@ const GAME_MASTER_AT_HOST: &str =
     "the game master runs the host (`firedrill host --game-master`), not a seat at the table";
 
 /// Sends every seated player the commands issued since the last frame, then the clock.
-fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlayers>>) {
+fn host_send<T: Table>(mut game: NonSendMut<T>, mut out: MessageWriter<ToClients<ToPlayers>>) {
     let clock = game.clock();
-    let game = &mut *game;
-    let issued: &[Entry] = game.session.as_ref().map_or(&[], |s| &s.issued);
-    let Link::Host(hosting) = &mut game.link else {
+    let (Link::Host(hosting), issued) = game.link_and_issued() else {
         return;
     };
     let fresh = hosting.sent;
@@ -446,8 +473,8 @@ fn host_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToClients<ToPlay
 }
 
 /// Asks for a seat once connected, then sends the player's commands.
-fn player_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToHost>) {
-    let Link::Player(playing) = &mut game.link else {
+fn player_send<T: Table>(mut game: NonSendMut<T>, mut out: MessageWriter<ToHost>) {
+    let Link::Player(playing) = game.link() else {
         return;
     };
     if !playing.asked {
@@ -466,23 +493,23 @@ fn player_send(mut game: NonSendMut<Game>, mut out: MessageWriter<ToHost>) {
 }
 
 /// Starts from the host's session, applies what it issued, and follows its clock.
-fn player_receive(
+fn player_receive<T: Table>(
     mut messages: MessageReader<ToPlayers>,
-    mut game: NonSendMut<Game>,
+    mut game: NonSendMut<T>,
     mut client: ResMut<RenetClient>,
 ) {
     for message in messages.read() {
         match message {
             ToPlayers::Welcome(welcome) => game.begin_remote(welcome),
             ToPlayers::Refused { reason } => {
-                if let Link::Player(playing) = &mut game.link {
+                if let Link::Player(playing) = game.link() {
                     playing.trouble = Some(format!("the host refused: {reason}"));
                 }
                 client.disconnect();
             }
             ToPlayers::Issued(entry) => game.apply_remote((**entry).clone()),
             ToPlayers::Clock { now, speed } => {
-                if let Link::Player(playing) = &mut game.link {
+                if let Link::Player(playing) = game.link() {
                     playing.host_now = playing.host_now.max(*now);
                     playing.host_speed = *speed;
                 }
@@ -492,8 +519,8 @@ fn player_receive(
     game.catch_up();
 }
 
-fn host_unreachable(mut game: NonSendMut<Game>) {
-    if let Link::Player(playing) = &mut game.link
+fn host_unreachable<T: Table>(mut game: NonSendMut<T>) {
+    if let Link::Player(playing) = game.link()
         && playing.trouble.is_none()
     {
         playing.trouble = Some(format!(
@@ -503,8 +530,8 @@ fn host_unreachable(mut game: NonSendMut<Game>) {
     }
 }
 
-fn connection_lost(mut game: NonSendMut<Game>) {
-    if let Link::Player(playing) = &mut game.link {
+fn connection_lost<T: Table>(mut game: NonSendMut<T>) {
+    if let Link::Player(playing) = game.link() {
         playing.asked = false;
         playing.joined = false;
         if playing.trouble.is_none() {

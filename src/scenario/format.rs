@@ -960,6 +960,15 @@ impl FaultKind {
         }
     }
 
+    /// A change someone made (a release, a config push, a flag): undoing it is possible, so
+    /// rolling back comes first.
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            Self::Deploy { .. } | Self::ConfigPush { .. } | Self::FeatureFlag { .. }
+        )
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::Crash { .. } => "Crash",

@@ -84,13 +84,25 @@ pub fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
 }
 
-/// Parses and validates scenario `text`; `file` names it in diagnostics.
+/// Checks a layer above adds to the scenario floor's own (the game's rules on the ground
+/// truth): the scenario floor cannot know them.
+pub type Lint = fn(&Scenario) -> Vec<validate::Problem>;
+
+/// Parses and validates scenario `text` with the format and fleet checks; `file` names it in
+/// diagnostics. A scenario to play is loaded with `session::load_str`, which adds the
+/// game's checks.
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, LoadError> {
+    load_str_with(file, text, |_| Vec::new())
+}
+
+/// Parses and validates scenario `text` with the scenario floor's checks and `lint`'s.
+pub fn load_str_with(file: &str, text: &str, lint: Lint) -> Result<Loaded, LoadError> {
     let scenario: Scenario = match ron_options().from_str(text) {
         Ok(scenario) => scenario,
         Err(error) => return Err(syntax_error(file, text, &error, "docs/scenario-format.md")),
     };
-    let problems = validate::check(&scenario);
+    let mut problems = validate::check(&scenario);
+    problems.extend(lint(&scenario));
     let locator = Locator::new(text);
     let mut diagnostics: Vec<Diagnostic> = problems
         .into_iter()
@@ -146,12 +158,17 @@ pub fn syntax_error(
     }
 }
 
-/// Reads and loads the scenario at `path`.
+/// Reads and loads the scenario at `path` (the scenario floor's checks only).
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
+    load_file_with(path, |_| Vec::new())
+}
+
+/// Reads and loads the scenario at `path` with the scenario floor's checks and `lint`'s.
+pub fn load_file_with(path: &Path, lint: Lint) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => load_str(&file, &text),
+            Ok(text) => load_str_with(&file, &text, lint),
             Err(_) => Err(LoadError::file(&file, "the file is not valid UTF-8 text")),
         },
         Err(error) => Err(LoadError::file(

@@ -23,25 +23,35 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    pub fn error(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 struct Checker {
     problems: Vec<Problem>,
 }
 
 impl Checker {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            severity: Severity::Error,
-            path: path.into(),
-            message: message.into(),
-        });
+        self.problems.push(Problem::error(path, message));
     }
 
     fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            severity: Severity::Warning,
-            path: path.into(),
-            message: message.into(),
-        });
+        self.problems.push(Problem::warning(path, message));
     }
 
     fn positive(&mut self, path: String, what: &str, value: f64) {
@@ -296,75 +306,12 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
             "no root cause named: the mitigation, rollback and hypothesis criteria have nothing to judge",
         );
     }
-    let actions: Vec<&str> = crate::remediation::CATALOG.iter().map(|r| r.name).collect();
-    let targets: Vec<String> = scenario
-        .services
-        .iter()
-        .map(|s| s.name.clone())
-        .chain(scenario.zones.iter().cloned())
-        .chain(scenario.services.iter().flat_map(|s| {
-            s.calls
-                .iter()
-                .map(move |call| format!("{}->{}", s.name, call.to))
-        }))
-        .collect();
-    let target_names: Vec<&str> = targets.iter().map(String::as_str).collect();
-    for (list, patterns) in [
-        ("mitigations", &incident.mitigations),
-        ("red_herrings", &incident.red_herrings),
-    ] {
-        for (i, pattern) in patterns.iter().enumerate() {
-            let path = format!("incident.{list}[{i}]");
-            if !actions.contains(&pattern.action.as_str()) {
-                let hint = closest(&pattern.action, &actions)
-                    .map(|close| format!(" (did you mean \"{close}\"?)"))
-                    .unwrap_or_else(|| " (`firedrill catalog` lists them)".to_string());
-                c.error(
-                    format!("{path}.action"),
-                    format!("unknown remediation \"{}\"{hint}", pattern.action),
-                );
-            }
-            if let Some(target) = &pattern.target
-                && !target_names.contains(&target.as_str())
-            {
-                let hint = closest(target, &target_names)
-                    .map(|close| format!(" (did you mean \"{close}\"?)"))
-                    .unwrap_or_default();
-                c.error(
-                    format!("{path}.target"),
-                    format!("\"{target}\" is no service, zone or call edge{hint}"),
-                );
-            }
-        }
-    }
     c.positive(
         "incident.par_mitigate".to_string(),
         "par_mitigate",
         incident.par_mitigate.get(),
     );
-    if let Some((least, how)) = fastest_mitigation(incident, scenario)
-        && incident.par_mitigate.get() < least
-    {
-        c.warn(
-            "incident.par_mitigate",
-            format!(
-                "par {} is shorter than the fastest mitigation takes to act ({how}: {}): no responder can meet it; allow at least that plus time to diagnose",
-                incident.par_mitigate,
-                Seconds::new(least)
-            ),
-        );
-    }
-    let ids: Vec<&str> = crate::scoring::CRITERIA.iter().map(|c| c.0).collect();
-    for (id, weight) in &incident.weights {
-        if !ids.contains(&id.as_str()) {
-            let hint = closest(id, &ids)
-                .map(|close| format!("did you mean \"{close}\"?"))
-                .unwrap_or_else(|| format!("criteria: {}", ids.join(", ")));
-            c.error(
-                "incident.weights",
-                format!("unknown criterion \"{id}\" ({hint})"),
-            );
-        }
+    for weight in incident.weights.values() {
         c.non_negative("incident.weights".to_string(), "a weight", *weight);
     }
     if incident.declare && scenario.slos.is_empty() {
@@ -373,31 +320,6 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
             "no SLOs: nothing pages, and impact, mitigation and budget cannot be measured",
         );
     }
-}
-
-/// The mitigation that acts soonest once applied, and how long it takes.
-fn fastest_mitigation(incident: &IncidentSpec, scenario: &Scenario) -> Option<(f64, String)> {
-    crate::scoring::mitigations(scenario, incident)
-        .iter()
-        .map(|pattern| {
-            let target = pattern.target.as_deref();
-            let service_name = target.map(|t| t.split_once("->").map_or(t, |(from, _)| from));
-            let service = service_name.and_then(|n| scenario.services.iter().find(|s| s.name == n));
-            let rolls_out = scenario.faults.iter().any(|f| {
-                service_name == Some(f.target.as_str())
-                    && matches!(f.kind, FaultKind::Deploy { .. })
-                    && f.name
-                        .as_ref()
-                        .is_some_and(|n| incident.root_cause.contains(n))
-            });
-            let least = crate::remediation::least_time_to_act(&pattern.action, service, rolls_out);
-            let how = match target {
-                Some(t) => format!("{}({t})", pattern.action),
-                None => pattern.action.clone(),
-            };
-            (least, how)
-        })
-        .min_by(|a, b| a.0.total_cmp(&b.0))
 }
 
 fn check_chat(c: &mut Checker, scenario: &Scenario) {
@@ -636,9 +558,8 @@ fn check_fault(
         TargetKind::Service => {
             service = resolve(c, target, &fault.target, index_of, names);
         }
-        TargetKind::Edge => match fault.target.split_once("->") {
-            Some((from, to)) => {
-                let (from, to) = (from.trim(), to.trim());
+        TargetKind::Edge => match super::Edge::parse(&fault.target) {
+            Some(super::Edge { from, to }) => {
                 let a = resolve(c, target.clone(), from, index_of, names);
                 let b = resolve(c, target.clone(), to, index_of, names);
                 if let (Some(a), Some(_)) = (a, b)

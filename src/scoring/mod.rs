@@ -3,12 +3,17 @@
 //! a maximum and a sentence that explains the judgement with the timeline's facts and the
 //! practice behind it. Authors reweight or disable criteria by id in `incident.weights`.
 
+pub mod lint;
+mod postmortem;
+
+pub use postmortem::postmortem_markdown;
+
 use serde::Serialize;
 
 use crate::incident::debrief::Timeline;
 use crate::incident::{Command, Priority, Role, View, clock};
 use crate::remediation::Remediation;
-use crate::scenario::{ActionPattern, FaultSpec, IncidentSpec, Scenario};
+use crate::scenario::{ActionPattern, Edge, FaultKind, FaultSpec, IncidentSpec, Scenario};
 
 /// Points a criterion is worth at weight 1.
 pub const POINTS: f64 = 10.0;
@@ -350,9 +355,7 @@ impl<'a> Facts<'a> {
 
     /// A change caused it, and undoing the change is possible.
     fn change_caused_it(&self) -> bool {
-        self.root
-            .iter()
-            .any(|f| matches!(f.kind.label(), "Deploy" | "ConfigPush" | "FeatureFlag"))
+        self.root.iter().any(|f| f.kind.is_change())
     }
 
     fn undoes_the_change(&self, remediation: &Remediation) -> bool {
@@ -361,7 +364,7 @@ impl<'a> Facts<'a> {
             match remediation {
                 Remediation::Rollback { service } => service == target,
                 Remediation::DisableFlag { service, .. } => {
-                    service == target && f.kind.label() == "FeatureFlag"
+                    service == target && matches!(f.kind, FaultKind::FeatureFlag { .. })
                 }
                 _ => false,
             }
@@ -379,7 +382,7 @@ impl<'a> Facts<'a> {
 
 /// A fault's target as a service: the caller of an edge `"a->b"`.
 fn service_of(target: &str) -> &str {
-    target.split_once("->").map_or(target, |(from, _)| from)
+    Edge::caller_or_self(target)
 }
 
 /// Whether a remediation fits a pattern: same name, and the same target if the pattern
@@ -422,24 +425,41 @@ fn default_mitigations(fault: &FaultSpec) -> Vec<ActionPattern> {
         target: None,
     };
     let t = fault.target.as_str();
-    match fault.kind.label() {
-        "Deploy" | "ConfigPush" | "CrashLoop" => vec![on("Rollback", t), on("RollForward", t)],
-        "FeatureFlag" => vec![on("DisableFlag", t), on("Rollback", t)],
-        "DnsFailure" => vec![on("FixDns", t)],
-        "CertExpiry" => vec![on("RotateCertificate", t)],
-        "DiskFill" => vec![on("FreeDisk", t)],
-        "ReplicationLag" => vec![on("ResyncReplicas", t)],
-        "CacheFlush" => vec![on("WarmCache", t), any("ShedLoad")],
-        "MemoryLeak" => vec![
+    match fault.kind {
+        FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. } | FaultKind::CrashLoop { .. } => {
+            vec![on("Rollback", t), on("RollForward", t)]
+        }
+        FaultKind::FeatureFlag { .. } => vec![on("DisableFlag", t), on("Rollback", t)],
+        FaultKind::DnsFailure => vec![on("FixDns", t)],
+        FaultKind::CertExpiry => vec![on("RotateCertificate", t)],
+        FaultKind::DiskFill { .. } => vec![on("FreeDisk", t)],
+        FaultKind::ReplicationLag { .. } => vec![on("ResyncReplicas", t)],
+        FaultKind::CacheFlush => vec![on("WarmCache", t), any("ShedLoad")],
+        FaultKind::MemoryLeak { .. } => vec![
             on("RollingRestart", t),
             on("RestartInstance", t),
             on("Rollback", t),
         ],
-        "TrafficSurge" => vec![any("ShedLoad"), any("ScaleOut")],
-        "ZoneLoss" | "Partition" => vec![any("DrainZone")],
-        "Crash" => vec![on("ScaleOut", t), on("RestartInstance", t)],
-        "SlowQueries" => vec![on("SetPool", t), any("ShedLoad"), any("OpenCircuit")],
-        _ => Vec::new(),
+        FaultKind::TrafficSurge { .. } => vec![any("ShedLoad"), any("ScaleOut")],
+        FaultKind::ZoneLoss | FaultKind::Partition => vec![any("DrainZone")],
+        FaultKind::Crash { .. } => vec![on("ScaleOut", t), on("RestartInstance", t)],
+        FaultKind::SlowQueries { .. } => {
+            vec![on("SetPool", t), any("ShedLoad"), any("OpenCircuit")]
+        }
+        FaultKind::CpuHog { .. }
+        | FaultKind::Latency { .. }
+        | FaultKind::Errors { .. }
+        | FaultKind::NetworkLatency { .. }
+        | FaultKind::PacketLoss { .. }
+        | FaultKind::ReadinessFailure { .. }
+        | FaultKind::FlappingHealthChecks { .. }
+        | FaultKind::GcPauses { .. }
+        | FaultKind::ClockSkew { .. }
+        | FaultKind::IoLatency { .. }
+        | FaultKind::HotKey { .. }
+        | FaultKind::MissingMetrics
+        | FaultKind::AlertStorm
+        | FaultKind::ConsumerLag { .. } => Vec::new(),
     }
 }
 
@@ -1048,7 +1068,10 @@ fn hypothesis(f: &Facts) -> Judgement {
         }
     }
     let names = |cause: &Cause, fault: &str, target: &str| {
-        cause.0 == fault && (cause.1 == target || cause.1.split("->").any(|end| end == target))
+        cause.0 == fault
+            && (cause.1 == target
+                || Edge::parse(cause.1)
+                    .is_some_and(|edge| edge.from == target || edge.to == target))
     };
     let label = |list: &[&Cause]| {
         list.iter()

@@ -189,7 +189,13 @@ pub struct ServiceRow {
 }
 
 impl ServiceRow {
-    /// Failed outcomes over all outcomes, as the SLIs count them.
+    /// Answers of the period, good or bad.
+    pub fn outcomes(&self) -> u64 {
+        self.ok + self.server_errors + self.rejected + self.timeouts
+    }
+
+    /// Failed outcomes over all outcomes: the one error ratio the SLIs, dashboards, threshold
+    /// alerts and fault triggers share.
     pub fn error_ratio(&self) -> f64 {
         error_ratio(self.ok, self.server_errors + self.rejected + self.timeouts)
     }

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod metrics;
 pub mod plain;
 pub mod random;
+pub mod restarts;
 pub mod retry;
 pub mod source;
 pub mod step;
@@ -20,8 +21,6 @@ use std::sync::Arc;
 
 use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings};
 use bevy::prelude::*;
-
-use crate::scenario::Scenario;
 
 use conditions::Conditions;
 use events::Events;
@@ -194,6 +193,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
     world.insert_resource(Events::new(topology.tick));
     world.insert_resource(Conditions::normal(&topology));
     world.insert_resource(Balancers(vec![0; topology.services.len()]));
+    world.insert_resource(restarts::Restarts::default());
     world.insert_resource(Tallies {
         services: vec![Default::default(); topology.services.len()],
         sources: vec![Default::default(); topology.sources.len()],
@@ -365,238 +365,4 @@ fn record_metrics(
 
 fn advance_clock(mut clock: ResMut<SimClock>) {
     clock.tick += 1;
-}
-
-/// A headless simulation: the fleet in its own `App`, advanced tick by tick as fast as the
-/// machine allows. The window runs the same plugin in `FixedUpdate` instead.
-pub struct Simulation {
-    app: App,
-}
-
-impl Simulation {
-    /// Builds the simulation of a validated scenario.
-    pub fn new(scenario: &Scenario) -> Self {
-        let topology = Topology::compile(scenario);
-        let faults = crate::faults::FaultTimeline::compile(scenario, &topology);
-        let alerting = (
-            crate::slo::Slos::compile(scenario),
-            crate::slo::ThresholdAlerts::compile(scenario),
-        );
-        let mut sim = Self::build(topology, faults, alerting);
-        sim.app.insert_resource(crate::incident::Incident::new(
-            scenario.incident.clone(),
-            &scenario.chat,
-        ));
-        sim
-    }
-
-    pub fn from_topology(topology: Topology) -> Self {
-        Self::build(
-            topology,
-            crate::faults::FaultTimeline::default(),
-            Default::default(),
-        )
-    }
-
-    fn build(
-        topology: Topology,
-        faults: crate::faults::FaultTimeline,
-        (slos, thresholds): (crate::slo::Slos, crate::slo::ThresholdAlerts),
-    ) -> Self {
-        let mut app = App::new();
-        app.add_plugins((
-            plugin,
-            crate::faults::plugin,
-            crate::remediation::plugin,
-            crate::slo::plugin,
-            crate::incident::plugin,
-        ));
-        app.insert_resource(slos);
-        app.insert_resource(thresholds);
-        app.insert_resource(crate::remediation::Remediations::new(&topology));
-        app.insert_resource(crate::incident::Incident::new(None, &Default::default()));
-        spawn_fleet(app.world_mut(), topology);
-        app.insert_resource(faults);
-        Self { app }
-    }
-
-    /// Issues a command; it is applied at the first tick starting at or after its time.
-    pub fn issue(&mut self, entry: crate::incident::Entry) {
-        self.app
-            .world_mut()
-            .resource_mut::<crate::incident::Incident>()
-            .issue(entry);
-    }
-
-    /// Issues a remediation at simulated time `at`, by the solo player.
-    pub fn schedule(&mut self, at: f64, remediation: crate::remediation::Remediation) {
-        self.issue(crate::incident::Entry {
-            at: crate::scenario::Seconds(at),
-            by: crate::incident::SOLO_PLAYER.to_string(),
-            command: crate::incident::Command::Apply(remediation),
-        });
-    }
-
-    /// Applies the commands due now without running a tick: those written after the last
-    /// tick of a run (the resolution, the postmortem).
-    pub fn apply_due_commands(&mut self) {
-        use bevy::ecs::system::RunSystemOnce;
-        self.app
-            .world_mut()
-            .run_system_once(crate::incident::apply_commands)
-            .expect("the incident systems' resources exist");
-    }
-
-    /// The incident: commands applied, lifecycle, chat.
-    pub fn incident(&self) -> &crate::incident::Incident {
-        self.app.world().resource::<crate::incident::Incident>()
-    }
-
-    /// Remediations scheduled, running and applied.
-    pub fn remediations(&self) -> &crate::remediation::Remediations {
-        self.app
-            .world()
-            .resource::<crate::remediation::Remediations>()
-    }
-
-    /// The run's SLOs: budgets, burn rates and alerts.
-    pub fn slos(&self) -> &[crate::slo::SloTracker] {
-        &self.app.world().resource::<crate::slo::Slos>().0
-    }
-
-    /// The run's threshold alerts.
-    pub fn threshold_alerts(&self) -> &[crate::slo::ThresholdTracker] {
-        &self.app.world().resource::<crate::slo::ThresholdAlerts>().0
-    }
-
-    /// The fault timeline: which faults started and ended when.
-    pub fn faults(&self) -> &crate::faults::FaultTimeline {
-        self.app.world().resource::<crate::faults::FaultTimeline>()
-    }
-
-    /// The conditions faults impose right now.
-    pub fn conditions(&self) -> &Conditions {
-        self.app.world().resource::<Conditions>()
-    }
-
-    /// Advances `ticks` ticks, or until the game master ends the shift.
-    pub fn run_ticks(&mut self, ticks: u64) {
-        for _ in 0..ticks {
-            if self.ended_early() {
-                break;
-            }
-            self.app.world_mut().run_schedule(FixedUpdate);
-        }
-    }
-
-    /// Whether the game master ended the shift before its time.
-    pub fn ended_early(&self) -> bool {
-        self.incident().lifecycle.ended_s.is_some()
-    }
-
-    /// Advances until simulated time reaches `seconds` (whole ticks).
-    pub fn run_until(&mut self, seconds: f64) {
-        let clock = self.clock();
-        let target = (seconds / clock.dt - 1e-9).ceil().max(0.0) as u64;
-        self.run_ticks(target.saturating_sub(clock.tick));
-    }
-
-    /// Closes the open metric periods so every tick run so far is in the totals.
-    pub fn flush_metrics(&mut self) {
-        let clock = self.clock();
-        let world = self.app.world_mut();
-        let mut services = world.query::<&mut ServiceMetrics>();
-        for mut metrics in services.iter_mut(world) {
-            metrics.flush(clock.now());
-        }
-        let mut sources = world.query::<&mut SourceMetrics>();
-        for mut metrics in sources.iter_mut(world) {
-            metrics.flush(clock.now());
-        }
-    }
-
-    /// The last log lines of `service`, rendered, oldest first.
-    pub fn log_lines(&self, service: usize, last: usize) -> Vec<String> {
-        let tallies = self.app.world().resource::<Tallies>();
-        let versions: Vec<String> = self.conditions().versions[service]
-            .iter()
-            .map(|v| v.name.clone())
-            .collect();
-        let mut entries: Vec<&logs::LogEntry> = tallies.logs.entries(service).collect();
-        entries.sort_by(|a, b| a.t.total_cmp(&b.t));
-        let skip = entries.len().saturating_sub(last);
-        entries[skip..]
-            .iter()
-            .map(|entry| {
-                logs::Line {
-                    entry,
-                    topology: self.topology(),
-                    versions: &versions,
-                }
-                .to_string()
-            })
-            .collect()
-    }
-
-    /// The recent sampled traces.
-    pub fn traces(&self) -> &traces::Traces {
-        &self.app.world().resource::<Tallies>().traces
-    }
-
-    /// The `count` slowest sampled user requests still kept, slowest first, as trees.
-    pub fn slowest_traces(&self, count: usize) -> Vec<String> {
-        let traces = self.traces();
-        let mut roots: Vec<&traces::Span> = traces.roots().collect();
-        roots.sort_by(|a, b| {
-            (b.end - b.start)
-                .total_cmp(&(a.end - a.start))
-                .then(a.trace.cmp(&b.trace))
-        });
-        roots
-            .iter()
-            .take(count)
-            .map(|root| traces::render(&traces.trace(root.trace), self.topology()))
-            .collect()
-    }
-
-    /// Events handled so far (arrivals, completions, replies, timeouts).
-    pub fn events_handled(&self) -> u64 {
-        self.app.world().resource::<Events>().handled()
-    }
-
-    pub fn clock(&self) -> SimClock {
-        *self.app.world().resource::<SimClock>()
-    }
-
-    pub fn fleet(&self) -> &Fleet {
-        self.app.world().resource::<Fleet>()
-    }
-
-    pub fn topology(&self) -> &Topology {
-        &self.fleet().topology
-    }
-
-    pub fn service_metrics(&self, service: usize) -> &ServiceMetrics {
-        let entity = self.fleet().services[service];
-        self.app
-            .world()
-            .get::<ServiceMetrics>(entity)
-            .expect("service entity")
-    }
-
-    pub fn source_metrics(&self, source: usize) -> &SourceMetrics {
-        let entity = self.fleet().sources[source];
-        self.app
-            .world()
-            .get::<SourceMetrics>(entity)
-            .expect("source entity")
-    }
-
-    pub fn instance(&self, global: u32) -> &InstanceState {
-        let entity = self.fleet().instances[global as usize];
-        self.app
-            .world()
-            .get::<InstanceState>(entity)
-            .expect("instance entity")
-    }
 }

@@ -7,7 +7,7 @@ use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms, pick};
 use crate::faults::{CATALOG, CatalogEntry, Fault};
 use crate::incident::{Command, Entry};
 use crate::scenario::{FaultKind, Scenario, Seconds, parse_duration, ron_options};
-use crate::sim::Simulation;
+use crate::session::Simulation;
 
 /// What the game master is typing.
 pub struct GameMasterForm {
@@ -172,9 +172,13 @@ pub fn panel(
             .services
             .iter()
             .flat_map(|s| {
-                s.edges
-                    .iter()
-                    .map(move |e| format!("{}->{}", s.name, topology.services[e.to].name))
+                s.edges.iter().map(move |e| {
+                    crate::scenario::Edge {
+                        from: &s.name,
+                        to: &topology.services[e.to].name,
+                    }
+                    .to_string()
+                })
             })
             .collect(),
         "zone" => topology.zones.clone(),

@@ -7,6 +7,8 @@
 //! replays, and is appended to the session's journal before it is applied.
 
 pub mod game_master;
+pub mod hot_reload;
+pub mod library;
 pub mod model;
 pub mod panels;
 pub mod screens;
@@ -18,12 +20,13 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
-use crate::incident::debrief::{Timeline, postmortem_markdown};
-use crate::incident::journal::{Header, Journal};
+use crate::incident::journal::Header;
 use crate::incident::{Command, Entry, View};
 use crate::net::Link;
-use crate::scenario::{Scenario, Seconds, load_str};
-use crate::sim::Simulation;
+use crate::scenario::Seconds;
+use crate::scoring::postmortem_markdown;
+use crate::session::{Finished, Overrides, Resumed, Session};
+use library::library;
 use model::{ControlRoom, Dashboard, Range};
 use panels::{ActionForm, IncidentForm, LogFilter};
 use screens::{DebriefAction, DebriefView, LibraryEntry, PostmortemForm};
@@ -31,8 +34,10 @@ use screens::{DebriefAction, DebriefView, LibraryEntry, PostmortemForm};
 /// How the game was started.
 #[derive(Clone, Debug, Default)]
 pub struct PlayOptions {
-    /// Start this scenario (else the picker shows the `scenarios/` folder).
+    /// Start this scenario (else the picker shows the scenarios folder).
     pub scenario: Option<PathBuf>,
+    /// The scenarios folder (else found as [`library::scenarios_dir`] says).
+    pub scenarios: Option<PathBuf>,
     pub seed: Option<u64>,
     /// Simulated seconds per real second at the start.
     pub speed: f64,
@@ -90,35 +95,20 @@ pub enum Tab {
     Commands,
 }
 
-/// A scenario being played.
-pub struct Session {
-    pub path: PathBuf,
-    pub scenario: Scenario,
-    pub sim: Simulation,
-    journal: Option<Journal>,
-    header: Header,
-    /// The scenario file's modification time, for hot reload.
-    modified: Option<SystemTime>,
-    pub debrief: Option<DebriefView>,
-    /// Every command issued into this session's simulation, in order: what a joining player
-    /// replays, and what a resumed session starts from.
-    pub issued: Vec<Entry>,
-}
-
-impl Session {
-    /// The shift has run its time, or the game master ended it.
-    fn shift_over(&self) -> bool {
-        self.sim.clock().now() + 1e-9 >= self.scenario.duration.get() || self.sim.ended_early()
-    }
-}
-
 /// The game: its screen, the session and the panels' state. Not `Send` (the simulation
 /// holds its own Bevy `App`), so it lives in the main thread's world.
 pub struct Game {
     pub screen: Screen,
     pub options: PlayOptions,
     pub library: Vec<LibraryEntry>,
+    /// The folder the picker lists.
+    pub scenarios: PathBuf,
+    /// The scenario being played.
     pub session: Option<Session>,
+    /// The scenario file the session plays, for hot reload (none for a joined or resumed one).
+    scenario_path: Option<PathBuf>,
+    /// The debrief of the finished shift.
+    pub debrief: Option<DebriefView>,
     pub speed: f64,
     /// Validation errors of the scenario file being edited; the last good version runs.
     pub reload_error: Option<String>,
@@ -132,10 +122,9 @@ pub struct Game {
     incident_form: IncidentForm,
     postmortem_form: PostmortemForm,
     game_master_form: game_master::GameMasterForm,
-    last_reload_check: f64,
     screenshot_frames: Option<u32>,
     estimate: panels::Estimate,
-    estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::slo::CostEstimate>>>,
+    estimate_answer: Option<std::sync::mpsc::Receiver<Vec<crate::session::CostEstimate>>>,
     frame_times: Vec<f64>,
     exporter: Option<crate::openmetrics::Exporter>,
     /// Alone, hosting a table, or playing at one.
@@ -161,27 +150,40 @@ pub fn run(options: PlayOptions) -> AppExit {
             return AppExit::error();
         }
     };
+    let sources =
+        hot_reload::ScenarioSources::new(&game.scenarios, game.options.scenario.as_deref());
     let mut app = App::new();
-    app.add_plugins(DefaultPlugins.set(WindowPlugin {
-        primary_window: Some(Window {
-            title: "firedrill".to_string(),
-            resolution: (1600, 1000).into(),
-            ..default()
-        }),
-        ..default()
-    }))
-    .add_plugins(EguiPlugin::default())
+    // Asset sources are read when the asset plugin starts: register them first.
+    sources.register(&mut app);
+    app.insert_resource(sources);
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "firedrill".to_string(),
+                    resolution: (1600, 1000).into(),
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(AssetPlugin {
+                file_path: library::assets_dir().display().to_string(),
+                watch_for_changes_override: Some(true),
+                ..default()
+            }),
+    )
+    .add_plugins((EguiPlugin::default(), hot_reload::plugin))
     .insert_resource(ClearColor(Color::srgb(0.07, 0.08, 0.1)))
     .insert_non_send(game)
     .add_systems(Startup, setup)
     .add_systems(FixedUpdate, step_simulation)
-    .add_systems(Update, (pace, hot_reload, take_screenshot, measure))
+    .add_systems(Update, (pace, take_screenshot, measure))
     .add_systems(EguiPrimaryContextPass, draw);
     if !matches!(
         app.world().non_send::<Game>().options.table,
         TableOptions::Solo
     ) {
-        app.add_plugins(crate::net::link::plugin)
+        app.add_plugins(crate::net::link::plugin::<Game>)
             .add_systems(Startup, open_table);
     }
     app.run()
@@ -192,7 +194,7 @@ fn open_table(world: &mut World) {
     let table = world.non_send::<Game>().options.table.clone();
     let opened = match table {
         TableOptions::Solo => Ok(()),
-        TableOptions::Host { bind, code } => crate::net::link::host(world, &bind, code.clone())
+        TableOptions::Host { bind, code } => crate::net::link::host::<Game>(world, &bind, code.clone())
             .map(|addr| {
                 eprintln!(
                     "hosting at {addr}, session code {code}: players join with `firedrill join {addr} --code {code} --name NAME [--role ops]`"
@@ -200,7 +202,7 @@ fn open_table(world: &mut World) {
             }),
         TableOptions::Join { addr, code, role } => {
             let name = world.non_send::<Game>().options.player.clone();
-            crate::net::link::join(world, addr, (code, name, role))
+            crate::net::link::join::<Game>(world, addr, (code, name, role))
         }
     };
     if let Err(error) = opened {
@@ -216,55 +218,6 @@ fn setup(mut commands: Commands, mut time: ResMut<Time<Virtual>>) {
     time.set_max_delta(Duration::from_secs(2));
 }
 
-/// The scenarios in `dir`, for the picker (action scripts left out).
-pub fn library(dir: &Path) -> Vec<LibraryEntry> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|e| e == "ron")
-                        && !p.to_string_lossy().ends_with(".actions.ron")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    paths.sort();
-    let mut entries: Vec<LibraryEntry> = paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            match load_str(&path.display().to_string(), &text) {
-                Ok(loaded) => LibraryEntry {
-                    name: loaded.scenario.name.clone(),
-                    description: loaded
-                        .scenario
-                        .incident
-                        .as_ref()
-                        .map(|i| i.briefing.clone())
-                        .filter(|b| !b.is_empty())
-                        .unwrap_or(loaded.scenario.description.clone()),
-                    difficulty: loaded.scenario.incident.as_ref().map(|i| i.difficulty),
-                    duration_s: loaded.scenario.duration.get(),
-                    error: None,
-                    path,
-                },
-                Err(error) => LibraryEntry {
-                    name: path.display().to_string(),
-                    description: String::new(),
-                    difficulty: None,
-                    duration_s: 0.0,
-                    error: Some(error.to_string()),
-                    path,
-                },
-            }
-        })
-        .collect();
-    // The tutorial first, then by difficulty; sandboxes without scoring last.
-    entries.sort_by_key(|e| (e.difficulty.is_none(), e.difficulty));
-    entries
-}
-
 impl Game {
     /// The game as `options` start it: on the picker, or on the given scenario's briefing
     /// (or, to take a screenshot, already at the moment to capture).
@@ -278,12 +231,16 @@ impl Game {
                 Some(exporter)
             }
         };
+        let scenarios = library::scenarios_dir(options.scenarios.as_deref());
         let mut game = Game {
             screen: Screen::Title,
-            library: library(Path::new("scenarios")),
+            library: library(&scenarios),
+            scenarios,
             speed: options.speed,
             options,
             session: None,
+            scenario_path: None,
+            debrief: None,
             reload_error: None,
             notice: None,
             selected: None,
@@ -294,7 +251,6 @@ impl Game {
             incident_form: IncidentForm::default(),
             postmortem_form: PostmortemForm::default(),
             game_master_form: game_master::GameMasterForm::default(),
-            last_reload_check: 0.0,
             screenshot_frames: None,
             estimate: panels::Estimate::None,
             estimate_answer: None,
@@ -331,38 +287,24 @@ impl Game {
         Ok(game)
     }
 
-    /// Restarts the session when its scenario file has changed and still loads; keeps the
-    /// running version and shows the errors when it does not.
-    pub fn check_reload(&mut self) {
-        let Some(session) = &self.session else {
+    /// Restarts the session on a new version of its scenario file (`text`, named `file`),
+    /// on the screen it was on (the debrief goes back to the shift); the errors are shown
+    /// instead when it does not load, and the last good version keeps running.
+    pub fn reload(&mut self, file: &str, text: &str) {
+        let Some(path) = self.scenario_path.clone() else {
             return;
         };
-        let path = session.path.clone();
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        if modified == session.modified {
-            return;
-        }
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        match load_str(&path.display().to_string(), &text) {
-            Ok(_) => {
-                let screen = self.screen;
-                if let Err(error) = self.start(&path) {
-                    self.reload_error = Some(error);
+        let screen = self.screen;
+        match self.begin(&path, file, text) {
+            Ok(()) => {
+                self.screen = if screen == Screen::Debrief {
+                    Screen::Playing
                 } else {
-                    self.screen = if screen == Screen::Debrief {
-                        Screen::Playing
-                    } else {
-                        screen
-                    };
-                    self.notice = Some(format!("{} changed: the run restarted", path.display()));
-                }
+                    screen
+                };
+                self.notice = Some(format!("{file} changed: the run restarted"));
             }
-            Err(error) => {
-                self.reload_error = Some(error.to_string());
-                if let Some(session) = &mut self.session {
-                    session.modified = modified;
-                }
-            }
+            Err(error) => self.reload_error = Some(error),
         }
     }
 
@@ -379,22 +321,20 @@ impl Game {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("firedrill: {file}: cannot read the scenario: {e}"))?;
-        let mut scenario = load_str(&file, &text).map_err(|e| e.to_string())?.scenario;
-        if let Some(seed) = self.options.seed {
-            scenario.seed = seed;
-        }
-        let header = Header::new(&file, &text, scenario.seed, scenario.duration.get());
-        let journal = self.new_journal(&scenario.name, &header);
-        self.session = Some(Session {
-            path: path.to_path_buf(),
-            sim: Simulation::new(&scenario),
-            scenario,
-            journal,
-            header,
-            modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
-            debrief: None,
-            issued: Vec::new(),
-        });
+        self.begin(path, &file, &text)
+    }
+
+    /// Starts a session on scenario `text`, read from `path` (named `file` in diagnostics).
+    fn begin(&mut self, path: &Path, file: &str, text: &str) -> Result<(), String> {
+        let overrides = Overrides {
+            seed: self.options.seed,
+            duration: None,
+        };
+        let (mut session, _) = Session::start(file, text, overrides).map_err(|e| e.to_string())?;
+        self.keep_journal(&mut session);
+        self.session = Some(session);
+        self.scenario_path = Some(path.to_path_buf());
+        self.debrief = None;
         self.reload_error = None;
         self.selected = None;
         self.action_form = ActionForm::default();
@@ -406,24 +346,22 @@ impl Game {
         Ok(())
     }
 
-    /// A fresh journal in the data folder (none without one, or when it cannot be written:
-    /// the player is told).
-    fn new_journal(&mut self, scenario: &str, header: &Header) -> Option<Journal> {
-        let dir = self.options.data_dir.as_ref()?;
+    /// Journals `session` into a fresh journal in the data folder (none without one, or
+    /// when it cannot be written: the player is told).
+    fn keep_journal(&mut self, session: &mut Session) {
+        let Some(dir) = self.options.data_dir.as_ref() else {
+            return;
+        };
         let stamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let path = dir
             .join("journals")
-            .join(format!("{scenario}-{stamp}.jsonl"));
-        match Journal::create(&path, header) {
-            Ok(journal) => {
-                eprintln!("journal: {}", path.display());
-                Some(journal)
-            }
+            .join(format!("{}-{stamp}.jsonl", session.scenario.name));
+        match session.keep_journal(&path) {
+            Ok(()) => eprintln!("journal: {}", path.display()),
             Err(error) => {
                 self.notice = Some(format!("no journal ({error}): commands are not saved"));
-                None
             }
         }
     }
@@ -432,55 +370,26 @@ impl Game {
     /// scenario it holds, every command in it, and the simulation run to the last of them,
     /// paused. The new journal starts with the old one's commands.
     pub fn resume(&mut self, path: &Path) -> Result<(), String> {
-        let recorded =
-            crate::incident::journal::read(path).map_err(|e| format!("firedrill: {e}"))?;
-        let header = recorded.header;
-        let mut scenario = load_str(&header.scenario_file, &header.scenario)
-            .map_err(|e| {
-                format!(
-                    "firedrill: {}: the journal's scenario no longer loads:\n{e}",
-                    path.display()
-                )
-            })?
-            .scenario;
-        scenario.seed = header.seed;
-        scenario.duration = Seconds(header.duration_s);
-        let mut journal = self.new_journal(&scenario.name, &header);
-        let entries: Vec<Entry> = recorded.lines.iter().map(|l| l.entry()).collect();
-        let mut sim = Simulation::new(&scenario);
-        for entry in &entries {
-            if let Some(j) = &mut journal
-                && let Err(error) = j.append(entry.at.get(), &entry.by, &entry.command)
-            {
-                self.notice = Some(format!("the journal stopped being written: {error}"));
-                journal = None;
-            }
-            sim.issue(entry.clone());
-        }
-        let last = entries.last().map_or(0.0, |e| e.at.get());
-        sim.run_until(last.min(scenario.duration.get()));
-        self.notice = Some(match &recorded.damage {
+        let Resumed {
+            mut session,
+            last_s,
+            damage,
+        } = Session::resume(path).map_err(|e| format!("firedrill: {e}"))?;
+        self.keep_journal(&mut session);
+        let commands = session.issued().len();
+        self.notice = Some(match &damage {
             Some(damage) => format!(
-                "resumed at T+{} from {} command(s); {damage}",
-                panels::clock_hms(last),
-                entries.len()
+                "resumed at T+{} from {commands} command(s); {damage}",
+                panels::clock_hms(last_s),
             ),
             None => format!(
-                "resumed at T+{} from {} command(s), paused",
-                panels::clock_hms(last),
-                entries.len()
+                "resumed at T+{} from {commands} command(s), paused",
+                panels::clock_hms(last_s),
             ),
         });
-        self.session = Some(Session {
-            path: PathBuf::from(&header.scenario_file),
-            sim,
-            scenario,
-            journal,
-            header,
-            modified: None,
-            debrief: None,
-            issued: entries,
-        });
+        self.session = Some(session);
+        self.scenario_path = None;
+        self.debrief = None;
         self.speed = 0.0;
         self.screen = Screen::Playing;
         Ok(())
@@ -503,25 +412,15 @@ impl Game {
         let Some(session) = &mut self.session else {
             return;
         };
-        let now = session.sim.clock().now();
-        if let Some(journal) = &mut session.journal
-            && let Err(error) = journal.append(now, by, &command)
-        {
+        session.issue_now(by, command);
+        if let Some(error) = session.take_journal_error() {
             self.notice = Some(format!("the journal stopped being written: {error}"));
-            session.journal = None;
         }
-        let entry = Entry {
-            at: Seconds(now),
-            by: by.to_string(),
-            command,
-        };
-        session.issued.push(entry.clone());
-        session.sim.issue(entry);
     }
 
     /// The commands issued into the session so far.
     pub fn issued(&self) -> &[Entry] {
-        self.session.as_ref().map_or(&[], |s| &s.issued)
+        self.session.as_ref().map_or(&[], |s| s.issued())
     }
 
     /// The simulated clock and the speed it runs at (0 while the shift is not being played:
@@ -538,7 +437,7 @@ impl Game {
             return None;
         };
         let (now, speed) = self.clock();
-        let header = &session.header;
+        let header = session.header();
         Some(crate::net::protocol::Welcome {
             seat: seat.to_string(),
             role: session.sim.incident().roles.get(seat).copied(),
@@ -546,7 +445,7 @@ impl Game {
             scenario: header.scenario.clone(),
             seed: header.seed,
             duration_s: header.duration_s,
-            entries: session.issued.clone(),
+            entries: session.issued().to_vec(),
             now,
             speed,
         })
@@ -554,36 +453,22 @@ impl Game {
 
     /// Starts the host's session from its welcome and replays what was issued so far.
     pub fn begin_remote(&mut self, welcome: &crate::net::protocol::Welcome) {
-        let loaded = match load_str(&welcome.scenario_file, &welcome.scenario) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                self.notice = Some(format!("the host's scenario does not load here: {error}"));
-                return;
-            }
-        };
-        let mut scenario = loaded.scenario;
-        scenario.seed = welcome.seed;
-        scenario.duration = Seconds(welcome.duration_s);
         let header = Header::new(
             &welcome.scenario_file,
             &welcome.scenario,
             welcome.seed,
             welcome.duration_s,
         );
-        let mut sim = Simulation::new(&scenario);
-        for entry in &welcome.entries {
-            sim.issue(entry.clone());
-        }
-        self.session = Some(Session {
-            path: PathBuf::from(&welcome.scenario_file),
-            sim,
-            scenario,
-            journal: None,
-            header,
-            modified: None,
-            debrief: None,
-            issued: welcome.entries.clone(),
-        });
+        let session = match Session::join(header, &welcome.entries) {
+            Ok(session) => session,
+            Err(error) => {
+                self.notice = Some(format!("the host's scenario does not load here: {error}"));
+                return;
+            }
+        };
+        self.session = Some(session);
+        self.scenario_path = None;
+        self.debrief = None;
         self.options.player = welcome.seat.clone();
         self.speed = welcome.speed;
         self.screen = Screen::Playing;
@@ -599,8 +484,7 @@ impl Game {
     /// A command the host issued, applied here at the same tick.
     pub fn apply_remote(&mut self, entry: Entry) {
         if let Some(session) = &mut self.session {
-            session.issued.push(entry.clone());
-            session.sim.issue(entry);
+            session.issue(entry);
         }
     }
 
@@ -640,31 +524,22 @@ impl Game {
         }
     }
 
-    /// Ends the shift: applies what is due, scores, drafts the postmortem, records history.
+    /// Ends the shift: applies what is due, scores, drafts the postmortem, records history
+    /// (once: a postmortem submitted from the debrief finishes it again).
     fn finish(&mut self) {
         let Some(session) = &mut self.session else {
             return;
         };
-        session.sim.apply_due_commands();
-        session.sim.flush_metrics();
-        let timeline = Timeline::of(&session.sim);
-        let score = crate::scoring::score(&session.scenario, &timeline);
-        if session.debrief.is_none()
+        let finished = session.finish();
+        if self.debrief.is_none()
             && let Some(dir) = &self.options.data_dir
+            && let Err(error) = session.record_history(dir, &finished)
         {
-            let record = crate::history::Session::finished(
-                &session.header,
-                &session.scenario.name,
-                &timeline,
-                score.as_ref(),
-                session.journal.as_ref().map(|j| j.path()),
-            );
-            if let Err(error) = crate::history::record(dir, &record) {
-                self.notice = Some(format!("history not recorded: {error}"));
-            }
+            self.notice = Some(format!("history not recorded: {error}"));
         }
-        let saved = session.debrief.as_ref().and_then(|d| d.saved.clone());
-        session.debrief = Some(DebriefView {
+        let Finished { timeline, score } = finished;
+        let saved = self.debrief.as_ref().and_then(|d| d.saved.clone());
+        self.debrief = Some(DebriefView {
             postmortem_markdown: postmortem_markdown(&session.scenario, &timeline, score.as_ref()),
             score,
             events: timeline.events(),
@@ -672,6 +547,49 @@ impl Game {
             saved,
         });
         self.screen = Screen::Debrief;
+    }
+}
+
+impl crate::net::link::Table for Game {
+    fn link_and_issued(&mut self) -> (&mut Link, &[Entry]) {
+        let issued = self.session.as_ref().map_or(&[][..], |s| s.issued());
+        (&mut self.link, issued)
+    }
+
+    fn player(&self) -> &str {
+        &self.options.player
+    }
+
+    fn issue_as(&mut self, by: &str, command: Command) {
+        Game::issue_as(self, by, command);
+    }
+
+    fn welcome(&self, seat: &str) -> Option<crate::net::protocol::Welcome> {
+        Game::welcome(self, seat)
+    }
+
+    fn issued_count(&self) -> usize {
+        self.issued().len()
+    }
+
+    fn tell(&mut self, notice: String) {
+        self.notice = Some(notice);
+    }
+
+    fn clock(&self) -> (f64, f64) {
+        Game::clock(self)
+    }
+
+    fn begin_remote(&mut self, welcome: &crate::net::protocol::Welcome) {
+        Game::begin_remote(self, welcome);
+    }
+
+    fn apply_remote(&mut self, entry: Entry) {
+        Game::apply_remote(self, entry);
+    }
+
+    fn catch_up(&mut self) {
+        Game::catch_up(self);
     }
 }
 
@@ -724,19 +642,6 @@ fn pace(game: NonSend<Game>, mut fixed: ResMut<Time<Fixed>>, mut virt: ResMut<Ti
         if (virt.relative_speed_f64() - game.speed).abs() > 1e-9 {
             virt.set_relative_speed_f64(game.speed);
         }
-    }
-}
-
-/// Looks for changes to the scenario file once a second.
-fn hot_reload(mut game: NonSendMut<Game>, time: Res<Time<Real>>) {
-    let now = time.elapsed_secs_f64();
-    if now - game.last_reload_check < 1.0 || game.screenshot_frames.is_some() {
-        return;
-    }
-    game.last_reload_check = now;
-    // At a shared table the scenario is the host's, fixed for the session.
-    if matches!(game.link, Link::Solo) {
-        game.check_reload();
     }
 }
 
@@ -855,7 +760,7 @@ impl Game {
             Screen::Debrief => {
                 let mut action = None;
                 egui::CentralPanel::default().show(root, |ui| {
-                    if let Some(view) = game.session.as_ref().and_then(|s| s.debrief.as_ref()) {
+                    if let Some(view) = &game.debrief {
                         action = screens::debrief(ui, view, &mut game.postmortem_form);
                     }
                 });
@@ -867,7 +772,7 @@ impl Game {
                     Some(DebriefAction::Save) => save_postmortem(game),
                     Some(DebriefAction::Back) => {
                         game.session = None;
-                        game.library = library(Path::new("scenarios"));
+                        game.library = library(&game.scenarios);
                         game.screen = Screen::Title;
                     }
                     None => {}
@@ -929,10 +834,7 @@ fn table_line(game: &Game) -> Option<(String, egui::Color32)> {
 }
 
 fn save_postmortem(game: &mut Game) {
-    let Some(session) = &mut game.session else {
-        return;
-    };
-    let Some(view) = &mut session.debrief else {
+    let (Some(session), Some(view)) = (&game.session, &mut game.debrief) else {
         return;
     };
     let path = PathBuf::from(format!("postmortem-{}.md", session.scenario.name));
@@ -1008,7 +910,7 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
                             ui,
                             &mut game.game_master_form,
                             &session.scenario,
-                            (&session.sim, &session.issued, &game.options.player),
+                            (&session.sim, session.issued(), &game.options.player),
                         ));
                         return;
                     }
@@ -1117,7 +1019,7 @@ fn control_room(root: &mut egui::Ui, game: &mut Game) {
         let (send, receive) = std::sync::mpsc::channel();
         game.estimate = panels::Estimate::Running(remediation.to_ron());
         std::thread::spawn(move || {
-            let _ = send.send(crate::slo::estimate(
+            let _ = send.send(crate::session::estimate(
                 &scenario,
                 &taken,
                 &remediation,

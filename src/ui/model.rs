@@ -5,7 +5,7 @@ use crate::incident::stakeholders::Message;
 use crate::incident::{Phase, Record, Role};
 use crate::remediation::Hint;
 use crate::scenario::{IncidentSeverity, Scenario, Sli};
-use crate::sim::Simulation;
+use crate::session::Simulation;
 use crate::sim::metrics::{self, ServiceRow};
 
 /// How a service looks on the map and in lists.

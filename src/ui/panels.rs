@@ -640,9 +640,8 @@ impl ActionForm {
         }
         let service = || target.to_string();
         let edge = || -> Result<(String, String), String> {
-            target
-                .split_once("->")
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            crate::scenario::Edge::parse(target)
+                .map(|edge| (edge.from.to_string(), edge.to.to_string()))
                 .ok_or_else(|| "choose a call edge (caller->callee)".to_string())
         };
         Ok(match self.action.as_str() {
@@ -783,7 +782,13 @@ pub fn actions(ui: &mut Ui, form: &mut ActionForm, room: &ControlRoom) -> Option
             .services
             .iter()
             .flat_map(|s| s.calls.iter().map(move |&c| (s, c)))
-            .map(|(s, c)| format!("{}->{}", s.name, room.services[c].name))
+            .map(|(s, c)| {
+                crate::scenario::Edge {
+                    from: &s.name,
+                    to: &room.services[c].name,
+                }
+                .to_string()
+            })
             .collect(),
         Some(Needs::Zone) => room.zones.clone(),
         Some(Needs::Queue) => room
@@ -879,7 +884,7 @@ pub fn actions(ui: &mut Ui, form: &mut ActionForm, room: &ControlRoom) -> Option
 pub enum Estimate {
     None,
     Running(String),
-    Done(String, Vec<crate::slo::CostEstimate>),
+    Done(String, Vec<crate::session::CostEstimate>),
 }
 
 /// The cost estimate under the action panel: a button that asks for one, and the answer.

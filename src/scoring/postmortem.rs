@@ -1,0 +1,169 @@
+//! The postmortem draft in Markdown, following the Google SRE book's template, pre-filled
+//! from the session's timeline, the responders' own postmortem and the score.
+
+use std::fmt::Write;
+
+use crate::incident::debrief::Timeline;
+use crate::incident::{Record, clock};
+use crate::remediation::Remediation;
+use crate::scenario::Scenario;
+
+/// The postmortem draft in Markdown: the Google template, the responders' own fields
+/// where they wrote them, facts from the timeline elsewhere (marked as drafts to review).
+pub fn postmortem_markdown(
+    scenario: &Scenario,
+    timeline: &Timeline,
+    score: Option<&super::Score>,
+) -> String {
+    let own = timeline.postmortem.clone().unwrap_or_default();
+    let or_draft = |text: &str, draft: String| {
+        if text.trim().is_empty() {
+            format!("_Draft from the timeline, to review:_ {draft}")
+        } else {
+            text.trim().to_string()
+        }
+    };
+    let l = &timeline.lifecycle;
+    let first_page = timeline.first_page();
+    let mut md = String::new();
+    let title = if own.title.trim().is_empty() {
+        format!("Incident in {}", scenario.name)
+    } else {
+        own.title.trim().to_string()
+    };
+    let _ = writeln!(md, "# Postmortem: {title}\n");
+    let _ = writeln!(
+        md,
+        "- **Date:** simulated session of scenario `{}`, seed {}",
+        scenario.name, scenario.seed
+    );
+    let authors = if own.authors.is_empty() {
+        timeline.players().join(", ")
+    } else {
+        own.authors.join(", ")
+    };
+    let _ = writeln!(md, "- **Authors:** {authors}");
+    let status = if l.resolved_s.is_some() {
+        "resolved; action items open"
+    } else {
+        "unresolved at the end of the session"
+    };
+    let _ = writeln!(md, "- **Status:** {status}");
+    if let Some(severity) = l.severity() {
+        let _ = writeln!(md, "- **Severity:** {severity}");
+    }
+    let spent = timeline.incident_budget_spent();
+    let impact_draft = match (l.impact_s, l.mitigated_s) {
+        (Some(from), Some(to)) => format!(
+            "SLIs out of objective from {} to {}; {:.1}% of the error budget spent.",
+            clock(from),
+            clock(to),
+            spent * 100.0
+        ),
+        (Some(from), None) => format!(
+            "SLIs out of objective from {} and not back by the end ({}); {:.1}% of the error budget spent.",
+            clock(from),
+            clock(timeline.end_s),
+            spent * 100.0
+        ),
+        _ => "No SLI left its objective.".to_string(),
+    };
+    let root_draft = scenario
+        .incident
+        .as_ref()
+        .map(|truth| truth.root_cause.join(", "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "not established".to_string());
+    let resolution_draft = timeline
+        .records
+        .iter()
+        .filter_map(Record::remediation)
+        .map(Remediation::to_ron)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let detection_draft = match first_page {
+        Some(page) => format!(
+            "paged by {} at {}{}",
+            page.alert,
+            clock(page.opened_s),
+            page.acknowledged_s
+                .map(|t| format!(", acknowledged at {}", clock(t)))
+                .unwrap_or_else(|| ", never acknowledged".to_string())
+        ),
+        None => "no page fired".to_string(),
+    };
+    let sections = [
+        ("Summary", or_draft(&own.summary, impact_draft.clone())),
+        ("Impact", or_draft(&own.impact, impact_draft)),
+        ("Root causes", or_draft(&own.root_causes, root_draft)),
+        ("Trigger", or_draft(&own.trigger, "_unknown_".to_string())),
+        (
+            "Resolution",
+            or_draft(
+                &own.resolution,
+                if resolution_draft.is_empty() {
+                    "no remediation was applied".to_string()
+                } else {
+                    resolution_draft
+                },
+            ),
+        ),
+        ("Detection", or_draft(&own.detection, detection_draft)),
+    ];
+    for (heading, text) in sections {
+        let _ = writeln!(md, "\n## {heading}\n\n{text}");
+    }
+    let _ = writeln!(md, "\n## Action items\n");
+    let _ = writeln!(
+        md,
+        "| action item | type | owner | priority |\n|---|---|---|---|"
+    );
+    for item in &own.action_items {
+        let _ = writeln!(
+            md,
+            "| {} | {:?} | {} | {:?} |",
+            item.item, item.kind, item.owner, item.priority
+        );
+    }
+    if own.action_items.is_empty() {
+        let _ = writeln!(md, "| _none written yet_ | | | |");
+    }
+    if spent > 0.2 {
+        let _ = writeln!(
+            md,
+            "\nThis incident spent {:.0}% of an error budget: the error budget policy requires at least one P0 action item.",
+            spent * 100.0
+        );
+    }
+    let _ = writeln!(md, "\n## Lessons learned\n");
+    let _ = writeln!(md, "### What went well\n\n{}\n", blank(&own.went_well));
+    let _ = writeln!(md, "### What went wrong\n\n{}\n", blank(&own.went_wrong));
+    let _ = writeln!(md, "### Where we got lucky\n\n{}", blank(&own.got_lucky));
+    let _ = writeln!(md, "\n## Timeline\n");
+    for (t, line) in timeline.events() {
+        let _ = writeln!(md, "- **{}** {line}", clock(t));
+    }
+    if let Some(score) = score {
+        let _ = writeln!(
+            md,
+            "\n## Response score: {:.0} of {:.0} ({:.0}%)\n",
+            score.points, score.max, score.percent
+        );
+        for c in &score.criteria {
+            let points = match c.verdict {
+                super::Verdict::Penalty => format!("{:.1}", c.points),
+                _ => format!("{:.1}/{:.0}", c.points, c.max),
+            };
+            let _ = writeln!(md, "- **{}** ({points}): {}", c.title, c.why);
+        }
+    }
+    md
+}
+
+fn blank(text: &str) -> String {
+    if text.trim().is_empty() {
+        "_to write_".to_string()
+    } else {
+        text.trim().to_string()
+    }
+}
