@@ -403,9 +403,9 @@ fn the_game_master_directs_the_table_from_the_host() {
 
     // The game master ends the shift: everyone's debrief follows, at the same tick.
     game_mut(&mut host_app).end_shift();
-    assert_eq!(game(&host_app).screen, Screen::Debrief);
+    assert_eq!(game(&host_app).screen(), Screen::Debrief);
     pump(&mut [&mut host_app, &mut ops], "ana's debrief", |apps| {
-        game(apps[1]).screen == Screen::Debrief
+        game(apps[1]).screen() == Screen::Debrief
     });
     let fingerprint = |app: &App| {
         let sim = &game(app).session.as_ref().unwrap().sim;

@@ -88,14 +88,14 @@ impl AssetLoader for ScenarioLoader {
     }
 }
 
-/// An asset source reading the scenario files of `dir`, watched for changes by polling.
-pub fn scenario_source(dir: PathBuf) -> AssetSourceBuilder {
+/// An asset source reading the files under `dir`, watched for changes by polling.
+pub fn watched_source(dir: PathBuf) -> AssetSourceBuilder {
     let root = dir.clone();
     AssetSourceBuilder::new(move || Box::new(FileAssetReader::new(&root)))
         .with_watcher(move |sender| Some(Box::new(PollingWatcher::start(dir.clone(), sender)) as _))
 }
 
-/// Tells the asset server which scenario files changed, from a thread that compares their
+/// Tells the asset server which files changed, from a thread that compares their
 /// modification times and sizes twice a second. Stops when dropped.
 struct PollingWatcher {
     stop: Arc<AtomicBool>,
@@ -135,24 +135,37 @@ impl PollingWatcher {
             .name("scenario watcher".into())
             .spawn(watch)
         {
-            warn!("scenario files are not watched: {error}");
+            eprintln!("firedrill: files are not watched for changes: {error}");
         }
         Self { stop }
     }
 }
 
-/// Each `.ron` file directly in `dir` (relative to it) with its modification time and size.
+/// How deep the watcher looks into subfolders (`assets/icons/..`).
+const DEPTH: usize = 3;
+
+/// Each file under `dir` (relative to it, a few folders deep) with its modification time and
+/// size.
 fn stamps(dir: &Path) -> BTreeMap<PathBuf, (Option<SystemTime>, u64)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return BTreeMap::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension().is_some_and(|e| e == "ron"))
-        .filter_map(|entry| {
-            let meta = entry.metadata().ok()?;
-            let relative = PathBuf::from(entry.file_name());
-            Some((relative, (meta.modified().ok(), meta.len())))
-        })
-        .collect()
+    let mut stamps = BTreeMap::new();
+    let mut folders = vec![(PathBuf::new(), 0)];
+    while let Some((folder, depth)) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&folder)) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let relative = folder.join(entry.file_name());
+            if meta.is_dir() {
+                if depth < DEPTH {
+                    folders.push((relative, depth + 1));
+                }
+            } else {
+                stamps.insert(relative, (meta.modified().ok(), meta.len()));
+            }
+        }
+    }
+    stamps
 }

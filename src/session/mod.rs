@@ -10,7 +10,7 @@ mod simulation;
 use std::collections::VecDeque;
 use std::path::Path;
 
-pub use asset::{ScenarioAsset, ScenarioLoader, scenario_assets, scenario_source};
+pub use asset::{ScenarioAsset, ScenarioLoader, scenario_assets, watched_source};
 pub use estimate::{CostEstimate, estimate};
 pub use simulation::{Simulation, engine};
 

@@ -11,7 +11,7 @@ use bevy::prelude::*;
 use super::Game;
 use crate::net::Link;
 use crate::scenario::LoadError;
-use crate::session::{ScenarioAsset, scenario_assets, scenario_source};
+use crate::session::{ScenarioAsset, scenario_assets, watched_source};
 
 /// The asset sources scenarios are read from: a name and the folder it stands for.
 #[derive(Resource, Clone, Debug, Default)]
@@ -41,7 +41,7 @@ impl ScenarioSources {
     /// Registers the sources (before the asset plugin is added).
     pub fn register(&self, app: &mut App) {
         for (name, dir) in &self.0 {
-            app.register_asset_source(name.clone(), scenario_source(dir.clone()));
+            app.register_asset_source(name.clone(), watched_source(dir.clone()));
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::screens::LibraryEntry;
+use super::screens::picker::LibraryEntry;
 use crate::session::load_str;
 
 /// The folder of scenarios the picker shows and the window watches: the one the flag names,

@@ -1,100 +1,62 @@
-//! The screens around the control room: the scenario picker, the briefing and the debrief.
-//! Plain functions of their data, like the panels.
+//! The debrief: the end of the shift (scored, drafted and recorded once, on entering), the
+//! score with its explanations, the timeline, the budget, and the postmortem form.
 
+use std::path::PathBuf;
+
+use bevy::prelude::*;
 use bevy_egui::egui::{self, RichText, Ui};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::panels::{AMBER, GREEN, MUTED, RED, clock_hms, span};
-use crate::incident::{ActionItem, ActionItemKind, Postmortem, Priority};
-use crate::scenario::{Difficulty, Scenario};
+use super::{Screen, root};
+use crate::incident::{ActionItem, ActionItemKind, Command, Postmortem, Priority};
 use crate::scoring::{Score, Verdict};
+use crate::ui::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
+use crate::ui::{Desk, Game};
 
-/// A scenario in the picker.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LibraryEntry {
-    pub path: std::path::PathBuf,
-    pub name: String,
-    pub description: String,
-    pub difficulty: Option<Difficulty>,
-    pub duration_s: f64,
-    /// Why it does not load, if it does not.
-    pub error: Option<String>,
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(OnEnter(Screen::Debrief), end_the_shift)
+        .add_systems(
+            EguiPrimaryContextPass,
+            draw.run_if(in_state(Screen::Debrief)),
+        );
 }
 
-/// The scenario picker; returns the entry chosen.
-pub fn title(ui: &mut Ui, library: &[LibraryEntry]) -> Option<usize> {
-    let mut chosen = None;
-    ui.vertical_centered(|ui| {
-        ui.add_space(24.0);
-        ui.label(RichText::new("firedrill").size(40.0).strong().color(AMBER));
-        ui.label(RichText::new("incident response training: the pager is yours").color(MUTED));
-        ui.add_space(16.0);
-    });
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        for (i, entry) in library.iter().enumerate() {
-            egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(&entry.name).size(18.0).strong());
-                    if let Some(d) = entry.difficulty {
-                        ui.label(RichText::new(format!("{d:?}")).color(match d {
-                            Difficulty::Tutorial | Difficulty::Easy => GREEN,
-                            Difficulty::Medium => AMBER,
-                            Difficulty::Hard => RED,
-                        }));
-                    } else {
-                        ui.label(RichText::new("sandbox (no scoring)").color(MUTED));
-                    }
-                    ui.label(
-                        RichText::new(format!("{} shift", span(entry.duration_s))).color(MUTED),
-                    );
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        let play = ui.add_enabled(
-                            entry.error.is_none(),
-                            egui::Button::new(RichText::new("Play").strong()),
-                        );
-                        if play.clicked() {
-                            chosen = Some(i);
-                        }
-                    });
-                });
-                ui.label(&entry.description);
-                if let Some(error) = &entry.error {
-                    ui.label(RichText::new(error).color(RED).monospace().small());
-                }
-            });
-        }
-    });
-    chosen
+/// The shift is over: score it, draft the postmortem, record it in the history.
+fn end_the_shift(mut game: NonSendMut<Game>) {
+    game.finish();
 }
 
-/// The briefing before the shift starts; true when the player starts.
-pub fn briefing(ui: &mut Ui, scenario: &Scenario) -> bool {
-    let mut start = false;
-    ui.vertical_centered(|ui| {
-        ui.add_space(40.0);
-        ui.label(RichText::new(&scenario.name).size(30.0).strong());
-        ui.add_space(12.0);
-        let briefing = scenario
-            .incident
-            .as_ref()
-            .map(|i| i.briefing.clone())
-            .filter(|b| !b.is_empty())
-            .unwrap_or_else(|| scenario.description.clone());
-        ui.label(RichText::new(briefing).size(16.0));
-        ui.add_space(12.0);
-        ui.label(RichText::new(format!(
-            "{} services, {} SLO(s), a {} shift. You are on call: acknowledge pages, look before you act, \
-             mitigate first, keep stakeholders informed, verify before you resolve.",
-            scenario.services.len(),
-            scenario.slos.len(),
-            clock_hms(scenario.duration.get())
-        )).color(MUTED));
-        ui.add_space(24.0);
-        if ui.button(RichText::new("Start the shift").size(20.0).strong()).clicked() {
-            start = true;
+fn draw(mut contexts: EguiContexts, mut game: NonSendMut<Game>, mut desk: ResMut<Desk>) -> Result {
+    let mut root = root(contexts.ctx_mut()?);
+    let game = &mut *game;
+    let mut action = None;
+    egui::CentralPanel::default().show(&mut root, |ui| {
+        if let Some(view) = &game.debrief {
+            action = debrief(ui, view, &mut desk.postmortem_form);
         }
     });
-    start
+    match action {
+        Some(DebriefAction::Submit(postmortem)) => {
+            game.issue(Command::Postmortem(*postmortem));
+            game.finish();
+        }
+        Some(DebriefAction::Save) => save_postmortem(game),
+        Some(DebriefAction::Back) => game.back_to_the_picker(),
+        None => {}
+    }
+    Ok(())
+}
+
+/// Saves the postmortem draft beside where the game was started.
+fn save_postmortem(game: &mut Game) {
+    let (Some(session), Some(view)) = (&game.session, &mut game.debrief) else {
+        return;
+    };
+    let path = PathBuf::from(format!("postmortem-{}.md", session.scenario.name));
+    match std::fs::write(&path, &view.postmortem_markdown) {
+        Ok(()) => view.saved = Some(path.display().to_string()),
+        Err(error) => game.notice = Some(format!("cannot write {}: {error}", path.display())),
+    }
 }
 
 /// What the debrief shows.
