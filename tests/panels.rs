@@ -222,3 +222,32 @@ fn a_player_sees_who_paused_the_table() {
         .push(("mentor".into(), firedrill::incident::Role::GameMaster));
     assert!(shows(room, "paused by the game master"));
 }
+
+#[test]
+fn the_action_form_builds_every_remediation_of_the_catalog() {
+    for entry in firedrill::remediation::CATALOG {
+        let edge = entry.example.contains("from:");
+        let form = ActionForm {
+            action: entry.name.to_string(),
+            target: if edge { "web->api" } else { "web" }.to_string(),
+            ..ActionForm::default()
+        };
+        let remediation = form
+            .remediation()
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        assert_eq!(remediation.label(), entry.name);
+        let expected = if edge { "web->api" } else { "web" };
+        assert_eq!(remediation.target(), expected, "{}", entry.name);
+    }
+    let unknown = ActionForm {
+        action: "Reboot".into(),
+        target: "web".into(),
+        ..ActionForm::default()
+    };
+    assert!(
+        unknown
+            .remediation()
+            .unwrap_err()
+            .contains("unknown remediation Reboot")
+    );
+}

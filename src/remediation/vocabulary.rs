@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Backoff, Seconds, ServiceSpec};
+use crate::scenario::{Backoff, Edge, Seconds, ServiceSpec};
 
 use super::{PROVISION_TIME, WARM_TIME};
 
@@ -194,7 +194,7 @@ impl Remediation {
             Self::OpenCircuit { from, to }
             | Self::CloseCircuit { from, to }
             | Self::FixDns { from, to }
-            | Self::TuneCalls { from, to, .. } => format!("{from}->{to}"),
+            | Self::TuneCalls { from, to, .. } => Edge { from, to }.to_string(),
             Self::DrainZone { zone } | Self::RestoreZone { zone } => zone.clone(),
             Self::PauseConsumers { queue } | Self::ResumeConsumers { queue } => queue.clone(),
         }

@@ -7,7 +7,7 @@ use egui_plot::{HLine, Line, Plot, VLine};
 
 use super::model::{ControlRoom, Dashboard, Health, PageView, Range, SloView};
 use crate::incident::stakeholders::Message;
-use crate::incident::{Audience, Command, Phase, Role, View};
+use crate::incident::{Audience, Command, Entry, Phase, Role, View};
 use crate::remediation::Remediation;
 use crate::scenario::{IncidentSeverity, MessageKind};
 
@@ -632,91 +632,101 @@ impl Default for ActionForm {
 }
 
 impl ActionForm {
-    /// The remediation the form describes, or what is missing.
+    /// The remediation the form describes, or what is missing: the catalog's example of
+    /// the chosen remediation, its fields filled from the form.
     pub fn remediation(&self) -> Result<Remediation, String> {
         let target = self.target.trim();
         if target.is_empty() {
             return Err(format!("{} needs a target: choose one first", self.action));
         }
-        let service = || target.to_string();
-        let edge = || -> Result<(String, String), String> {
+        let mut remediation = template(&self.action)?;
+        self.fill(&mut remediation, target)?;
+        Ok(remediation)
+    }
+
+    /// Puts the form's values into `remediation`'s fields. Every kind is named: a new
+    /// remediation does not build until the form knows its fields.
+    fn fill(&self, remediation: &mut Remediation, target: &str) -> Result<(), String> {
+        let edge = || {
             crate::scenario::Edge::parse(target)
                 .map(|edge| (edge.from.to_string(), edge.to.to_string()))
                 .ok_or_else(|| "choose a call edge (caller->callee)".to_string())
         };
-        Ok(match self.action.as_str() {
-            "RestartInstance" => Remediation::RestartInstance {
-                service: service(),
-                instance: self.instance,
-            },
-            "RollingRestart" => Remediation::RollingRestart { service: service() },
-            "RestartAll" => Remediation::RestartAll { service: service() },
-            "ShedLoad" => Remediation::ShedLoad {
-                service: service(),
-                max_rps: self.rps,
-            },
-            "StopShedding" => Remediation::StopShedding { service: service() },
-            "WarmCache" => Remediation::WarmCache { service: service() },
-            "SetPool" => Remediation::SetPool {
-                service: service(),
-                size: self.size,
-            },
-            "OpenCircuit" => {
-                let (from, to) = edge()?;
-                Remediation::OpenCircuit { from, to }
+        match remediation {
+            Remediation::RestartInstance { service, instance }
+            | Remediation::EjectInstance { service, instance }
+            | Remediation::RestoreInstance { service, instance } => {
+                *service = target.to_string();
+                *instance = self.instance;
             }
-            "CloseCircuit" => {
-                let (from, to) = edge()?;
-                Remediation::CloseCircuit { from, to }
+            Remediation::RollingRestart { service }
+            | Remediation::RestartAll { service }
+            | Remediation::StopShedding { service }
+            | Remediation::WarmCache { service }
+            | Remediation::Rollback { service }
+            | Remediation::FreeDisk { service }
+            | Remediation::RotateCertificate { service }
+            | Remediation::ResyncReplicas { service } => *service = target.to_string(),
+            Remediation::ShedLoad { service, max_rps } => {
+                *service = target.to_string();
+                *max_rps = self.rps;
             }
-            "Rollback" => Remediation::Rollback { service: service() },
-            "DisableFlag" => Remediation::DisableFlag {
-                service: service(),
-                flag: self.flag.clone(),
-            },
-            "FixDns" => {
-                let (from, to) = edge()?;
-                Remediation::FixDns { from, to }
+            Remediation::SetPool { service, size } => {
+                *service = target.to_string();
+                *size = self.size;
             }
-            "FreeDisk" => Remediation::FreeDisk { service: service() },
-            "RotateCertificate" => Remediation::RotateCertificate { service: service() },
-            "RollForward" => Remediation::RollForward {
-                service: service(),
-                version: self.version.clone(),
-            },
-            "EjectInstance" => Remediation::EjectInstance {
-                service: service(),
-                instance: self.instance,
-            },
-            "RestoreInstance" => Remediation::RestoreInstance {
-                service: service(),
-                instance: self.instance,
-            },
-            "DrainZone" => Remediation::DrainZone { zone: service() },
-            "RestoreZone" => Remediation::RestoreZone { zone: service() },
-            "ResyncReplicas" => Remediation::ResyncReplicas { service: service() },
-            "PauseConsumers" => Remediation::PauseConsumers { queue: service() },
-            "ResumeConsumers" => Remediation::ResumeConsumers { queue: service() },
-            "ScaleOut" => Remediation::ScaleOut {
-                service: service(),
-                count: self.count,
-            },
-            "ScaleIn" => Remediation::ScaleIn {
-                service: service(),
-                count: self.count,
-            },
-            "TuneCalls" => {
-                let (from, to) = edge()?;
-                Remediation::TuneCalls {
-                    from,
-                    to,
-                    timeout: None,
-                    retries: Some(self.retries),
-                    backoff: None,
-                }
+            Remediation::OpenCircuit { from, to }
+            | Remediation::CloseCircuit { from, to }
+            | Remediation::FixDns { from, to } => (*from, *to) = edge()?,
+            Remediation::DisableFlag { service, flag } => {
+                *service = target.to_string();
+                *flag = self.flag.clone();
             }
-            other => return Err(format!("unknown remediation {other}")),
-        })
+            Remediation::RollForward { service, version } => {
+                *service = target.to_string();
+                *version = self.version.clone();
+            }
+            Remediation::DrainZone { zone } | Remediation::RestoreZone { zone } => {
+                *zone = target.to_string();
+            }
+            Remediation::PauseConsumers { queue } | Remediation::ResumeConsumers { queue } => {
+                *queue = target.to_string();
+            }
+            Remediation::ScaleOut { service, count } | Remediation::ScaleIn { service, count } => {
+                *service = target.to_string();
+                *count = self.count;
+            }
+            Remediation::TuneCalls {
+                from,
+                to,
+                timeout,
+                retries,
+                backoff,
+            } => {
+                (*from, *to) = edge()?;
+                *timeout = None;
+                *retries = Some(self.retries);
+                *backoff = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The catalog's example of the remediation named `name`, as a value to fill.
+fn template(name: &str) -> Result<Remediation, String> {
+    let entry = crate::remediation::CATALOG
+        .iter()
+        .find(|entry| entry.name == name)
+        .ok_or_else(|| format!("unknown remediation {name} (`firedrill catalog` lists them)"))?;
+    match crate::scenario::ron_options().from_str::<Entry>(entry.example) {
+        Ok(Entry {
+            command: Command::Apply(remediation),
+            ..
+        }) => Ok(remediation),
+        _ => Err(format!(
+            "the catalog's example of {name} is not a remediation"
+        )),
     }
 }
 
