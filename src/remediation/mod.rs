@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use resolve::Op;
 pub use vocabulary::{CATALOG, CatalogEntry, Remediation, least_time_to_act};
 
-use crate::faults::{FaultTimeline, Target};
+use crate::faults::{Fault, FaultTimeline, Target};
 use crate::scenario::{FaultKind, Seconds};
 use crate::sim::conditions::Conditions;
 use crate::sim::conditions::{ChangeKind, Version};
@@ -61,9 +61,14 @@ pub struct Hint {
     pub text: String,
 }
 
-/// What an expert on `service` finds: the active faults that touch it, or that it is not
-/// where the trouble is.
-fn expert_finding(topology: &Topology, faults: &FaultTimeline, service: usize) -> String {
+/// What an expert on `service` finds: the faults that touch it and are active or left
+/// something behind that still bends it, or that it is not where the trouble is.
+fn expert_finding(
+    topology: &Topology,
+    faults: &FaultTimeline,
+    (conditions, instances): (&Conditions, &mut impl InstanceStore),
+    service: usize,
+) -> String {
     let name = &topology.services[service].name;
     let touches = |target: Target| match target {
         Target::Service(s) => s == service,
@@ -76,13 +81,14 @@ fn expert_finding(topology: &Topology, faults: &FaultTimeline, service: usize) -
     let found: Vec<String> = faults
         .faults
         .iter()
-        .filter(|f| f.is_active() && touches(f.target))
-        .map(|f| {
-            format!(
-                "{} (since {})",
-                f.name,
-                Seconds(f.started_at.unwrap_or_default())
-            )
+        .filter(|f| touches(f.target))
+        .filter_map(|f| {
+            let since = Seconds(f.started_at?);
+            match lasting_effect(f, topology, conditions, instances) {
+                Some(effect) => Some(format!("{} (since {since}): {effect}", f.name)),
+                None if f.is_active() => Some(format!("{} (since {since})", f.name)),
+                None => None,
+            }
         })
         .collect();
     if found.is_empty() {
@@ -91,6 +97,114 @@ fn expert_finding(topology: &Topology, faults: &FaultTimeline, service: usize) -
         format!("on {name} I see: {}", found.join("; "))
     }
 }
+
+/// What a fault that fired once (or is over) left behind and still bends, if anything: the
+/// release it shipped still running, the cache it emptied still cold, the backlog a burst of
+/// load left that outlives it.
+fn lasting_effect(
+    fault: &Fault,
+    topology: &Topology,
+    conditions: &Conditions,
+    instances: &mut impl InstanceStore,
+) -> Option<String> {
+    let at = fault.started_at?;
+    if let (Target::Source(i), Some(ended)) = (fault.target, fault.ended_at) {
+        return backlog_downstream(topology, topology.sources[i].to, instances).map(
+            |(service, queued, workers)| {
+                format!(
+                    "it ended at {}, but {service} is still backed up: {queued} requests wait for {workers} workers",
+                    Seconds(ended)
+                )
+            },
+        );
+    }
+    let Target::Service(s) = fault.target else {
+        return None;
+    };
+    let model = &topology.services[s];
+    match fault.kind {
+        FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. } => {
+            // The version the change made, pushed the moment it fired.
+            let (index, version) =
+                conditions.versions[s]
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find(|(_, v)| {
+                        (v.at_s - at).abs() < 1e-9
+                            && matches!(v.change, ChangeKind::Deploy | ChangeKind::Config)
+                    })?;
+            let live: Vec<u32> = model
+                .members()
+                .filter(|&g| instances.instance(g).provisioned)
+                .collect();
+            let running = live
+                .iter()
+                .filter(|&&g| instances.instance(g).version == index)
+                .count();
+            (running > 0).then(|| {
+                format!(
+                    "{running} of {} instances still run {}, changed at {}",
+                    live.len(),
+                    version.name,
+                    Seconds(at)
+                )
+            })
+        }
+        FaultKind::CacheFlush => {
+            let (cached, capacity) = model.members().fold((0u64, 0u64), |(cached, capacity), g| {
+                let state = instances.instance(g);
+                (
+                    cached + u64::from(state.cached_keys),
+                    capacity + u64::from(state.cache_capacity(model)),
+                )
+            });
+            let warm = cached as f64 / capacity.max(1) as f64;
+            (capacity > 0 && warm < COLD_CACHE).then(|| {
+                format!(
+                    "the cache is still cold after the flush at {}: {:.0}% of it is warm",
+                    Seconds(at),
+                    warm * 100.0
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The most backed-up service at or below `service` in the call graph, if any holds more
+/// requests waiting than it has workers: its name, the requests waiting and the workers.
+fn backlog_downstream(
+    topology: &Topology,
+    service: usize,
+    instances: &mut impl InstanceStore,
+) -> Option<(String, usize, u32)> {
+    let mut seen = vec![false; topology.services.len()];
+    let mut next = vec![service];
+    let mut worst: Option<(String, usize, u32)> = None;
+    while let Some(s) = next.pop() {
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        let model = &topology.services[s];
+        next.extend(model.edges.iter().map(|edge| edge.to));
+        let (queued, workers) = model.members().fold((0, 0), |(queued, workers), g| {
+            let state = instances.instance(g);
+            if state.provisioned && state.up {
+                (queued + state.queue_len(), workers + state.workers)
+            } else {
+                (queued, workers)
+            }
+        });
+        if queued > workers as usize && worst.as_ref().is_none_or(|w| queued > w.1) {
+            worst = Some((model.name.clone(), queued, workers));
+        }
+    }
+    worst
+}
+
+/// Below this share of its keys a cache is cold: most reads go to what it protects.
+const COLD_CACHE: f64 = 0.5;
 
 /// A remediation applied, for reports and the debrief.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -195,7 +309,7 @@ impl Remediations {
             self.hints.push(Hint {
                 at_s: now,
                 expert: topology.services[service].name.clone(),
-                text: expert_finding(topology, faults, service),
+                text: expert_finding(topology, faults, (conditions, instances), service),
             });
         }
         self.progress_warmings(topology, instances, tick);
