@@ -3,6 +3,7 @@
 //! a maximum and a sentence that explains the judgement with the timeline's facts and the
 //! practice behind it. Authors reweight or disable criteria by id in `incident.weights`.
 
+mod content;
 pub mod lint;
 mod postmortem;
 
@@ -11,7 +12,7 @@ pub use postmortem::postmortem_markdown;
 use serde::Serialize;
 
 use crate::incident::debrief::Timeline;
-use crate::incident::{Command, Priority, Role, View, clock};
+use crate::incident::{Command, Priority, Role, Task, View, clock};
 use crate::remediation::Remediation;
 use crate::scenario::{ActionPattern, Edge, FaultKind, FaultSpec, IncidentSpec, Scenario};
 
@@ -274,6 +275,10 @@ struct Facts<'a> {
     /// Accepted views: time and what.
     looks: Vec<(f64, &'a View)>,
     players: Vec<&'a str>,
+    /// The fleet's service names: what an update names when it names what is affected.
+    services: Vec<&'a str>,
+    /// The people the scenario puts in the chat, who can take a task as players can.
+    npcs: Vec<&'a str>,
     /// The first page, or else the impact: when the clock of the response starts.
     alarm_s: Option<f64>,
     /// What started it, for the explanations: "the page" or "the impact".
@@ -330,6 +335,13 @@ impl<'a> Facts<'a> {
             changes,
             looks,
             players,
+            services: scenario.services.iter().map(|s| s.name.as_str()).collect(),
+            npcs: scenario
+                .chat
+                .messages
+                .iter()
+                .map(|m| m.from.as_str())
+                .collect(),
             alarm_s: timeline
                 .first_page()
                 .map(|p| p.opened_s)
@@ -551,6 +563,14 @@ fn declare(f: &Facts) -> Judgement {
         share -= 0.5;
         notes.push(format!(
             "below its true severity {} (if unsure, pick the higher)",
+            truth.severity
+        ));
+    } else if truth.severity.rank() - first.severity.rank() >= 2 {
+        // A notch high is the safe side of "if unsure, pick the higher"; two notches pull in
+        // people and executives the incident does not need.
+        share -= 0.25;
+        notes.push(format!(
+            "two or more levels above its true severity {}: a declaration that high pulls in people the incident does not need",
             truth.severity
         ));
     }
@@ -836,9 +856,22 @@ fn made_it_worse(f: &Facts, t: f64) -> bool {
 }
 
 fn delegation(f: &Facts) -> Judgement {
-    let tasks = &f.timeline.tasks;
+    // A task counts when its owner is at the table (or someone the scenario puts there).
+    let (tasks, strangers): (Vec<&Task>, Vec<&Task>) =
+        f.timeline.tasks.iter().partition(|t| {
+            f.players.contains(&t.owner.as_str()) || f.npcs.contains(&t.owner.as_str())
+        });
+    let nobody = match strangers.first() {
+        Some(task) => format!(
+            " (\"{}\" went to {}, who is not at the table)",
+            task.task, task.owner
+        ),
+        None => String::new(),
+    };
     if f.players.len() < 2 && tasks.is_empty() {
-        return not_applicable("Playing alone, there was nobody to delegate to.");
+        return not_applicable(format!(
+            "Playing alone, there was nobody to delegate to{nobody}."
+        ));
     }
     let ic = f
         .timeline
@@ -857,7 +890,7 @@ fn delegation(f: &Facts) -> Judgement {
         return judged(
             if tasks.is_empty() { 0.0 } else { 1.0 },
             format!(
-                "{} task(s) assigned with owners and time boxes.",
+                "{} task(s) assigned with owners and time boxes{nobody}.",
                 tasks.len()
             ),
         );
@@ -869,7 +902,7 @@ fn delegation(f: &Facts) -> Judgement {
     judged(
         tasked as f64 / others.len() as f64,
         format!(
-            "{tasked} of {} responder(s) besides the commander got a task with a time box; tasks go to a named person with a time box.",
+            "{tasked} of {} responder(s) besides the commander got a task with a time box{nobody}; tasks go to a named person with a time box.",
             others.len()
         ),
     )
@@ -883,7 +916,9 @@ fn communication(f: &Facts) -> Judgement {
     else {
         return not_applicable("No incident to communicate about.");
     };
-    let updates: Vec<(f64, bool)> = f
+    // Each external update, with what its content lacks. One that says nothing is no update:
+    // it neither starts nor keeps the cadence.
+    let updates: Vec<(f64, Option<String>)> = f
         .timeline
         .records
         .iter()
@@ -896,22 +931,31 @@ fn communication(f: &Facts) -> Judgement {
                 needs,
             } => Some((
                 r.at_s,
-                [conditions, actions, needs]
-                    .iter()
-                    .all(|s| !s.trim().is_empty()),
+                content::update_problem((conditions, actions, needs), &f.services),
             )),
             _ => None,
         })
         .collect();
-    let Some(&(first, _)) = updates.first() else {
+    let lacking = match updates.iter().find_map(|u| u.1.as_ref()) {
+        Some(problem) => format!(" ({problem})"),
+        None => String::new(),
+    };
+    let Some(&(first, _)) = updates.iter().find(|u| u.1.is_none()) else {
         return judged(
             0.0,
-            "You posted no external status update: stakeholders heard nothing. The first is due within 5 minutes of declaring, then every 20.",
+            format!(
+                "You posted no external status update that said anything{lacking}: stakeholders heard nothing. The first is due within 5 minutes of declaring, then every 20."
+            ),
         );
     };
     let first_on_time = first - start <= 300.0;
     let end = l.resolved_s.unwrap_or(f.timeline.end_s).min(start + 7200.0);
-    let mut times: Vec<f64> = updates.iter().map(|u| u.0).filter(|t| *t <= end).collect();
+    let mut times: Vec<f64> = updates
+        .iter()
+        .filter(|u| u.1.is_none())
+        .map(|u| u.0)
+        .filter(|t| *t <= end)
+        .collect();
     times.push(end);
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     let late = gaps.iter().filter(|g| **g > 1200.0).count();
@@ -920,12 +964,12 @@ fn communication(f: &Facts) -> Judgement {
     } else {
         1.0 - late as f64 / gaps.len() as f64
     };
-    let can = updates.iter().filter(|u| u.1).count() as f64 / updates.len() as f64;
+    let can = updates.iter().filter(|u| u.1.is_none()).count() as f64 / updates.len() as f64;
     let share = 0.4 * f64::from(u8::from(first_on_time)) + 0.4 * cadence + 0.2 * can;
     judged(
         share,
         format!(
-            "First external update {} after declaring ({}); {} of {} gap(s) over 20 minutes; {:.0}% of updates gave conditions, actions and needs.",
+            "First external update {} after declaring ({}); {} of {} gap(s) over 20 minutes; {:.0}% of updates said what users see, of which service or function, and what is being done{lacking}.",
             clock(first - start),
             if first_on_time {
                 "on time"
@@ -1133,17 +1177,6 @@ fn hypothesis(f: &Facts) -> Judgement {
     }
 }
 
-/// Words that put blame on people rather than systems.
-const BLAME: &[&str] = &[
-    "blame",
-    "fault of",
-    "careless",
-    "stupid",
-    "incompetent",
-    "should have known",
-    "human error",
-];
-
 fn postmortem(f: &Facts) -> Judgement {
     let l = &f.timeline.lifecycle;
     if !f.truth.declare && l.declared_s.is_none() {
@@ -1185,19 +1218,30 @@ fn postmortem(f: &Facts) -> Judgement {
         &pm.root_causes,
         &pm.trigger,
         &pm.resolution,
+        &pm.detection,
+        &pm.went_well,
         &pm.went_wrong,
+        &pm.got_lucky,
     ]
-    .iter()
-    .map(|s| s.to_lowercase())
-    .collect::<Vec<_>>()
-    .join(" ");
-    if let Some(word) = BLAME.iter().find(|w| text.contains(*w)) {
+    .map(|s| s.trim())
+    .join("\n");
+    // The people at the table and the authors; the solo player's seat name is no person.
+    let people: Vec<&str> = f
+        .players
+        .iter()
+        .copied()
+        .chain(pm.authors.iter().map(String::as_str))
+        .filter(|p| *p != crate::incident::SOLO_PLAYER)
+        .collect();
+    if let Some(blame) = content::blame(&text, &people) {
         share -= 0.25;
-        notes.push(format!(
-            "it is not blameless (\"{word}\"): name systems and processes, not people"
-        ));
+        notes.push(format!("it is not blameless {blame}"));
     }
     let spent = f.timeline.incident_budget_spent();
+    if let Some(wrong) = content::wrong_budget_figure(&text, spent) {
+        share -= 0.25;
+        notes.push(format!("a number is wrong: {wrong}"));
+    }
     if spent > 0.2 && !pm.action_items.iter().any(|a| a.priority == Priority::P0) {
         share -= 0.25;
         notes.push(format!(

@@ -402,15 +402,23 @@ fn communication_on_cadence_as_can_reports() {
         "First external update 1m40s after declaring (on time); 0 of 2 gap(s)",
     );
     // Late first update, a gap of 25 min, and one update without actions and needs.
-    t.records = vec![update(500.0, true), update(2000.0, false)];
+    t.records = vec![
+        update(500.0, true),
+        update(1800.0, true),
+        update(2000.0, false),
+    ];
     t.lifecycle.resolved_s = Some(2100.0);
     t.end_s = 2400.0;
     expect(
         "communication",
         &t,
-        0.4 * 0.0 + 0.4 * 5.0 + 0.2 * 5.0,
-        "1 of 2 gap(s) over 20 minutes; 50% of updates",
+        3.3, // 0.4 × 0 + 0.4 × 5 + 0.2 × 10 × 2/3, to a tenth
+        "1 of 2 gap(s) over 20 minutes; 67% of updates",
     );
+    // An update that says nothing keeps no cadence: the one that said something was late
+    // and followed by silence.
+    t.records = vec![update(500.0, true), update(2000.0, false)];
+    expect("communication", &t, 0.2 * 5.0, "50% of updates said");
     t.records.clear();
     expect("communication", &t, 0.0, "no external status update");
 }
@@ -701,4 +709,91 @@ fn a_scenario_without_ground_truth_is_not_scored() {
     let mut scenario = scenario();
     scenario.incident = None;
     assert!(score(&scenario, &timeline()).is_none());
+}
+
+#[test]
+fn declaring_far_above_the_true_severity_costs_less_than_below() {
+    let minor = load_str(
+        "t.ron",
+        &SCENARIO.replace("severity: Sev2", "severity: Sev3"),
+    )
+    .unwrap()
+    .scenario;
+    let declare = |t: &Timeline| {
+        score(&minor, t)
+            .unwrap()
+            .criterion("declare")
+            .unwrap()
+            .clone()
+    };
+    // A notch high is the safe side of "if unsure, pick the higher".
+    assert_eq!(
+        declare(&declared(&[(130.0, IncidentSeverity::Sev2)])).points,
+        10.0
+    );
+    let sev1 = declare(&declared(&[(130.0, IncidentSeverity::Sev1)]));
+    assert_eq!(sev1.points, 7.5, "{}", sev1.why);
+    assert!(
+        sev1.why
+            .contains("two or more levels above its true severity SEV-3")
+    );
+    // Below the true severity costs more (5 of 10, in the test above).
+    expect(
+        "declare",
+        &declared(&[(130.0, IncidentSeverity::Sev3)]),
+        5.0,
+        "below its true severity",
+    );
+}
+
+#[test]
+fn a_task_for_someone_not_at_the_table_is_no_delegation() {
+    let task = Task {
+        at_s: 150.0,
+        task: "check the deploy".into(),
+        owner: "zed".into(),
+        time_box_s: 600.0,
+        assigned_by: "on-call".into(),
+    };
+    let mut t = timeline();
+    t.tasks = vec![task];
+    let c = judge("delegation", &t);
+    assert_eq!(c.verdict, Verdict::NotApplicable, "{}", c.why);
+    assert!(
+        c.why
+            .contains("\"check the deploy\" went to zed, who is not at the table"),
+        "{}",
+        c.why
+    );
+}
+
+#[test]
+fn updates_that_say_nothing_and_wrong_postmortem_figures_are_quoted() {
+    let mut t = with(vec![you(
+        200.0,
+        Command::Update {
+            audience: Audience::External,
+            conditions: "x".into(),
+            actions: "x".into(),
+            needs: "x".into(),
+        },
+    )]);
+    t.lifecycle.declared_s = Some(100.0);
+    expect(
+        "communication",
+        &t,
+        0.0,
+        "no external status update that said anything (\"x\" does not say what users see)",
+    );
+    let mut wrong = complete_postmortem();
+    wrong.impact = "20% of checkouts failed; 8% of the error budget.".into();
+    let mut t = declared(&[(130.0, IncidentSeverity::Sev2)]);
+    t.postmortem = Some(wrong);
+    let c = judge("postmortem", &t);
+    assert!(
+        c.why.contains("a number is wrong: \"8% of the error budget\" says 8% of the budget; the incident spent 3.1%"),
+        "{}",
+        c.why
+    );
+    assert!((c.points - 7.5).abs() < 1e-9, "{}", c.points);
 }
