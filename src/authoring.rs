@@ -67,6 +67,16 @@ fn judge(
         .map(|s| s.budget_end)
         .min_by(f64::total_cmp);
     let mut failures = Vec::new();
+    let prevented = report.score.as_ref().is_some_and(|s| s.prevented);
+    if let Some(want) = expect.prevented
+        && want != prevented
+    {
+        failures.push(if want {
+            "expected the incident prevented; users were hurt or a page went out".to_string()
+        } else {
+            "expected the incident not prevented; it was".to_string()
+        });
+    }
     if let Some(want) = expect.resolved
         && want != resolved
     {

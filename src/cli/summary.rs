@@ -156,8 +156,15 @@ pub fn summary_table(report: &Report) -> String {
     }
     if let Some(score) = &report.score {
         out.push_str(&format!(
-            "\nscore {:.1} of {:.0} ({:.0}%)\n",
-            score.points, score.max, score.percent
+            "\nscore {:.1} of {:.0} ({:.0}%){}\n",
+            score.points,
+            score.max,
+            score.percent,
+            if score.prevented {
+                ": prevented, no user was hurt"
+            } else {
+                ""
+            }
         ));
         for c in &score.criteria {
             let verdict = match c.verdict {

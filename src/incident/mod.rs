@@ -360,10 +360,8 @@ impl Incident {
                         .push(FalseClose { at_s: now, reason });
                 }
             }
+            // Without an incident, a postmortem is a near-miss review: as welcome.
             Command::Postmortem(postmortem) => {
-                if !incident {
-                    return Err("there was no incident to write a postmortem about".to_string());
-                }
                 lifecycle.postmortem_s = Some(now);
                 self.postmortem = Some(postmortem.clone());
             }

@@ -87,6 +87,9 @@ pub struct Expectations {
     pub met: Vec<String>,
     #[serde(default)]
     pub failed: Vec<String>,
+    /// Whether the response prevented the incident: fixed before any user was hurt.
+    #[serde(default)]
+    pub prevented: Option<bool>,
 }
 
 /// What really happened, written by the scenario's author: scoring compares the

@@ -52,6 +52,8 @@ pub struct Score {
     pub points: f64,
     pub max: f64,
     pub percent: f64,
+    /// The incident was prevented: a fix before any user was hurt or anything paged.
+    pub prevented: bool,
     pub criteria: Vec<Criterion>,
 }
 
@@ -225,6 +227,7 @@ pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
     Some(Score {
         points,
         max,
+        prevented: facts.prevented,
         percent: if max > 0.0 {
             round1(points / max * 100.0)
         } else {
@@ -283,6 +286,8 @@ struct Facts<'a> {
     alarm_s: Option<f64>,
     /// What started it, for the explanations: "the page" or "the impact".
     alarm: &'static str,
+    /// An incident was coming and a fix came first: no user was hurt, nothing paged.
+    prevented: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -323,6 +328,14 @@ impl<'a> Facts<'a> {
             .map(|f| service_of(&f.target))
             .filter(|s| !relevant(s))
             .collect();
+        let prevented = truth.declare
+            && timeline.lifecycle.impact_s.is_none()
+            && timeline.pages.is_empty()
+            && timeline.records.iter().any(|r| {
+                r.accepted()
+                    && r.remediation()
+                        .is_some_and(|m| mitigations.iter().any(|p| matches(p, m)))
+            });
         let mut players: Vec<&str> = accepted.map(|r| r.by.as_str()).collect();
         players.sort_unstable();
         players.dedup();
@@ -351,6 +364,7 @@ impl<'a> Facts<'a> {
             } else {
                 "the impact"
             },
+            prevented,
         }
     }
 
@@ -527,6 +541,12 @@ fn acknowledge(f: &Facts) -> Judgement {
 fn declare(f: &Facts) -> Judgement {
     let l = &f.timeline.lifecycle;
     let truth = f.truth;
+    if f.prevented {
+        return judged(
+            1.0,
+            "Prevented: you fixed it before any user was hurt, so there was no incident to declare.",
+        );
+    }
     let Some(first) = l.severities.first() else {
         return if truth.declare {
             judged(
@@ -591,7 +611,7 @@ fn declare(f: &Facts) -> Judgement {
 }
 
 fn roles(f: &Facts) -> Judgement {
-    if !f.truth.declare && f.timeline.lifecycle.declared_s.is_none() {
+    if (!f.truth.declare || f.prevented) && f.timeline.lifecycle.declared_s.is_none() {
         return not_applicable("No incident, so no incident roles.");
     }
     let records = &f.timeline.records;
@@ -1015,8 +1035,12 @@ fn evidence(f: &Facts) -> Judgement {
 
 fn verify(f: &Facts) -> Judgement {
     let l = &f.timeline.lifecycle;
-    if !f.truth.declare && l.declared_s.is_none() && l.impact_s.is_none() {
-        return not_applicable("There was no incident to close.");
+    if (!f.truth.declare || f.prevented) && l.declared_s.is_none() && l.impact_s.is_none() {
+        return not_applicable(if f.prevented {
+            "Prevented: nothing broke, so there was nothing to close."
+        } else {
+            "There was no incident to close."
+        });
     }
     let falses = l.false_closes.len();
     match (l.resolved_s, falses) {
@@ -1062,7 +1086,14 @@ fn symptom_first(f: &Facts) -> Judgement {
         })
         .count();
     let ratio = distracted as f64 / f.looks.len() as f64;
-    let mut share = if first.is_symptom() { 0.6 } else { 0.0 };
+    // Before users are hurt there is no symptom yet: reading the resource's trend (the disk
+    // filling, the certificate's countdown) is how an incident is seen coming.
+    let ahead = f.prevented && !first.is_symptom();
+    let mut share = if first.is_symptom() || ahead {
+        0.6
+    } else {
+        0.0
+    };
     share += if ratio <= 0.25 {
         0.4
     } else if ratio <= 0.5 {
@@ -1077,6 +1108,8 @@ fn symptom_first(f: &Facts) -> Judgement {
             ron::to_string(first).unwrap_or_default(),
             if first.is_symptom() {
                 "a symptom: good"
+            } else if ahead {
+                "a cause, read ahead of any symptom: that is how it was prevented"
             } else {
                 "a cause: start from what users feel (SLOs, RED)"
             },
@@ -1179,8 +1212,13 @@ fn hypothesis(f: &Facts) -> Judgement {
 
 fn postmortem(f: &Facts) -> Judgement {
     let l = &f.timeline.lifecycle;
-    if !f.truth.declare && l.declared_s.is_none() {
-        return not_applicable("No incident, no postmortem.");
+    let near_miss = f.prevented || !f.truth.declare;
+    if near_miss && l.declared_s.is_none() && f.timeline.postmortem.is_none() {
+        return not_applicable(if f.prevented {
+            "Prevented: a near miss needs no postmortem (a near-miss review is welcome)."
+        } else {
+            "No incident, no postmortem."
+        });
     }
     let Some(pm) = &f.timeline.postmortem else {
         return judged(

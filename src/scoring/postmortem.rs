@@ -146,8 +146,15 @@ pub fn postmortem_markdown(
     if let Some(score) = score {
         let _ = writeln!(
             md,
-            "\n## Response score: {:.0} of {:.0} ({:.0}%)\n",
-            score.points, score.max, score.percent
+            "\n## Response score: {:.0} of {:.0} ({:.0}%){}\n",
+            score.points,
+            score.max,
+            score.percent,
+            if score.prevented {
+                ": prevented, no user was hurt"
+            } else {
+                ""
+            }
         );
         for c in &score.criteria {
             let points = match c.verdict {

@@ -120,6 +120,14 @@ pub fn debrief(
                 .strong()
                 .color(AMBER),
             );
+            if score.prevented {
+                ui.label(
+                    RichText::new("prevented: no user was hurt")
+                        .size(20.0)
+                        .strong()
+                        .color(GREEN),
+                );
+            }
         }
         ui.label(format!(
             "error budget spent by the incident: {:.1}%",
