@@ -38,10 +38,14 @@ fn bucket_of(seconds: f64) -> usize {
     slot.min(FINITE_BUCKETS)
 }
 
-/// Counts of observations per bucket; the last slot is `+Inf`.
+/// Counts of observations per bucket; the last slot is `+Inf`. Bounds that must be read
+/// exactly (a latency SLO's threshold, which rarely falls on a bucket bound) are counted on
+/// their own, so `count_le` at them is exact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     counts: Box<[u64]>,
+    /// Exact bounds and the observations at or below each.
+    exact: Vec<(f64, u64)>,
     /// The buckets observed so far, `touched.0 ..= touched.1` (empty: `(len, 0)`). Latencies
     /// crowd into a few buckets, and tallies are merged and cleared every tick: only this
     /// range needs the work.
@@ -56,6 +60,7 @@ impl Default for Histogram {
     fn default() -> Self {
         Self {
             counts: vec![0; FINITE_BUCKETS + 1].into_boxed_slice(),
+            exact: Vec::new(),
             touched: UNTOUCHED,
             total: 0,
             sum: 0.0,
@@ -64,7 +69,20 @@ impl Default for Histogram {
 }
 
 impl Histogram {
+    /// A histogram that also counts exactly at or below each of `bounds`.
+    pub fn with_exact(bounds: &[f64]) -> Self {
+        Self {
+            exact: bounds.iter().map(|&b| (b, 0)).collect(),
+            ..Self::default()
+        }
+    }
+
     pub fn observe(&mut self, seconds: f64) {
+        for (bound, count) in &mut self.exact {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
         let k = bucket_of(seconds);
         self.counts[k] += 1;
         self.touched = (self.touched.0.min(k), self.touched.1.max(k));
@@ -73,6 +91,12 @@ impl Histogram {
     }
 
     pub fn merge(&mut self, other: &Histogram) {
+        if self.exact.is_empty() && !other.exact.is_empty() {
+            self.exact = other.exact.iter().map(|&(b, _)| (b, 0)).collect();
+        }
+        for ((_, mine), (_, theirs)) in self.exact.iter_mut().zip(&other.exact) {
+            *mine += theirs;
+        }
         let (lo, hi) = other.touched;
         if lo > hi {
             return;
@@ -86,6 +110,9 @@ impl Histogram {
     }
 
     pub fn clear(&mut self) {
+        for (_, count) in &mut self.exact {
+            *count = 0;
+        }
         let (lo, hi) = self.touched;
         if lo <= hi {
             self.counts[lo..=hi].fill(0);
@@ -103,8 +130,12 @@ impl Histogram {
         (self.total > 0).then(|| self.sum / self.total as f64)
     }
 
-    /// Observations at or below `seconds`, counted from whole buckets (as a `le` series would).
+    /// Observations at or below `seconds`: exact at an exact bound, else counted from whole
+    /// buckets (as a `le` series would).
     pub fn count_le(&self, seconds: f64) -> u64 {
+        if let Some(&(_, count)) = self.exact.iter().find(|(b, _)| *b == seconds) {
+            return count;
+        }
         (0..FINITE_BUCKETS)
             .take_while(|&k| bucket_bound(k) <= seconds * (1.0 + 1e-12))
             .map(|k| self.counts[k])
@@ -165,6 +196,28 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, u64)]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threshold_between_bounds_is_counted_exactly() {
+        // 1 s lies between the bounds 0.96 s and 1.024 s: read off buckets, a 980 ms answer
+        // would count as slower than 1 s.
+        let mut plain = Histogram::default();
+        let mut exact = Histogram::with_exact(&[1.0]);
+        for seconds in [0.5, 0.98, 1.0, 1.01] {
+            plain.observe(seconds);
+            exact.observe(seconds);
+        }
+        assert_eq!(plain.count_le(1.0), 1);
+        assert_eq!(exact.count_le(1.0), 3);
+        // Merged into totals and cleared every tick, the exact count follows.
+        let mut totals = Histogram::default();
+        totals.merge(&exact);
+        totals.merge(&exact);
+        assert_eq!(totals.count_le(1.0), 6);
+        exact.clear();
+        assert_eq!(exact.count_le(1.0), 0);
+        assert_eq!(exact.cumulative(), Histogram::default().cumulative());
+    }
 
     #[test]
     fn merging_and_clearing_the_touched_range_is_merging_and_clearing_everything() {

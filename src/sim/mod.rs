@@ -195,7 +195,14 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
     world.insert_resource(Balancers(vec![0; topology.services.len()]));
     world.insert_resource(restarts::Restarts::default());
     world.insert_resource(Tallies {
-        services: vec![Default::default(); topology.services.len()],
+        services: topology
+            .services
+            .iter()
+            .map(|m| metrics::ServiceTally {
+                ok_latency: histogram::Histogram::with_exact(&m.latency_thresholds),
+                ..Default::default()
+            })
+            .collect(),
         sources: vec![Default::default(); topology.sources.len()],
         logs: logs::Logs::new(topology.services.len()),
         traces: traces::Traces::default(),

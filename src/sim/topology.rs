@@ -57,6 +57,9 @@ pub struct ServiceModel {
     pub unhealthy_threshold: u32,
     pub healthy_threshold: u32,
     pub edges: Vec<Edge>,
+    /// The thresholds of the latency SLOs on this service: its successful answers are
+    /// counted exactly against each.
+    pub latency_thresholds: Vec<f64>,
 }
 
 impl ServiceModel {
@@ -178,6 +181,15 @@ impl Topology {
                                 backoff: c.backoff,
                                 budget: c.retry_budget,
                             },
+                        })
+                        .collect(),
+                    latency_thresholds: scenario
+                        .slos
+                        .iter()
+                        .filter(|slo| slo.service == s.name)
+                        .filter_map(|slo| match slo.sli {
+                            crate::scenario::Sli::Latency { threshold } => Some(threshold.get()),
+                            crate::scenario::Sli::Availability => None,
                         })
                         .collect(),
                 };
