@@ -335,3 +335,39 @@ fn acknowledge(at: f64, alert: &str) -> firedrill::incident::Entry {
         },
     }
 }
+
+#[test]
+fn every_page_row_in_force_is_checked_and_the_lint_says_when_the_next_pages() {
+    // A custom page row that a 99% SLO can never trip, beside one that can.
+    let text = r#"(name: "rows", services: [(name: "api")], traffic: [(to: "api", rate: 10.0)],
+        slos: [(name: "rows", service: "api", objective: 99.0, alerting: [
+            (severity: Page, long: "1h", short: "5m", factor: 150.0),
+            (severity: Page, long: "6h", short: "30m", factor: 6.0),
+        ])])"#;
+    let warnings: Vec<String> = load_str("rows.ron", text)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "slos[0].alerting[0].factor: the 1h page can never fire: it needs an error ratio above 150% (burn 150.0 x budget 1.0%); no page before 21m36s of total outage (the 6h/30m row)"
+        )),
+        "{warnings:?}"
+    );
+    // No page row that can fire at all.
+    let silent = text.replace("factor: 6.0", "factor: 200.0");
+    let warnings: Vec<String> = load_str("rows.ron", &silent)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("no page at all, even for a total outage")),
+        "{warnings:?}"
+    );
+}

@@ -297,6 +297,36 @@ pub struct SloSpec {
 }
 
 /// A custom alert row: both windows must burn faster than `factor`.
+/// The workbook's table 5-8 for an SLO `period`: factors are the budget share each row
+/// guards (2%, 5%, 10%, 10%) times the period over the long window, so a 30-day period gives
+/// 14.4, 6, 3, 1 and a 28-day period 13.44, 5.6, 2.8, 0.93.
+pub fn workbook_rows(period: f64) -> Vec<AlertRowSpec> {
+    const HOUR: f64 = 3600.0;
+    [
+        (AlertSeverity::Page, HOUR, 300.0, 0.02),
+        (AlertSeverity::Page, 6.0 * HOUR, 1800.0, 0.05),
+        (AlertSeverity::Ticket, 24.0 * HOUR, 2.0 * HOUR, 0.10),
+        (AlertSeverity::Ticket, 72.0 * HOUR, 6.0 * HOUR, 0.10),
+    ]
+    .into_iter()
+    .map(|(severity, long, short, budget)| AlertRowSpec {
+        severity,
+        long: Seconds(long),
+        short: Seconds(short),
+        factor: budget * period / long,
+    })
+    .collect()
+}
+
+impl SloSpec {
+    /// The alert rows in force: the author's, or the workbook's for the SLO's period.
+    pub fn rows(&self) -> Vec<AlertRowSpec> {
+        self.alerting
+            .clone()
+            .unwrap_or_else(|| workbook_rows(self.window.get()))
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRowSpec {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use super::duration::Seconds;
 
 use super::format::{
-    Backoff, FaultKind, FaultSpec, FaultStart, IncidentSpec, MessageTrigger, RetryBudget, Scenario,
-    ServiceKind, ServiceSpec, ServiceTime, Sli, SloSpec, TargetKind,
+    AlertRowSpec, AlertSeverity, Backoff, FaultKind, FaultSpec, FaultStart, IncidentSpec,
+    MessageTrigger, RetryBudget, Scenario, ServiceKind, ServiceSpec, ServiceTime, Sli, SloSpec,
+    TargetKind,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -893,17 +894,7 @@ fn check_slo(
     }
     let budget = 1.0 - slo.objective / 100.0;
     let period = slo.window.get();
-    let page_factor = 0.02 * period / 3600.0;
-    if page_factor * budget >= 1.0 {
-        c.warn(
-            format!("{path}.objective"),
-            format!(
-                "the 1h page can never fire: it needs an error ratio above {:.0}% (burn {page_factor:.1} x budget {:.1}%); loosen the alerting or tighten the objective",
-                page_factor * budget * 100.0,
-                budget * 100.0
-            ),
-        );
-    }
+    check_pages(c, &path, slo, budget);
     if period * budget < 60.0 {
         c.warn(
             format!("{path}.objective"),
@@ -929,6 +920,62 @@ fn check_slo(
                 ),
             );
         }
+    }
+}
+
+/// Every page row in force must be able to fire: a row needs an error ratio above its factor
+/// times the budget over both windows, so under a total outage from a clean history it fires
+/// once the long window's average crosses it, after factor x budget x long.
+fn check_pages(c: &mut Checker, path: &str, slo: &SloSpec, budget: f64) {
+    let custom = slo.alerting.is_some();
+    let pages: Vec<(usize, AlertRowSpec)> = slo
+        .rows()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, row)| row.severity == AlertSeverity::Page)
+        .collect();
+    let fastest = pages
+        .iter()
+        .filter(|(_, row)| row.factor * budget < 1.0)
+        .map(|(_, row)| (row.factor * budget * row.long.get(), row))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let then = match fastest {
+        Some((after, row)) => format!(
+            "no page before {} of total outage (the {}/{} row)",
+            span(after),
+            row.long,
+            row.short
+        ),
+        None => "no page at all, even for a total outage".to_string(),
+    };
+    for (k, row) in &pages {
+        let needed = row.factor * budget;
+        if needed >= 1.0 {
+            c.warn(
+                if custom {
+                    format!("{path}.alerting[{k}].factor")
+                } else {
+                    format!("{path}.objective")
+                },
+                format!(
+                    "the {} page can never fire: it needs an error ratio above {:.0}% (burn {:.1} x budget {:.1}%); {then}; loosen the alerting or tighten the objective",
+                    row.long,
+                    needed * 100.0,
+                    row.factor,
+                    budget * 100.0
+                ),
+            );
+        }
+    }
+}
+
+/// A span of time as a responder reads it: "52s", "21m36s", "2h05m".
+fn span(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
     }
 }
 

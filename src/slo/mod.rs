@@ -50,25 +50,18 @@ pub struct AlertRow {
     pub factor: f64,
 }
 
-/// The workbook's table 5-8 for an SLO `period`: factors are the budget share each row
-/// guards (2%, 5%, 10%, 10%) times the period over the long window, so a 30-day period gives
-/// 14.4, 6, 3, 1 and a 28-day period 13.44, 5.6, 2.8, 0.93.
+/// The workbook's table 5-8 for an SLO `period` (`scenario::workbook_rows`), as rows to
+/// evaluate.
 pub fn alert_rows(period: f64) -> Vec<AlertRow> {
-    const HOUR: f64 = 3600.0;
-    [
-        (Severity::Page, HOUR, 300.0, 0.02),
-        (Severity::Page, 6.0 * HOUR, 1800.0, 0.05),
-        (Severity::Ticket, 24.0 * HOUR, 2.0 * HOUR, 0.10),
-        (Severity::Ticket, 72.0 * HOUR, 6.0 * HOUR, 0.10),
-    ]
-    .into_iter()
-    .map(|(severity, long_s, short_s, budget)| AlertRow {
-        severity,
-        long_s,
-        short_s,
-        factor: budget * period / long_s,
-    })
-    .collect()
+    crate::scenario::workbook_rows(period)
+        .into_iter()
+        .map(|row| AlertRow {
+            severity: row.severity.into(),
+            long_s: row.long.get(),
+            short_s: row.short.get(),
+            factor: row.factor,
+        })
+        .collect()
 }
 
 /// An alert of one row, from when it fired to when it cleared.
