@@ -281,6 +281,23 @@ fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
         "{draft}"
     );
     assert!(draft.contains("P0 action item") || !draft.contains("error budget policy requires"));
+    // The bad response wrote nothing: the draft gives the impact, the trigger and the response
+    // times from the timeline, and the five whys to write.
+    let l = &bad.timeline.lifecycle;
+    let impact = l.impact_s.expect("users were hurt");
+    let page = bad.timeline.first_page().expect("it paged").opened_s;
+    for line in [
+        "_Draft from the timeline, to review:_ Users were hurt for".to_string(),
+        "checkout v2.4.0 bug (Deploy) started at".to_string(),
+        format!(
+            "- **Time to detect (impact to page):** {}",
+            firedrill::incident::clock(page - impact)
+        ),
+        "- **Time to mitigate (impact to SLIs back):** not reached".to_string(),
+        "## Five whys".to_string(),
+    ] {
+        assert!(draft.contains(&line), "missing {line}:\n{draft}");
+    }
 }
 
 #[test]

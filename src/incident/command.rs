@@ -179,8 +179,16 @@ pub struct ActionItem {
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub enum ActionItemKind {
+    /// Reduce the impact next time (a faster rollback, a circuit breaker).
     Mitigate,
+    /// Stop it happening again (fix the bug, automate the renewal).
     Prevent,
+    /// See it sooner (an alert, a dashboard).
+    Detect,
+    /// Restore what the incident damaged (data, capacity).
+    Repair,
+    /// Change how people work (a runbook, a review, a rota).
+    Process,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]

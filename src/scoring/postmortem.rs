@@ -55,13 +55,15 @@ pub fn postmortem_markdown(
     let spent = timeline.incident_budget_spent();
     let impact_draft = match (l.impact_s, l.mitigated_s) {
         (Some(from), Some(to)) => format!(
-            "SLIs out of objective from {} to {}; {:.1}% of the error budget spent.",
+            "Users were hurt for {}: SLIs out of objective from {} to {}; {:.1}% of the error budget spent.",
+            clock(to - from),
             clock(from),
             clock(to),
             spent * 100.0
         ),
         (Some(from), None) => format!(
-            "SLIs out of objective from {} and not back by the end ({}); {:.1}% of the error budget spent.",
+            "Users were hurt for {} and still were at the end: SLIs out of objective from {} and not back by {}; {:.1}% of the error budget spent.",
+            clock(timeline.end_s - from),
             clock(from),
             clock(timeline.end_s),
             spent * 100.0
@@ -92,11 +94,23 @@ pub fn postmortem_markdown(
         ),
         None => "no page fired".to_string(),
     };
+    // The trigger: the first root cause to start, from the timeline.
+    let truth = scenario.incident.as_ref();
+    let trigger_draft = timeline
+        .faults
+        .iter()
+        .filter(|f| truth.is_some_and(|t| t.root_cause.contains(&f.name)))
+        .filter_map(|f| f.started_s.map(|t| (t, f)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(
+            || "_unknown_".to_string(),
+            |(t, f)| format!("{} ({}) started at {}", f.name, f.kind, clock(t)),
+        );
     let sections = [
         ("Summary", or_draft(&own.summary, impact_draft.clone())),
         ("Impact", or_draft(&own.impact, impact_draft)),
         ("Root causes", or_draft(&own.root_causes, root_draft)),
-        ("Trigger", or_draft(&own.trigger, "_unknown_".to_string())),
+        ("Trigger", or_draft(&own.trigger, trigger_draft)),
         (
             "Resolution",
             or_draft(
@@ -112,6 +126,31 @@ pub fn postmortem_markdown(
     ];
     for (heading, text) in sections {
         let _ = writeln!(md, "\n## {heading}\n\n{text}");
+    }
+    let _ = writeln!(md, "\n## Response times\n");
+    let since = |from: Option<f64>, to: Option<f64>| match (from, to) {
+        (Some(from), Some(to)) => clock((to - from).max(0.0)),
+        (Some(_), None) => "not reached".to_string(),
+        (None, _) => "n/a".to_string(),
+    };
+    let paged = first_page.map(|p| p.opened_s);
+    let acknowledged = first_page.and_then(|p| p.acknowledged_s);
+    for (what, value) in [
+        ("Time to detect (impact to page)", since(l.impact_s, paged)),
+        (
+            "Time to acknowledge (page to acknowledgement)",
+            since(paged, acknowledged),
+        ),
+        (
+            "Time to mitigate (impact to SLIs back)",
+            since(l.impact_s, l.mitigated_s),
+        ),
+        (
+            "Time to resolve (impact to resolved)",
+            since(l.impact_s, l.resolved_s),
+        ),
+    ] {
+        let _ = writeln!(md, "- **{what}:** {value}");
     }
     let _ = writeln!(md, "\n## Action items\n");
     let _ = writeln!(
@@ -134,6 +173,14 @@ pub fn postmortem_markdown(
             "\nThis incident spent {:.0}% of an error budget: the error budget policy requires at least one P0 action item.",
             spent * 100.0
         );
+    }
+    let _ = writeln!(md, "\n## Five whys\n");
+    let _ = writeln!(
+        md,
+        "_Ask why until the answer is a system or a process, never a person:_\n"
+    );
+    for n in 1..=5 {
+        let _ = writeln!(md, "{n}. Why? _to write_");
     }
     let _ = writeln!(md, "\n## Lessons learned\n");
     let _ = writeln!(md, "### What went well\n\n{}\n", blank(&own.went_well));

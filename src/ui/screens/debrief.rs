@@ -220,8 +220,15 @@ pub fn debrief(
                     .hint_text("owner")
                     .desired_width(90.0),
             );
-            ui.selectable_value(&mut form.kind, ActionItemKind::Mitigate, "mitigate");
-            ui.selectable_value(&mut form.kind, ActionItemKind::Prevent, "prevent");
+            for (kind, label) in [
+                (ActionItemKind::Mitigate, "mitigate"),
+                (ActionItemKind::Prevent, "prevent"),
+                (ActionItemKind::Detect, "detect"),
+                (ActionItemKind::Repair, "repair"),
+                (ActionItemKind::Process, "process"),
+            ] {
+                ui.selectable_value(&mut form.kind, kind, label);
+            }
             for p in [Priority::P0, Priority::P1, Priority::P2] {
                 ui.selectable_value(&mut form.priority, p, format!("{p:?}"));
             }
