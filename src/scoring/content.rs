@@ -143,9 +143,12 @@ pub fn wrong_budget_figure(text: &str, spent: f64) -> Option<String> {
         let Some(at) = nearest else {
             continue;
         };
+        // The digits run back from the sign; what precedes them may be any character.
         let start = clause[..at]
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let digits = &clause[start..at];
         let Ok(figure) = digits.parse::<f64>() else {
             continue;
@@ -227,5 +230,12 @@ mod tests {
         assert_eq!(wrong_budget_figure(impact, 0.075), None);
         // Percentages outside a budget sentence are not budget figures.
         assert_eq!(wrong_budget_figure("25% of requests failed.", 0.5), None);
+        // Whatever stands before the figure, even a character of several bytes.
+        assert!(
+            wrong_budget_figure("budget: €9%", 0.5)
+                .unwrap()
+                .contains("says 9%")
+        );
+        assert_eq!(wrong_budget_figure("budget: €%", 0.5), None);
     }
 }
