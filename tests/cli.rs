@@ -507,3 +507,32 @@ fn a_drill_script_directs_the_session_headless() {
         "{stdout}"
     );
 }
+
+#[cfg(feature = "gui")]
+#[test]
+fn play_refuses_a_scenarios_folder_that_does_not_exist() {
+    let out = firedrill(&["play", "--scenarios", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("firedrill: --scenarios no/such/folder: no such folder"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_prevented_incident_says_so_in_the_summary() {
+    let out = firedrill(&[
+        "run",
+        "scenarios/cert-expiry.ron",
+        "--script",
+        "scenarios/cert-expiry.proactive.actions.ron",
+        "--no-history",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(100%): prevented: no user was hurt"),
+        "{stdout}"
+    );
+}

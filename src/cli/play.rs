@@ -142,6 +142,12 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         metrics_addr,
         resume,
     } = args;
+    if let Some(dir) = scenarios.as_deref().filter(|dir| !dir.is_dir()) {
+        return Err(CliError::usage(format!(
+            "firedrill: --scenarios {}: no such folder",
+            dir.display()
+        )));
+    }
     open(PlayOptions {
         scenario,
         scenarios,

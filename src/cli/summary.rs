@@ -160,11 +160,7 @@ pub fn summary_table(report: &Report) -> String {
             score.points,
             score.max,
             score.percent,
-            if score.prevented {
-                ": prevented, no user was hurt"
-            } else {
-                ""
-            }
+            score.outcome().map_or(String::new(), |o| format!(": {o}"))
         ));
         for c in &score.criteria {
             let verdict = match c.verdict {

@@ -58,6 +58,11 @@ pub struct Score {
 }
 
 impl Score {
+    /// What the summary, the debrief and the postmortem add to the score line, if anything.
+    pub fn outcome(&self) -> Option<&'static str> {
+        self.prevented.then_some("prevented: no user was hurt")
+    }
+
     pub fn criterion(&self, id: &str) -> Option<&Criterion> {
         self.criteria.iter().find(|c| c.id == id)
     }

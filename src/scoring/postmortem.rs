@@ -197,11 +197,7 @@ pub fn postmortem_markdown(
             score.points,
             score.max,
             score.percent,
-            if score.prevented {
-                ": prevented, no user was hurt"
-            } else {
-                ""
-            }
+            score.outcome().map_or(String::new(), |o| format!(": {o}"))
         );
         for c in &score.criteria {
             let points = match c.verdict {

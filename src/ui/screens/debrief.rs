@@ -120,13 +120,8 @@ pub fn debrief(
                 .strong()
                 .color(AMBER),
             );
-            if score.prevented {
-                ui.label(
-                    RichText::new("prevented: no user was hurt")
-                        .size(20.0)
-                        .strong()
-                        .color(GREEN),
-                );
+            if let Some(outcome) = score.outcome() {
+                ui.label(RichText::new(outcome).size(20.0).strong().color(GREEN));
             }
         }
         ui.label(format!(
