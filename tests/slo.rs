@@ -104,12 +104,7 @@ fn a_ninety_percent_slo_gets_the_page_can_never_fire_warning() {
     );
     let tight = r#"(name: "tight", services: [(name: "api")], traffic: [(to: "api", rate: 0.001)],
         slos: [(name: "tight", service: "api", objective: 99.99999)])"#;
-    let warnings: Vec<String> = load_str("tight.ron", tight)
-        .unwrap()
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect();
+    let warnings = warnings_of("tight.ron", tight);
     assert!(
         warnings
             .iter()
@@ -336,6 +331,16 @@ fn acknowledge(at: f64, alert: &str) -> firedrill::incident::Entry {
     }
 }
 
+/// The load's warnings of scenario `text`, as a user reads them.
+fn warnings_of(file: &str, text: &str) -> Vec<String> {
+    load_str(file, text)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
+}
+
 #[test]
 fn every_page_row_in_force_is_checked_and_the_lint_says_when_the_next_pages() {
     // A custom page row that a 99% SLO can never trip, beside one that can.
@@ -344,12 +349,7 @@ fn every_page_row_in_force_is_checked_and_the_lint_says_when_the_next_pages() {
             (severity: Page, long: "1h", short: "5m", factor: 150.0),
             (severity: Page, long: "6h", short: "30m", factor: 6.0),
         ])])"#;
-    let warnings: Vec<String> = load_str("rows.ron", text)
-        .unwrap()
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect();
+    let warnings = warnings_of("rows.ron", text);
     assert!(
         warnings.iter().any(|w| w.contains(
             "slos[0].alerting[0].factor: the 1h page can never fire: it needs an error ratio above 150% (burn 150.0 x budget 1.0%); no page before 21m36s of total outage (the 6h/30m row)"
@@ -358,12 +358,7 @@ fn every_page_row_in_force_is_checked_and_the_lint_says_when_the_next_pages() {
     );
     // No page row that can fire at all.
     let silent = text.replace("factor: 6.0", "factor: 200.0");
-    let warnings: Vec<String> = load_str("rows.ron", &silent)
-        .unwrap()
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect();
+    let warnings = warnings_of("rows.ron", &silent);
     assert!(
         warnings
             .iter()
