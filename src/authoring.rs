@@ -7,7 +7,7 @@ use crate::incident::load_script_file;
 use crate::report;
 use crate::scenario::{Expectations, Scenario};
 use crate::scoring::Verdict;
-use crate::session::load_file;
+use crate::session::{Baselines, Session, load_file};
 
 /// The outcome of one self-test.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +35,8 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
     let scenario = load_file(path).map_err(|e| e.to_string())?.scenario;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut outcomes = Vec::new();
+    // Doing nothing and the reference are the same runs for every test: made once.
+    let mut baselines: Option<Baselines> = None;
     for test in &scenario.tests {
         let script = match &test.script {
             None => Vec::new(),
@@ -42,15 +44,64 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
                 load_script_file(&dir.join(file), &scenario).map_err(|e| e.to_string())?
             }
         };
-        let run = report::run(
-            crate::session::Session::of(scenario.clone()),
-            &script,
-            (0, 0),
-            (60.0, |_| {}),
-        );
+        let mut session = Session::of(scenario.clone()).with_scenario_path(path);
+        if let Some(reference) = scenario
+            .incident
+            .as_ref()
+            .and_then(|i| i.reference.as_ref())
+        {
+            session
+                .reference()
+                .map_err(|e| format!("{}: {reference}: {e}", path.display()))?;
+        }
+        if let Some(baselines) = baselines.take() {
+            session = session.with_baselines(baselines);
+        }
+        let run = report::run(session, &script, (0, 0), (60.0, |_| {}));
+        baselines = run.session.baselines().cloned();
         outcomes.push(judge(&scenario, &test.name, &test.expect, &run.report));
     }
+    rank(&scenario, &mut outcomes);
     Ok(outcomes)
+}
+
+/// Checks each test's ranking against the others' scores (`above`, `below`).
+fn rank(scenario: &Scenario, outcomes: &mut [Outcome]) {
+    let percent = |name: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.test == name)
+            .and_then(|o| o.percent)
+    };
+    let failures: Vec<Vec<String>> = scenario
+        .tests
+        .iter()
+        .zip(outcomes.iter())
+        .map(|(test, outcome)| {
+            let mut failures = Vec::new();
+            let Some(mine) = outcome.percent else {
+                return failures;
+            };
+            for (others, above) in [(&test.expect.above, true), (&test.expect.below, false)] {
+                for other in others {
+                    match percent(other) {
+                        Some(theirs) if above && mine <= theirs => failures.push(format!(
+                            "score {mine:.1}% not above \"{other}\" ({theirs:.1}%)"
+                        )),
+                        Some(theirs) if !above && mine >= theirs => failures.push(format!(
+                            "score {mine:.1}% not below \"{other}\" ({theirs:.1}%)"
+                        )),
+                        Some(_) => {}
+                        None => failures.push(format!("\"{other}\" has no score to rank against")),
+                    }
+                }
+            }
+            failures
+        })
+        .collect();
+    for (outcome, more) in outcomes.iter_mut().zip(failures) {
+        outcome.failures.extend(more);
+    }
 }
 
 fn judge(
@@ -204,19 +255,22 @@ const STARTER: &str = r#"// {name}: a firedrill scenario. Format: docs/scenario-
         root_cause: ["api v2 bug"],
         red_herrings: [(action: "RollingRestart", target: "api")],
         par_mitigate: "8m",
+        // What users got is judged between doing nothing and this response.
+        reference: "{name}.actions.ron",
     ),
     chat: (
         messages: [
             (from: "Release bot", text: "api v2 is rolling out.", when: AfterFault("api v2 bug", "5s")),
         ],
     ),
-    // Self-tests: a reference solution, doing nothing, and a plausible wrong approach.
+    // Self-tests: a reference solution, doing nothing, and a plausible wrong approach that
+    // must rank below the reference.
     tests: [
         (name: "reference", script: "{name}.actions.ron",
-         expect: (resolved: true, min_score: 80.0, met: ["rollback_first", "verify"])),
-        (name: "doing nothing", expect: (resolved: false, max_score: 30.0)),
+         expect: (resolved: true, min_score: 85.0, met: ["rollback_first", "verify"])),
+        (name: "doing nothing", expect: (resolved: false, max_score: 15.0)),
         (name: "restart instead of rolling back", script: "{name}.restart.actions.ron",
-         expect: (max_score: 50.0, failed: ["rollback_first"])),
+         expect: (below: ["reference"], max_score: 50.0, failed: ["rollback_first"])),
     ],
 )
 "#;

@@ -497,7 +497,7 @@ fn a_drill_script_directs_the_session_headless() {
         "  web-1 dies: at 8m\n",
         "\nthe game master ended the shift at 12m\n",
         "  9m mentor: Apply(RestartAll(service:\"web\")): the game master runs the drill; the responders act in it\n",
-        "  minus  -6.5     Hints                              The game master gave 1 hint(s) (at 6m), each 5% of the maximum.\n",
+        "  minus  -12.0     Hints                              The game master gave 1 hint(s) (at 6m), each 5% of the maximum.\n",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }

@@ -239,17 +239,22 @@ fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
         "rollback_first",
         "verify",
         "communication",
-        "no_harm",
+        "mitigate_first",
         "acknowledge",
     ] {
         assert_eq!(good.criterion(id).unwrap().verdict, Verdict::Met, "{id}");
         assert_eq!(poor.criterion(id).unwrap().verdict, Verdict::Failed, "{id}");
     }
+    // The red herring did users no measurable harm, but it was still a change without
+    // evidence: half the points.
+    let no_harm = poor.criterion("no_harm").unwrap();
+    assert_eq!(no_harm.verdict, Verdict::Partly);
     assert!(
-        poor.criterion("no_harm")
-            .unwrap()
-            .why
-            .contains("RestartAll(recommendations) at 12m (a red herring)")
+        no_harm.why.contains(
+            "RestartAll(recommendations) at 12m: no measurable effect on users (a red herring)"
+        ),
+        "{}",
+        no_harm.why
     );
     assert!(
         poor.criterion("verify")

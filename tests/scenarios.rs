@@ -102,11 +102,11 @@ fn the_starter_scenario_passes_its_own_tests_and_failures_are_reported() {
     assert_eq!(again.status.code(), Some(2));
     // An expectation that does not hold fails the test, and `firedrill test` exits 1.
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("max_score: 30.0", "min_score: 90.0")).unwrap();
+    std::fs::write(&file, text.replace("max_score: 15.0", "min_score: 90.0")).unwrap();
     let outcomes = run_tests(&file).unwrap();
     assert_eq!(outcomes[1].failures.len(), 1, "{outcomes:?}");
     assert!(
-        outcomes[1].failures[0].starts_with("score 17% below 90%"),
+        outcomes[1].failures[0].starts_with("score 4% below 90%"),
         "{:?}",
         outcomes[1].failures
     );
@@ -116,5 +116,5 @@ fn the_starter_scenario_passes_its_own_tests_and_failures_are_reported() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: score 17% below 90%"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: score 4% below 90%"));
 }

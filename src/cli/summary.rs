@@ -182,6 +182,21 @@ pub fn summary_table(report: &Report) -> String {
                 c.title, c.why
             ));
         }
+        if !score.effects.is_empty() {
+            out.push_str(
+                "
+what each change did (the same session without it, to the end of the shift):
+",
+            );
+            let slos: Vec<String> = report.slos.iter().map(|s| s.name.clone()).collect();
+            for effect in &score.effects {
+                out.push_str(&format!(
+                    "  {}
+",
+                    effect.describe(&slos)
+                ));
+            }
+        }
     }
     out.push_str("\nrps and err% over the whole run; p50/p99 from the latency histogram; cpu is the mean share of cores (not seen for external services); maxqueue is the longest queue; healthy is the fewest instances in rotation.\n");
     out

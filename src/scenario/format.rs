@@ -90,6 +90,12 @@ pub struct Expectations {
     /// Whether the response prevented the incident: fixed before any user was hurt.
     #[serde(default)]
     pub prevented: Option<bool>,
+    /// Self-tests (by name) this response must score above, and below: the ranking the
+    /// score must keep (the fix alone above process with wrong fixes, ...).
+    #[serde(default)]
+    pub above: Vec<String>,
+    #[serde(default)]
+    pub below: Vec<String>,
 }
 
 /// What really happened, written by the scenario's author: scoring compares the
@@ -125,6 +131,11 @@ pub struct IncidentSpec {
     /// The time an experienced responder needs from the first page to mitigation.
     #[serde(default = "defaults::par_mitigate")]
     pub par_mitigate: Seconds,
+    /// The reference response: an action script, relative to the scenario file. What users
+    /// got is judged against it and against doing nothing; left out, against a response
+    /// that mitigates at par.
+    #[serde(default)]
+    pub reference: Option<String>,
     /// Criterion weights by criterion id (1 is the default; 0 disables a criterion).
     #[serde(default)]
     pub weights: std::collections::BTreeMap<String, f64>,

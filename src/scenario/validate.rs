@@ -265,6 +265,7 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         check_incident(&mut c, incident, scenario);
     }
     check_chat(&mut c, scenario);
+    check_tests(&mut c, scenario);
     check_cycles(&mut c, scenario, &index_of);
     check_reachability(&mut c, scenario, &index_of);
     c.problems
@@ -320,6 +321,30 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
             "incident",
             "no SLOs: nothing pages, and impact, mitigation and budget cannot be measured",
         );
+    }
+}
+
+/// A ranking names other self-tests of the scenario.
+fn check_tests(c: &mut Checker, scenario: &Scenario) {
+    for (i, test) in scenario.tests.iter().enumerate() {
+        for (field, names) in [("above", &test.expect.above), ("below", &test.expect.below)] {
+            for (k, name) in names.iter().enumerate() {
+                if name == &test.name || !scenario.tests.iter().any(|t| &t.name == name) {
+                    c.error(
+                        format!("tests[{i}].expect.{field}[{k}]"),
+                        format!(
+                            "no other self-test is named \"{name}\"; the names are: {}",
+                            scenario
+                                .tests
+                                .iter()
+                                .map(|t| format!("\"{}\"", t.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 

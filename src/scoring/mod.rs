@@ -5,6 +5,7 @@
 
 mod content;
 pub mod lint;
+pub mod measured;
 mod postmortem;
 
 pub use postmortem::postmortem_markdown;
@@ -15,11 +16,15 @@ use crate::incident::debrief::Timeline;
 use crate::incident::{Command, Priority, Role, Task, View, clock};
 use crate::remediation::Remediation;
 use crate::scenario::{ActionPattern, Edge, FaultKind, FaultSpec, IncidentSpec, Scenario};
+use measured::{ChangeEffect, Effect, Measured, Outcomes, Spend};
 
 /// Points a criterion is worth at weight 1.
 pub const POINTS: f64 = 10.0;
 /// What a game master's hint costs, as a share of the maximum score.
 pub const HINT_COST: f64 = 0.05;
+/// The highest score, in percent, of a response none of whose changes helped users when
+/// there was something to save: process alone does not pass.
+pub const NEVER_MITIGATED_CAP: f64 = 40.0;
 
 /// How a criterion came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,6 +60,10 @@ pub struct Score {
     /// The incident was prevented: a fix before any user was hurt or anything paged.
     pub prevented: bool,
     pub criteria: Vec<Criterion>,
+    /// What each of the responders' changes measurably did, in order.
+    pub effects: Vec<ChangeEffect>,
+    /// What users got, against doing nothing and the reference (None: not measured).
+    pub outcomes: Option<Outcomes>,
 }
 
 impl Score {
@@ -123,8 +132,8 @@ pub const CRITERIA: &[(&str, &str, &str)] = &[
     ),
     (
         "budget",
-        "Error budget burned",
-        "The incident's cost in error budget, banded at 2%, 5% and 20%.",
+        "What users got",
+        "Users' experience is the measure: the error budget spent and the requests that failed, from doing nothing (none) to the reference response (full). Worth as much as every other criterion together.",
     ),
     (
         "no_harm",
@@ -193,40 +202,57 @@ const RULES: &[Rule] = &[
 ];
 
 /// Scores a session; None when the scenario has no ground truth to score against.
-pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
+/// `measured` is what the engine measured of it (`session::measure`): each change's effect
+/// and what users got against doing nothing and the reference.
+pub fn score(scenario: &Scenario, timeline: &Timeline, measured: Measured) -> Option<Score> {
     let truth = scenario.incident.as_ref()?;
-    let facts = Facts::new(scenario, truth, timeline);
-    let mut criteria = Vec::new();
+    let facts = Facts::new(scenario, truth, timeline, &measured);
+    let mut judged = Vec::new();
     for ((id, title, practice), rule) in CRITERIA.iter().zip(RULES) {
         let weight = truth.weights.get(*id).copied().unwrap_or(1.0);
         if weight <= 0.0 {
             continue;
         }
-        let Judgement { share, why } = rule(&facts);
-        let max = if share.is_some() {
-            POINTS * weight
-        } else {
-            0.0
-        };
-        let share = share.unwrap_or(0.0);
-        criteria.push(Criterion {
-            id,
-            title,
-            points: round1(share * max),
-            max,
-            verdict: match () {
-                _ if max == 0.0 => Verdict::NotApplicable,
-                _ if share >= 0.999 => Verdict::Met,
-                _ if share <= 0.001 => Verdict::Failed,
-                _ => Verdict::Partly,
-            },
-            why,
-            practice,
-        });
+        judged.push((*id, *title, *practice, weight, rule(&facts)));
     }
+    // What users got is worth as much as all the practice together (at weight 1).
+    let practice_max: f64 = judged
+        .iter()
+        .filter(|(id, _, _, _, j)| *id != "budget" && j.share.is_some())
+        .map(|(_, _, _, weight, _)| POINTS * weight)
+        .sum();
+    let mut criteria: Vec<Criterion> = judged
+        .into_iter()
+        .map(|(id, title, practice, weight, Judgement { share, why })| {
+            let max = match (share, id) {
+                (None, _) => 0.0,
+                (Some(_), "budget") => weight * practice_max.max(POINTS),
+                (Some(_), _) => POINTS * weight,
+            };
+            let share = share.unwrap_or(0.0);
+            Criterion {
+                id,
+                title,
+                points: round1(share * max),
+                max,
+                verdict: match () {
+                    _ if max == 0.0 => Verdict::NotApplicable,
+                    _ if share >= 0.999 => Verdict::Met,
+                    _ if share <= 0.001 => Verdict::Failed,
+                    _ => Verdict::Partly,
+                },
+                why,
+                practice,
+            }
+        })
+        .collect();
     let max = criteria.iter().map(|c| c.max).sum::<f64>();
     if let Some(penalty) = hint_penalty(timeline, max) {
         criteria.push(penalty);
+    }
+    let earned = criteria.iter().map(|c| c.points).sum::<f64>().max(0.0);
+    if let Some(cap) = never_mitigated(&facts, earned, max) {
+        criteria.push(cap);
     }
     let points = round1(criteria.iter().map(|c| c.points).sum::<f64>().max(0.0));
     Some(Score {
@@ -239,6 +265,35 @@ pub fn score(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
             100.0
         },
         criteria,
+        effects: measured.effects,
+        outcomes: measured.outcomes,
+    })
+}
+
+/// Process cannot pass a response that never helped users: when doing nothing hurt them
+/// and no change of the responders measurably helped, the score stops at
+/// [`NEVER_MITIGATED_CAP`].
+fn never_mitigated(f: &Facts, earned: f64, max: f64) -> Option<Criterion> {
+    let measured = f.outcomes?;
+    let cap = NEVER_MITIGATED_CAP / 100.0 * max;
+    if !measured.at_stake()
+        || f.prevented
+        || f.helped().is_some()
+        || measured.response_effect() == Effect::Helpful
+        || earned <= cap
+    {
+        return None;
+    }
+    Some(Criterion {
+        id: "never_mitigated",
+        title: "Nothing you changed helped users",
+        points: -round1(earned - cap),
+        max: 0.0,
+        verdict: Verdict::Penalty,
+        why: format!(
+            "Users were hurt and none of your changes measurably helped them: the practice around an incident cannot pass a response that never stopped the bleeding (capped at {NEVER_MITIGATED_CAP:.0}%)."
+        ),
+        practice: "Stop the bleeding: process serves mitigation, it does not replace it.",
     })
 }
 
@@ -280,6 +335,10 @@ struct Facts<'a> {
     mitigations: Vec<ActionPattern>,
     /// Accepted changes to the fleet: time, who, what.
     changes: Vec<(f64, &'a str, &'a Remediation)>,
+    /// What each change measurably did, in the order of `changes` (None: not measured).
+    effects: Vec<Option<&'a ChangeEffect>>,
+    /// What users got against doing nothing and the reference.
+    outcomes: Option<&'a Outcomes>,
     /// Accepted views: time and what.
     looks: Vec<(f64, &'a View)>,
     players: Vec<&'a str>,
@@ -296,7 +355,12 @@ struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    fn new(scenario: &'a Scenario, truth: &'a IncidentSpec, timeline: &'a Timeline) -> Self {
+    fn new(
+        scenario: &'a Scenario,
+        truth: &'a IncidentSpec,
+        timeline: &'a Timeline,
+        measured: &'a Measured,
+    ) -> Self {
         let fault = |name: &String| {
             scenario
                 .faults
@@ -311,9 +375,12 @@ impl<'a> Facts<'a> {
             .records
             .iter()
             .filter(move |r| r.accepted() && !game_masters.contains(&r.by.as_str()));
-        let changes = accepted
+        let changes: Vec<(f64, &str, &Remediation)> = accepted
             .clone()
             .filter_map(|r| r.remediation().map(|m| (r.at_s, r.by.as_str(), m)))
+            .collect();
+        let effects: Vec<Option<&ChangeEffect>> = (0..changes.len())
+            .map(|k| measured.effects.get(k))
             .collect();
         let looks = accepted
             .clone()
@@ -336,11 +403,9 @@ impl<'a> Facts<'a> {
         let prevented = truth.declare
             && timeline.lifecycle.impact_s.is_none()
             && timeline.pages.is_empty()
-            && timeline.records.iter().any(|r| {
-                r.accepted()
-                    && r.remediation()
-                        .is_some_and(|m| mitigations.iter().any(|p| matches(p, m)))
-            });
+            && effects
+                .iter()
+                .any(|e| e.is_some_and(|e| e.effect == Effect::Helpful));
         let mut players: Vec<&str> = accepted.map(|r| r.by.as_str()).collect();
         players.sort_unstable();
         players.dedup();
@@ -351,6 +416,8 @@ impl<'a> Facts<'a> {
             root,
             mitigations,
             changes,
+            effects,
+            outcomes: measured.outcomes.as_ref(),
             looks,
             players,
             services: scenario.services.iter().map(|s| s.name.as_str()).collect(),
@@ -373,8 +440,40 @@ impl<'a> Facts<'a> {
         }
     }
 
-    fn is_mitigation(&self, remediation: &Remediation) -> bool {
-        self.mitigations.iter().any(|p| matches(p, remediation))
+    /// What change `k` measurably did; unmeasured counts as nothing.
+    fn effect(&self, k: usize) -> Effect {
+        self.effects[k].map_or(Effect::Neutral, |e| e.effect)
+    }
+
+    /// The first change that measurably helped users, by index.
+    fn helped(&self) -> Option<usize> {
+        (0..self.changes.len()).find(|k| self.effect(*k) == Effect::Helpful)
+    }
+
+    /// A change and what it did, for the explanations.
+    fn told(&self, k: usize) -> String {
+        match self.effects[k] {
+            Some(effect) => effect.describe(&self.timeline.slos),
+            None => {
+                let (t, _, r) = self.changes[k];
+                format!("{} at {} (not measured)", short(r), clock(t))
+            }
+        }
+    }
+
+    /// Whether doing nothing would have hurt users (unmeasured: assumed so).
+    fn at_stake(&self) -> bool {
+        self.outcomes.is_none_or(Outcomes::at_stake)
+    }
+
+    /// "(Rollback(checkout) would have worked)", from the scenario's list, for the
+    /// explanations only: what is judged is what changes did.
+    fn would_have_worked(&self) -> String {
+        if self.mitigations.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} would have worked)", patterns(&self.mitigations))
+        }
     }
 
     fn is_red_herring(&self, remediation: &Remediation) -> bool {
@@ -660,53 +759,69 @@ fn roles(f: &Facts) -> Judgement {
 }
 
 fn mitigate_first(f: &Facts) -> Judgement {
-    if f.root.is_empty() || f.mitigations.is_empty() {
+    if f.root.is_empty() {
         return not_applicable("There was nothing to mitigate.");
     }
-    let Some((t, _, first)) = f.changes.first() else {
-        return judged(
-            0.0,
-            format!(
-                "You changed nothing: {} would have stopped the bleeding.",
-                patterns(&f.mitigations)
-            ),
-        );
-    };
-    if f.is_mitigation(first) {
-        let burning = f
-            .timeline
-            .vitals_at(*t)
-            .is_some_and(|v| v.worst_burn_5m() > 1.0);
-        let when = if burning {
-            "while the budget was burning"
-        } else {
-            "before the budget started burning"
-        };
-        return judged(
-            1.0,
-            format!(
-                "Your first change, {} {}, was a mitigation, taken {when}.",
-                short(first),
-                f.since_alarm(*t)
-            ),
+    if !f.at_stake() {
+        return not_applicable(
+            "Doing nothing would have hurt no user within the shift: there was no bleeding to stop.",
         );
     }
-    match f.changes.iter().find(|(_, _, r)| f.is_mitigation(r)) {
-        Some((later, _, m)) => judged(
+    let would = f.would_have_worked();
+    let Some((t, _, _)) = f.changes.first() else {
+        return judged(
+            0.0,
+            format!("You changed nothing: users kept failing{would}."),
+        );
+    };
+    match f.helped() {
+        Some(0) => {
+            let burning = f
+                .timeline
+                .vitals_at(*t)
+                .is_some_and(|v| v.worst_burn_5m() > 1.0);
+            let when = if burning {
+                "while the budget was burning"
+            } else {
+                "before the budget started burning"
+            };
+            judged(
+                1.0,
+                format!(
+                    "Your first change, {} {when}, measurably helped users: {}.",
+                    f.since_alarm(*t),
+                    f.told(0)
+                ),
+            )
+        }
+        Some(k) => judged(
             0.4,
             format!(
-                "Your first change was {}; the mitigation {} came {} later. Stop the bleeding first.",
-                short(first),
-                short(m),
-                clock(later - t)
+                "Your first change did not help users ({}); the first that did came {} later: {}. Stop the bleeding first.",
+                f.told(0),
+                clock(f.changes[k].0 - t),
+                f.told(k)
             ),
         ),
+        None if f
+            .outcomes
+            .is_some_and(|o| o.response_effect() == Effect::Helpful) =>
+        {
+            judged(
+                0.7,
+                format!(
+                    "No one of your {} change(s) made a measurable difference alone, but together they helped users (first: {}): fix with one change you can tell worked.",
+                    f.changes.len(),
+                    f.told(0)
+                ),
+            )
+        }
         None => judged(
             0.0,
             format!(
-                "Your first change was {} and no mitigation followed; {} would have stopped the bleeding.",
-                short(first),
-                patterns(&f.mitigations)
+                "None of your {} change(s) measurably helped users (first: {}){would}.",
+                f.changes.len(),
+                f.told(0)
             ),
         ),
     }
@@ -788,50 +903,65 @@ fn time_to_mitigate(f: &Facts) -> Judgement {
 }
 
 fn budget(f: &Facts) -> Judgement {
-    if f.timeline.lifecycle.impact_s.is_none() {
-        return not_applicable("No budget was burned by an incident.");
-    }
-    let spent = f.timeline.incident_budget_spent() * 100.0;
-    let (share, band) = match spent {
-        s if s < 2.0 => (1.0, "under 2%"),
-        s if s < 5.0 => (0.75, "between 2% and 5%"),
-        s if s < 20.0 => (0.4, "between 5% and 20%"),
-        _ => (
-            0.0,
-            "over 20%: the error budget policy calls for a postmortem with a P0 action item",
-        ),
+    let Some(o) = f.outcomes else {
+        return not_applicable(
+            "What users got was not measured: this timeline was scored without its simulation.",
+        );
     };
+    let said = |spend: &Spend| {
+        format!(
+            "{:.2}% of the budget, {} bad requests",
+            spend.budget(&o.budget_events) * 100.0,
+            measured::thousands(spend.total())
+        )
+    };
+    if !o.at_stake() && o.response_effect() != Effect::Harmful {
+        return not_applicable(format!(
+            "Nothing was at stake for users: doing nothing spent {}, and neither did you make it worse ({}).",
+            said(&o.nothing),
+            said(&o.yours)
+        ));
+    }
+    let share = o.share();
     judged(
         share,
-        format!("The incident burned {spent:.1}% of the error budget, {band}."),
+        format!(
+            "Users got {}; doing nothing, {}; {}, {}: {:.0}% of the way from doing nothing to the reference.",
+            said(&o.yours),
+            said(&o.nothing),
+            o.reference_is,
+            said(&o.reference),
+            share * 100.0
+        ),
     )
 }
 
 fn no_harm(f: &Facts) -> Judgement {
     let quiet = f.root.is_empty();
+    // A harmful change counts 1; a red herring or an uncalled-for change that did not
+    // help counts half: a change without evidence is a risk even when it is lucky.
+    let mut harm = 0.0;
     let mut bad: Vec<String> = Vec::new();
-    for (t, _, r) in &f.changes {
-        if f.is_red_herring(r) {
-            bad.push(format!("{} at {} (a red herring)", short(r), clock(*t)));
-        } else if quiet {
-            bad.push(format!(
-                "{} at {} (nothing needed changing)",
-                short(r),
-                clock(*t)
-            ));
-        } else if !f.is_mitigation(r) && made_it_worse(f, *t) {
-            bad.push(format!(
-                "{} at {} (more SLOs burned, or faster, afterwards)",
-                short(r),
-                clock(*t)
-            ));
+    for (k, (_, _, r)) in f.changes.iter().enumerate() {
+        match f.effect(k) {
+            Effect::Harmful => {
+                harm += 1.0;
+                bad.push(f.told(k));
+            }
+            Effect::Helpful => {}
+            // Nothing needed changing: every change was a risk taken for nothing.
+            Effect::Neutral if quiet => {
+                harm += 1.0;
+                bad.push(format!("{} (nothing needed changing)", f.told(k)));
+            }
+            Effect::Neutral if f.is_red_herring(r) => {
+                harm += 0.5;
+                bad.push(format!("{} (a red herring)", f.told(k)));
+            }
+            Effect::Neutral => {}
         }
     }
-    let share = match bad.len() {
-        0 => 1.0,
-        1 => 0.5,
-        _ => 0.0,
-    };
+    let share = 1.0 - 0.5 * harm;
     if bad.is_empty() {
         judged(
             share,
@@ -839,7 +969,7 @@ fn no_harm(f: &Facts) -> Judgement {
                 "You made no change that did harm.".to_string()
             } else {
                 format!(
-                    "None of your {} change(s) was a red herring or made things worse.",
+                    "None of your {} change(s) measurably hurt users or chased a red herring.",
                     f.changes.len()
                 )
             },
@@ -853,31 +983,6 @@ fn no_harm(f: &Facts) -> Judgement {
             ),
         )
     }
-}
-
-/// Whether the SLOs did worse in the three minutes after `t` than at `t`, with no fault
-/// starting meanwhile to blame instead.
-fn made_it_worse(f: &Facts, t: f64) -> bool {
-    let window = (t, t + 180.0);
-    if f.timeline
-        .faults
-        .iter()
-        .filter_map(|x| x.started_s)
-        .any(|s| s > window.0 && s <= window.1)
-    {
-        return false;
-    }
-    let Some(before) = f.timeline.vitals_at(t) else {
-        return false;
-    };
-    f.timeline
-        .vitals
-        .iter()
-        .filter(|v| v.t > t + 60.0 && v.t <= window.1)
-        .any(|v| {
-            v.burning() > before.burning()
-                || (v.worst_burn_1m() > 2.0 * before.worst_burn_1m().max(1.0))
-        })
 }
 
 fn delegation(f: &Facts) -> Judgement {
@@ -1333,7 +1438,8 @@ fn budget_policy(f: &Facts) -> Judgement {
 #[cfg(test)]
 mod tests;
 
-fn short(r: &Remediation) -> String {
+/// A change as the debrief names it: "Rollback(checkout)".
+pub fn short(r: &Remediation) -> String {
     format!("{}({})", r.label(), r.target())
 }
 

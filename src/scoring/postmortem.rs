@@ -70,6 +70,15 @@ pub fn postmortem_markdown(
         ),
         _ => "No SLI left its objective.".to_string(),
     };
+    // How many requests users lost, and what the response spared them, when it was measured.
+    let impact_draft = match score.and_then(|s| s.outcomes.as_ref()) {
+        Some(o) if o.yours.total() > 0 || o.nothing.total() > 0 => format!(
+            "{impact_draft} {} requests failed or were too slow over the shift ({} without any response).",
+            super::measured::thousands(o.yours.total()),
+            super::measured::thousands(o.nothing.total())
+        ),
+        _ => impact_draft,
+    };
     let root_draft = scenario
         .incident
         .as_ref()

@@ -104,8 +104,48 @@ fn restart_recs() -> Remediation {
     }
 }
 
+/// What the engine would measure, as these tests decide: rolling back checkout helps, a
+/// scale-in hurts, any other change does nothing; users got the reference's outcome once a
+/// change helped, else doing nothing's.
+fn measured(timeline: &Timeline) -> Measured {
+    let game_masters = timeline.game_masters();
+    let spend = |bad: u64| Spend {
+        requests: vec![bad],
+    };
+    let budget_events = [100_000.0];
+    let effects: Vec<ChangeEffect> = timeline
+        .records
+        .iter()
+        .filter(|r| !game_masters.contains(&r.by.as_str()))
+        .filter_map(|r| r.remediation().map(|m| (r.at_s, m)))
+        .map(|(at, m)| {
+            let (with, without) = match m {
+                Remediation::Rollback { service } if service == "checkout" => (1_000, 6_000),
+                Remediation::ScaleIn { .. } => (6_000, 1_000),
+                _ => (1_000, 1_000),
+            };
+            ChangeEffect::measure(at, short(m), &spend(with), &spend(without), &budget_events)
+        })
+        .collect();
+    let helped = effects.iter().any(|e| e.effect == Effect::Helpful);
+    Measured {
+        outcomes: Some(Outcomes {
+            yours: spend(if helped { 1_000 } else { 10_000 }),
+            nothing: spend(10_000),
+            reference: spend(1_000),
+            reference_is: "the reference response".into(),
+            budget_events: budget_events.to_vec(),
+        }),
+        effects,
+    }
+}
+
+fn scored(scenario: &Scenario, timeline: &Timeline) -> Option<Score> {
+    score(scenario, timeline, measured(timeline))
+}
+
 fn judge(id: &str, timeline: &Timeline) -> Criterion {
-    score(&scenario(), timeline)
+    scored(&scenario(), timeline)
         .unwrap()
         .criterion(id)
         .unwrap_or_else(|| panic!("no criterion {id}"))
@@ -227,7 +267,7 @@ fn the_first_change_stops_the_bleeding() {
         "mitigate_first",
         &with(vec![apply(200.0, rollback())]),
         10.0,
-        "Rollback(checkout) 1m40s after the page, was a mitigation, taken while the budget was burning",
+        "Your first change, 1m40s after the page while the budget was burning, measurably helped users: Rollback(checkout) at 3m20s: saved 5.0% of checkout's budget, 5,000 bad requests",
     );
     let late = with(vec![apply(200.0, restart_recs()), apply(440.0, rollback())]);
     expect("mitigate_first", &late, 4.0, "came 4m later");
@@ -235,9 +275,111 @@ fn the_first_change_stops_the_bleeding() {
         "mitigate_first",
         &with(vec![apply(200.0, restart_recs())]),
         0.0,
-        "no mitigation followed",
+        "None of your 1 change(s) measurably helped users (first: RestartAll(recs) at 3m20s: no measurable effect on users) (Rollback(checkout) or RollForward(checkout) would have worked)",
     );
     expect("mitigate_first", &with(vec![]), 0.0, "You changed nothing");
+}
+
+#[test]
+fn mitigation_is_judged_by_measured_effect_not_by_the_list() {
+    // A change the author never listed that measurably helped earns the credit...
+    let mut t = with(vec![apply(
+        200.0,
+        Remediation::ScaleOut {
+            service: "checkout".into(),
+            count: 2,
+        },
+    )]);
+    let mut m = measured(&t);
+    m.effects[0] = ChangeEffect::measure(
+        200.0,
+        "ScaleOut(checkout)".into(),
+        &Spend {
+            requests: vec![2_000],
+        },
+        &Spend {
+            requests: vec![7_000],
+        },
+        &[100_000.0],
+    );
+    let c = score(&scenario(), &t, m).unwrap();
+    assert_eq!(c.criterion("mitigate_first").unwrap().points, 10.0);
+    // ...and a listed one that changed nothing earns none.
+    t = with(vec![apply(200.0, rollback())]);
+    let mut m = measured(&t);
+    m.effects[0] = ChangeEffect::measure(
+        200.0,
+        "Rollback(checkout)".into(),
+        &Spend {
+            requests: vec![7_000],
+        },
+        &Spend {
+            requests: vec![7_000],
+        },
+        &[100_000.0],
+    );
+    m.outcomes.as_mut().unwrap().yours = Spend {
+        requests: vec![10_000],
+    };
+    let c = score(&scenario(), &t, m).unwrap();
+    assert_eq!(c.criterion("mitigate_first").unwrap().points, 0.0);
+}
+
+#[test]
+fn process_alone_cannot_pass_a_response_that_never_helped() {
+    // Everything but a change that helps: acknowledged, declared, led, updated.
+    let records = vec![
+        you(
+            120.0,
+            Command::Acknowledge {
+                alert: "checkout".into(),
+            },
+        ),
+        you(130.0, Command::Look(View::Slo("checkout".into()))),
+        you(140.0, Command::TakeRole(Role::IncidentCommander)),
+        you(
+            150.0,
+            Command::Declare {
+                severity: IncidentSeverity::Sev2,
+            },
+        ),
+        apply(160.0, restart_recs()),
+        update(200.0, true),
+        you(1700.0, Command::Resolve),
+        you(1750.0, Command::Postmortem(complete_postmortem())),
+    ];
+    let mut t = with(records);
+    t.pages[0].acknowledged_s = Some(120.0);
+    t.lifecycle.declared_s = Some(150.0);
+    t.lifecycle.severities = declared(&[(150.0, IncidentSeverity::Sev2)])
+        .lifecycle
+        .severities;
+    t.lifecycle.resolved_s = Some(1700.0);
+    t.postmortem = Some(complete_postmortem());
+    // An author who weighs the outcome lightly still cannot let process pass it.
+    let mut light = scenario();
+    light
+        .incident
+        .as_mut()
+        .unwrap()
+        .weights
+        .insert("budget".into(), 0.2);
+    let theatre = scored(&light, &t).unwrap();
+    assert!(
+        (theatre.percent - NEVER_MITIGATED_CAP).abs() < 0.2,
+        "{}: {:#?}",
+        theatre.percent,
+        theatre.criteria
+    );
+    // The fix alone, no process at all, is a better response.
+    let cowboy = scored(&light, &with(vec![apply(200.0, rollback())])).unwrap();
+    assert!(
+        cowboy.percent > theatre.percent,
+        "{} vs {}",
+        cowboy.percent,
+        theatre.percent
+    );
+    assert!(cowboy.criterion("never_mitigated").is_none());
 }
 
 #[test]
@@ -284,6 +426,7 @@ fn time_to_mitigate_against_par() {
     );
 }
 
+/// The incident's budget drained by `share` between the impact and the recovery.
 fn spending(share: f64) -> Timeline {
     let mut t = timeline();
     for v in &mut t.vitals {
@@ -294,16 +437,33 @@ fn spending(share: f64) -> Timeline {
 }
 
 #[test]
-fn budget_burned_in_bands_of_2_5_and_20_percent() {
-    expect(
-        "budget",
-        &spending(0.015),
-        10.0,
-        "1.5% of the error budget, under 2%",
-    );
-    expect("budget", &spending(0.03), 7.5, "3.0%");
-    expect("budget", &spending(0.10), 4.0, "between 5% and 20%");
-    expect("budget", &spending(0.25), 0.0, "over 20%");
+fn what_users_got_is_the_largest_share_and_continuous() {
+    let t = with(vec![apply(200.0, rollback())]);
+    let with_yours = |bad: u64| {
+        let mut m = measured(&t);
+        m.outcomes.as_mut().unwrap().yours = Spend {
+            requests: vec![bad],
+        };
+        score(&scenario(), &t, m).unwrap()
+    };
+    let best = with_yours(1_000);
+    let c = best.criterion("budget").unwrap();
+    // Worth as much as every other applicable criterion together.
+    let others: f64 = best
+        .criteria
+        .iter()
+        .filter(|c| c.id != "budget")
+        .map(|c| c.max)
+        .sum();
+    assert_eq!(c.max, others);
+    assert_eq!(c.points, c.max);
+    assert!(c.why.contains("Users got 1.00% of the budget, 1,000 bad requests; doing nothing, 10.00% of the budget, 10,000 bad requests; the reference response, 1.00% of the budget, 1,000 bad requests: 100%"), "{}", c.why);
+    // Halfway from doing nothing to the reference is half the points; no cliffs.
+    let half = with_yours(5_500);
+    let h = half.criterion("budget").unwrap();
+    assert!((h.points - c.max / 2.0).abs() < 0.1, "{}", h.points);
+    assert!(with_yours(5_501).criterion("budget").unwrap().points <= h.points);
+    assert_eq!(with_yours(20_000).criterion("budget").unwrap().points, 0.0);
 }
 
 #[test]
@@ -317,11 +477,11 @@ fn red_herrings_and_changes_that_made_it_worse() {
     expect(
         "no_harm",
         &with(vec![apply(200.0, restart_recs()), apply(300.0, rollback())]),
-        5.0,
-        "RestartAll(recs) at 3m20s (a red herring)",
+        7.5,
+        "RestartAll(recs) at 3m20s: no measurable effect on users (a red herring)",
     );
-    // A change after which the burn rose sharply, with no new fault to blame.
-    let mut worse = with(vec![
+    // A change that measurably cost users counts in full.
+    let worse = with(vec![
         apply(
             500.0,
             Remediation::ScaleIn {
@@ -331,18 +491,11 @@ fn red_herrings_and_changes_that_made_it_worse() {
         ),
         apply(200.0, restart_recs()),
     ]);
-    for v in worse
-        .vitals
-        .iter_mut()
-        .filter(|v| v.t > 560.0 && v.t < 700.0)
-    {
-        v.burn_1m = vec![30.0];
-    }
     expect(
         "no_harm",
         &worse,
-        0.0,
-        "ScaleIn(checkout) at 8m20s (more SLOs burned, or faster, afterwards)",
+        2.5,
+        "ScaleIn(checkout) at 8m20s: cost 5.0% of checkout's budget, 5,000 bad requests",
     );
 }
 
@@ -549,7 +702,7 @@ fn every_root_cause_must_be_named_when_there_are_two() {
     .unwrap()
     .scenario;
     let judge_two = |records: Vec<Record>| {
-        score(&two, &with(records))
+        scored(&two, &with(records))
             .unwrap()
             .criterion("hypothesis")
             .unwrap()
@@ -589,7 +742,7 @@ fn looking_at_a_measured_service_is_never_a_distraction() {
         110.0,
         Command::Look(View::Red("checkout".into())),
     )]);
-    let c = score(&shared, &looks)
+    let c = scored(&shared, &looks)
         .unwrap()
         .criterion("symptom_first")
         .unwrap()
@@ -696,7 +849,7 @@ fn authors_reweight_and_disable_criteria() {
     truth.weights.insert("postmortem".into(), 0.0);
     let mut t = timeline();
     t.pages[0].acknowledged_s = Some(120.0);
-    let score = score(&scenario, &t).unwrap();
+    let score = scored(&scenario, &t).unwrap();
     let ack = score.criterion("acknowledge").unwrap();
     assert_eq!((ack.points, ack.max), (30.0, 30.0));
     assert!(score.criterion("postmortem").is_none());
@@ -708,7 +861,7 @@ fn authors_reweight_and_disable_criteria() {
 fn a_scenario_without_ground_truth_is_not_scored() {
     let mut scenario = scenario();
     scenario.incident = None;
-    assert!(score(&scenario, &timeline()).is_none());
+    assert!(scored(&scenario, &timeline()).is_none());
 }
 
 #[test]
@@ -720,7 +873,7 @@ fn declaring_far_above_the_true_severity_costs_less_than_below() {
     .unwrap()
     .scenario;
     let declare = |t: &Timeline| {
-        score(&minor, t)
+        scored(&minor, t)
             .unwrap()
             .criterion("declare")
             .unwrap()

@@ -5,6 +5,7 @@
 
 mod asset;
 mod estimate;
+mod measure;
 mod simulation;
 
 use std::collections::VecDeque;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 pub use asset::{ScenarioAsset, ScenarioLoader, scenario_assets, watched_source};
 pub use estimate::{CostEstimate, estimate};
+pub use measure::Baselines;
 pub use simulation::{Simulation, engine};
 
 use crate::history;
@@ -20,6 +22,7 @@ use crate::incident::journal::{self, Header, Journal};
 use crate::incident::{Command, Entry};
 use crate::scenario::{LoadError, Loaded, Scenario, Seconds};
 use crate::scoring::Score;
+use crate::scoring::measured::Measured;
 
 /// Scenarios as assets, for an app that loads them through Bevy's asset server from its
 /// default source.
@@ -74,6 +77,10 @@ pub struct Session {
     issued: Vec<Entry>,
     /// Commands of a script not yet due: issued when the run reaches their time.
     script: VecDeque<Entry>,
+    /// Doing nothing and the reference response, once run (or given by the caller).
+    baselines: Option<Baselines>,
+    /// The last measurement, with the commands (postmortems left out) and end it was for.
+    measured: Option<(Vec<Entry>, f64, Measured)>,
 }
 
 impl Session {
@@ -123,7 +130,45 @@ impl Session {
             journal_error: None,
             issued: Vec::new(),
             script: VecDeque::new(),
+            baselines: None,
+            measured: None,
         }
+    }
+
+    /// Names the file the scenario was read from: its reference script is found next to it.
+    pub fn with_scenario_path(mut self, path: &Path) -> Self {
+        self.header.scenario_file = path.display().to_string();
+        self
+    }
+
+    /// Gives the session runs of doing nothing and of the reference already made for its
+    /// scenario (self-tests share them); they are used if they hold for its end.
+    pub fn with_baselines(mut self, baselines: Baselines) -> Self {
+        self.baselines = Some(baselines);
+        self
+    }
+
+    /// The baselines the last [`Session::finish`] used.
+    pub fn baselines(&self) -> Option<&Baselines> {
+        self.baselines.as_ref()
+    }
+
+    /// The scenario's reference response, read next to the scenario file; or why there is
+    /// none.
+    pub fn reference(&self) -> Result<Vec<Entry>, String> {
+        let Some(file) = self
+            .scenario
+            .incident
+            .as_ref()
+            .and_then(|truth| truth.reference.as_ref())
+        else {
+            return Err("the scenario names no reference script".to_string());
+        };
+        let dir = Path::new(&self.header.scenario_file)
+            .parent()
+            .unwrap_or(Path::new("."));
+        crate::incident::load_script_file(&dir.join(file), &self.scenario)
+            .map_err(|error| format!("its reference script does not load: {error}"))
     }
 
     /// The session a journal recorded, every command in it issued, run to the last of them.
@@ -245,8 +290,43 @@ impl Session {
         self.sim.apply_due_commands();
         self.sim.flush_metrics();
         let timeline = self.sim.timeline();
-        let score = crate::scoring::score(&self.scenario, &timeline);
+        let measured = if self.scenario.incident.is_some() {
+            self.measure(&timeline)
+        } else {
+            Measured::default()
+        };
+        let score = crate::scoring::score(&self.scenario, &timeline, measured);
         Finished { timeline, score }
+    }
+
+    /// What the engine measures of the session (`session::measure`), made once per set of
+    /// commands: finishing again after a postmortem, which changes nothing users get, reuses it.
+    fn measure(&mut self, timeline: &Timeline) -> Measured {
+        let key: Vec<Entry> = self
+            .issued
+            .iter()
+            .filter(|e| !matches!(e.command, Command::Postmortem(_)))
+            .cloned()
+            .collect();
+        let end_s = self.sim.clock().now();
+        if let Some((measured_key, measured_end, measured)) = &self.measured
+            && *measured_key == key
+            && *measured_end == end_s
+        {
+            return measured.clone();
+        }
+        let reference = self.reference();
+        let (measured, baselines) = measure::measure(
+            &self.scenario,
+            &self.sim,
+            &self.issued,
+            timeline,
+            reference.as_deref().map_err(Clone::clone),
+            self.baselines.as_ref(),
+        );
+        self.baselines = Some(baselines);
+        self.measured = Some((key, end_s, measured.clone()));
+        measured
     }
 
     /// Records a finished session in the history of `data_dir`.

@@ -562,6 +562,7 @@ impl Game {
         self.debrief = Some(DebriefView {
             postmortem_markdown: postmortem_markdown(&session.scenario, &timeline, score.as_ref()),
             score,
+            slos: timeline.slos.clone(),
             events: timeline.events(),
             budget_spent: timeline.incident_budget_spent(),
             saved,

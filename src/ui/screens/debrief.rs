@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{Screen, root};
 use crate::incident::{ActionItem, ActionItemKind, Command, Postmortem, Priority};
+use crate::scoring::measured::Effect;
 use crate::scoring::{Score, Verdict};
 use crate::ui::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
 use crate::ui::{Desk, Game};
@@ -63,6 +64,8 @@ fn save_postmortem(game: &mut Game) {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DebriefView {
     pub score: Option<Score>,
+    /// SLO names, in the order of the score's per-SLO figures.
+    pub slos: Vec<String>,
     pub events: Vec<(f64, String)>,
     pub budget_spent: f64,
     pub postmortem_markdown: String,
@@ -141,6 +144,24 @@ pub fn debrief(
             .max_height(ui.available_height() * 0.55)
             .show(ui, |ui| {
                 if let Some(score) = &view.score {
+                    if !score.effects.is_empty() {
+                        ui.label(RichText::new("What each change did").strong());
+                        ui.label(
+                            RichText::new("The same session without it, to the end of the shift.")
+                                .small()
+                                .italics()
+                                .color(MUTED),
+                        );
+                        for effect in &score.effects {
+                            let color = match effect.effect {
+                                Effect::Helpful => GREEN,
+                                Effect::Neutral => MUTED,
+                                Effect::Harmful => RED,
+                            };
+                            ui.label(RichText::new(effect.describe(&view.slos)).color(color));
+                        }
+                        ui.add_space(6.0);
+                    }
                     for c in &score.criteria {
                         let (mark, color) = match c.verdict {
                             Verdict::Met => ("met", GREEN),

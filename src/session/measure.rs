@@ -1,0 +1,252 @@
+//! The runs the engine makes because it is deterministic: the session without each of its
+//! changes (what each change did), doing nothing, and the scenario's reference response,
+//! all from the same seed to the same end. Scoring reads their numbers
+//! (`scoring::measured`); the runs are spread over the machine's cores.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Simulation;
+use crate::incident::debrief::Timeline;
+use crate::incident::{Entry, clock};
+use crate::scenario::Scenario;
+use crate::scoring::measured::{ChangeEffect, Measured, Outcomes, Spend};
+
+/// What the shift costs without the responders and with the reference response. They do
+/// not depend on the session, only on the game master's commands and where the shift
+/// ended, so self-tests of one scenario share them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baselines {
+    /// The game master's commands the runs kept, and the end they ran to: what they hold for.
+    drill: Vec<Entry>,
+    end_s: f64,
+    nothing: Spend,
+    reference: Spend,
+    reference_is: String,
+}
+
+impl Baselines {
+    /// Doing nothing and the reference response (`reference`: its commands, or why there is
+    /// none), with the game master's `drill` commands, to `end_s`.
+    pub fn run(
+        scenario: &Scenario,
+        reference: Result<&[Entry], String>,
+        drill: &[Entry],
+        end_s: f64,
+    ) -> Self {
+        let with_drill = |entries: &[Entry]| -> Vec<Entry> {
+            let mut all: Vec<Entry> = drill.iter().chain(entries).cloned().collect();
+            all.sort_by(|a, b| a.at.get().total_cmp(&b.at.get()));
+            all
+        };
+        match reference {
+            Ok(entries) => {
+                let mut spends =
+                    replay_all(scenario, vec![with_drill(&[]), with_drill(entries)], end_s);
+                let reference = spends.pop().expect("two runs").0;
+                let nothing = spends.pop().expect("two runs").0;
+                Self {
+                    drill: drill.to_vec(),
+                    end_s,
+                    nothing,
+                    reference,
+                    reference_is: "the reference response".to_string(),
+                }
+            }
+            Err(why) => {
+                let (nothing, timeline) = replay_all(scenario, vec![with_drill(&[])], end_s)
+                    .pop()
+                    .expect("one run");
+                let (reference, at) = par_response(scenario, &nothing, &timeline);
+                Self {
+                    drill: drill.to_vec(),
+                    end_s,
+                    nothing,
+                    reference,
+                    reference_is: format!(
+                        "a response at par (users hurt until {}, then none; {why})",
+                        clock(at)
+                    ),
+                }
+            }
+        }
+    }
+
+    fn holds_for(&self, drill: &[Entry], end_s: f64) -> bool {
+        self.drill == drill && (self.end_s - end_s).abs() < 1e-9
+    }
+}
+
+/// What a response at par would at best have cost, from the run without one: the bad
+/// requests until the alarm (the first page, else the first impact) plus the par time to
+/// mitigate, and none after.
+fn par_response(scenario: &Scenario, nothing: &Spend, timeline: &Timeline) -> (Spend, f64) {
+    let par = scenario
+        .incident
+        .as_ref()
+        .map_or(0.0, |truth| truth.par_mitigate.get());
+    let alarm = timeline
+        .first_page()
+        .map(|p| p.opened_s)
+        .or(timeline.lifecycle.impact_s);
+    let Some(alarm) = alarm else {
+        return (nothing.clone(), timeline.end_s);
+    };
+    let until = (alarm + par).min(timeline.end_s);
+    let (first, at, last) = (
+        timeline.vitals.first(),
+        timeline.vitals_at(until),
+        timeline.vitals.last(),
+    );
+    let requests = match (first, at, last) {
+        (Some(first), Some(at), Some(last)) => nothing
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, bad)| {
+                let whole = first.budget_left[i] - last.budget_left[i];
+                let part = first.budget_left[i] - at.budget_left[i];
+                if whole > 0.0 {
+                    (*bad as f64 * (part / whole).clamp(0.0, 1.0)).round() as u64
+                } else {
+                    0
+                }
+            })
+            .collect(),
+        _ => nothing.requests.clone(),
+    };
+    (Spend { requests }, until)
+}
+
+/// Measures a finished session: each of its responders' changes against the same session
+/// without it, and its spend against doing nothing and the reference. `sim` is the
+/// session's simulation at its end; `issued` every command it was given; `baselines` the
+/// runs already made for this scenario, if any hold.
+pub fn measure(
+    scenario: &Scenario,
+    sim: &Simulation,
+    issued: &[Entry],
+    timeline: &Timeline,
+    reference: Result<&[Entry], String>,
+    baselines: Option<&Baselines>,
+) -> (Measured, Baselines) {
+    let end_s = sim.clock().now();
+    let game_masters = timeline.game_masters();
+    // The order commands are applied in: by time, ties in the order issued.
+    let mut ordered: Vec<&Entry> = issued.iter().collect();
+    ordered.sort_by(|a, b| a.at.get().total_cmp(&b.at.get()));
+    let drill: Vec<Entry> = ordered
+        .iter()
+        .filter(|e| game_masters.contains(&e.by.as_str()))
+        .map(|e| (*e).clone())
+        .collect();
+    // Each accepted change of a responder, paired with the command that made it.
+    let mut changes = Vec::new();
+    let mut cursor = 0;
+    for record in &timeline.records {
+        let Some(at) = ordered[cursor..]
+            .iter()
+            .position(|e| e.by == record.by && e.command == record.command)
+        else {
+            continue;
+        };
+        let index = cursor + at;
+        cursor = index + 1;
+        if let Some(remediation) = record.remediation()
+            && !game_masters.contains(&record.by.as_str())
+        {
+            changes.push((index, record.at_s, crate::scoring::short(remediation)));
+        }
+    }
+    let without: Vec<Vec<Entry>> = changes
+        .iter()
+        .map(|(skip, _, _)| {
+            ordered
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i != skip)
+                .map(|(_, e)| (*e).clone())
+                .collect()
+        })
+        .collect();
+    let baselines = match baselines.filter(|b| b.holds_for(&drill, end_s)) {
+        Some(b) => b.clone(),
+        None => Baselines::run(scenario, reference, &drill, end_s),
+    };
+    let yours = spend_of(sim);
+    let budget_events: Vec<f64> = sim.slos().iter().map(|s| s.budget_events()).collect();
+    let effects = replay_all(scenario, without, end_s)
+        .into_iter()
+        .zip(changes)
+        .map(|((without, _), (_, at_s, change))| {
+            ChangeEffect::measure(at_s, change, &yours, &without, &budget_events)
+        })
+        .collect();
+    let outcomes = Outcomes {
+        yours,
+        nothing: baselines.nothing.clone(),
+        reference: baselines.reference.clone(),
+        reference_is: baselines.reference_is.clone(),
+        budget_events,
+    };
+    (
+        Measured {
+            effects,
+            outcomes: Some(outcomes),
+        },
+        baselines,
+    )
+}
+
+fn spend_of(sim: &Simulation) -> Spend {
+    Spend {
+        requests: sim.slos().iter().map(|s| s.bad).collect(),
+    }
+}
+
+/// Runs the scenario with each list of commands to `end_s`, on every core; the results
+/// come back in the lists' order whatever the threads did.
+fn replay_all(scenario: &Scenario, runs: Vec<Vec<Entry>>, end_s: f64) -> Vec<(Spend, Timeline)> {
+    let replay = |entries: &[Entry]| {
+        let mut sim = Simulation::new(scenario);
+        for entry in entries {
+            sim.issue(entry.clone());
+        }
+        sim.run_until(end_s);
+        sim.apply_due_commands();
+        sim.flush_metrics();
+        (spend_of(&sim), sim.timeline())
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(runs.len());
+    if workers <= 1 {
+        return runs.iter().map(|entries| replay(entries)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<(Spend, Timeline)>> = vec![None; runs.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(entries) = runs.get(i) else {
+                            return done;
+                        };
+                        done.push((i, replay(entries)));
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (i, result) in handle.join().expect("a what-if run panicked") {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every run was made"))
+        .collect()
+}
