@@ -135,6 +135,9 @@ pub struct Run {
     pub traces: Vec<String>,
     /// The finished session (its journal, its header).
     pub session: Session,
+    /// Wall-clock seconds scoring took (the what-if runs of each change, doing nothing and
+    /// the reference): for the terminal, never for the report.
+    pub scoring_wall_s: f64,
 }
 
 /// Runs `session` to its end headless, playing `script`, calling `observe` with the
@@ -173,7 +176,9 @@ pub fn run(
             observe(&session.sim);
         }
     }
+    let scoring = std::time::Instant::now();
     let Finished { timeline, score } = session.finish();
+    let scoring_wall_s = scoring.elapsed().as_secs_f64();
     collect(&session.sim);
     observe(&session.sim);
     let sim = &session.sim;
@@ -206,6 +211,7 @@ pub fn run(
         })
         .collect();
     Run {
+        scoring_wall_s,
         events: sim.events_handled(),
         logs: (0..topology.services.len())
             .map(|s| sim.log_lines(s, log_lines))

@@ -279,13 +279,14 @@ fn execute(mut session: Session, script: &[Entry], outputs: Outputs) -> CliResul
         logs: log_tails,
         traces: slowest,
         mut session,
+        scoring_wall_s,
     } = report::run(
         session,
         script,
         (outputs.logs, outputs.traces),
         (every, observe),
     );
-    let wall = started.elapsed().as_secs_f64();
+    let wall = started.elapsed().as_secs_f64() - scoring_wall_s;
     if show_progress {
         eprint!("\r\x1b[2K");
     }
@@ -349,6 +350,11 @@ fn execute(mut session: Session, script: &[Entry], outputs: Outputs) -> CliResul
         count(events),
         wall * 1e9 / events.max(1) as f64,
     );
+    if report.score.is_some() {
+        eprintln!(
+            "scored in {scoring_wall_s:.2}s wall clock (what-if runs: without each change, doing nothing, the reference)"
+        );
+    }
     if let Some(exporter) = exporter.filter(|_| watch.hold) {
         eprintln!(
             "the run is over; still serving its final metrics at http://{}/metrics (Ctrl-C to stop)",

@@ -797,9 +797,13 @@ fn mitigate_first(f: &Facts) -> Judgement {
         Some(k) => judged(
             0.4,
             format!(
-                "Your first change did not help users ({}); the first that did came {} later: {}. Stop the bleeding first.",
+                "Your first change did not help users ({}); the first that did came {}: {}. Stop the bleeding first.",
                 f.told(0),
-                clock(f.changes[k].0 - t),
+                if f.changes[k].0 > *t {
+                    format!("{} later", clock(f.changes[k].0 - t))
+                } else {
+                    "with it".to_string()
+                },
                 f.told(k)
             ),
         ),
