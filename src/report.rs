@@ -53,6 +53,8 @@ pub struct IncidentReport {
     pub tasks: Vec<Task>,
     pub chat: Vec<Message>,
     pub postmortem: Option<Postmortem>,
+    /// The budget estimates asked for, with their answers.
+    pub estimates: Vec<crate::incident::Estimate>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -255,6 +257,7 @@ pub fn run(
                 tasks: incident.tasks.clone(),
                 chat: timeline.chat.clone(),
                 postmortem: incident.postmortem.clone(),
+                estimates: timeline.estimates.clone(),
             },
             score,
         },

@@ -44,6 +44,11 @@ pub enum Command {
     },
     /// Change the fleet.
     Apply(Remediation),
+    /// Ask what a remediation would cost each SLO's budget over the next 5 minutes, with it
+    /// and without it. Modelled from what is known now: faults that have not started are
+    /// unknown to it, and it draws its own random numbers. The scenario may limit estimates
+    /// or charge for them (`incident.estimates`).
+    Estimate(Remediation),
     /// State what the root cause is: a fault kind (as `firedrill catalog` names them) and
     /// what it hits (a service, an edge `"web->checkout"`, a zone or a traffic source).
     Hypothesis {
@@ -209,6 +214,7 @@ impl Command {
             Self::Assign { .. } => "Assign",
             Self::Update { .. } => "Update",
             Self::Apply(_) => "Apply",
+            Self::Estimate(_) => "Estimate",
             Self::Hypothesis { .. } => "Hypothesis",
             Self::Escalate { .. } => "Escalate",
             Self::Mitigated => "Mitigated",
@@ -296,7 +302,9 @@ impl Command {
             Self::Update { conditions, .. } if conditions.trim().is_empty() => {
                 Err("a status update needs its conditions: what users see right now".to_string())
             }
-            Self::Apply(remediation) => Op::resolve(remediation, topology).map(|_| ()),
+            Self::Apply(remediation) | Self::Estimate(remediation) => {
+                Op::resolve(remediation, topology).map(|_| ())
+            }
             Self::Hypothesis { fault, target, .. } => {
                 let kinds: Vec<&str> = crate::faults::CATALOG.iter().map(|e| e.name).collect();
                 if !kinds.contains(&fault.as_str()) {
@@ -455,6 +463,10 @@ pub const CATALOG: &[(&str, &str)] = &[
     (
         r#"(at: "10m", do: Apply(Rollback(service: "checkout")))"#,
         "apply a remediation (listed below)",
+    ),
+    (
+        r#"(at: "9m55s", do: Estimate(Rollback(service: "checkout")))"#,
+        "ask what a remediation would cost each SLO over the next 5 minutes, modelled from what is known now (the scenario may limit or charge for estimates)",
     ),
     (
         r#"(at: "9m50s", do: Hypothesis(fault: "Deploy", target: "checkout"))"#,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::stakeholders::Message;
-use super::{Command, Lifecycle, Postmortem, Record, Role, Task, Vitals};
+use super::{Command, Estimate, Lifecycle, Postmortem, Record, Role, Task, Vitals};
 use crate::faults::FaultRecord;
 use crate::remediation::Applied;
 
@@ -42,6 +42,8 @@ pub struct Timeline {
     pub tasks: Vec<Task>,
     pub chat: Vec<Message>,
     pub postmortem: Option<Postmortem>,
+    /// The estimates asked for, with their answers.
+    pub estimates: Vec<Estimate>,
     /// Remediations as they took effect, with the change freeze flag.
     pub applied: Vec<Applied>,
     /// SLO names, in the order of the vitals' columns.
@@ -106,6 +108,9 @@ impl Timeline {
                 Some(why) => format!("{}: {what} (refused: {why})", record.by),
             };
             events.push((record.at_s, line));
+        }
+        for estimate in &self.estimates {
+            events.push((estimate.at_s, format!("estimate: {}", estimate.describe())));
         }
         for message in &self.chat {
             events.push((
@@ -212,6 +217,9 @@ pub fn describe(command: &Command) -> String {
             ..
         } => format!("posts a {audience:?} update: {conditions}"),
         Command::Apply(remediation) => format!("applies {}", remediation.to_ron()),
+        Command::Estimate(remediation) => {
+            format!("asks what {} would cost", remediation.to_ron())
+        }
         Command::Hypothesis { fault, target, .. } => {
             format!("suspects {fault} on {target}")
         }

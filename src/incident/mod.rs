@@ -18,7 +18,7 @@ use bevy::prelude::*;
 use serde::Serialize;
 
 use crate::faults::FaultTimeline;
-use crate::remediation::{Op, Remediations};
+use crate::remediation::{Op, Remediation, Remediations};
 use crate::scenario::{ChatSpec, IncidentSeverity, IncidentSpec, Seconds};
 use crate::sim::topology::Topology;
 use crate::sim::{Fleet, SimClock, SimSet};
@@ -150,6 +150,59 @@ impl Vitals {
     }
 }
 
+/// An estimate a responder asked for: what `action` would cost each SLO over the next
+/// [`ESTIMATE_HORIZON`] seconds with it and without it, once the session layer answers.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Estimate {
+    pub at_s: f64,
+    pub by: String,
+    pub action: Remediation,
+    /// Per SLO; None until answered.
+    pub costs: Option<Vec<CostEstimate>>,
+}
+
+/// How far ahead an estimate looks.
+pub const ESTIMATE_HORIZON: f64 = 300.0;
+
+impl Estimate {
+    /// "Rollback(service:"checkout") at 9m55s, next 5m: checkout-availability 0.30% with it,
+    /// 2.10% without".
+    pub fn describe(&self) -> String {
+        let head = format!(
+            "{} asked at {} what {} would cost over the next {}",
+            self.by,
+            clock(self.at_s),
+            self.action.to_ron(),
+            clock(ESTIMATE_HORIZON)
+        );
+        match &self.costs {
+            None => format!("{head}: not answered yet"),
+            Some(costs) => format!(
+                "{head}: {}",
+                costs
+                    .iter()
+                    .map(|c| format!(
+                        "{} {:.2}% of the budget with it, {:.2}% without",
+                        c.slo,
+                        c.with_action * 100.0,
+                        c.without_action * 100.0
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
+    }
+}
+
+/// What one SLO's budget would lose over a horizon, with and without an action.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostEstimate {
+    pub slo: String,
+    /// Share of the period's budget spent over the horizon if the action is taken.
+    pub with_action: f64,
+    pub without_action: f64,
+}
+
 /// A task given to a person with a time box.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Task {
@@ -173,6 +226,8 @@ pub struct Incident {
     pub postmortem: Option<Postmortem>,
     pub chat: Vec<Message>,
     pub vitals: Vec<Vitals>,
+    /// The estimates asked for; the session layer answers them.
+    pub estimates: Vec<Estimate>,
     stakeholders: Stakeholders,
     last_update_s: Option<f64>,
     hints_seen: usize,
@@ -196,6 +251,7 @@ impl Incident {
             postmortem: None,
             chat: Vec::new(),
             vitals: Vec::new(),
+            estimates: Vec::new(),
             stakeholders: Stakeholders::new(chat),
             last_update_s: None,
             hints_seen: 0,
@@ -375,6 +431,27 @@ impl Incident {
                 text: text.clone(),
                 kind: crate::scenario::MessageKind::Info,
             }),
+            Command::Estimate(action) => {
+                let limit = self.truth.as_ref().and_then(|t| t.estimates.limit);
+                match limit {
+                    Some(0) => {
+                        return Err(
+                            "this scenario allows no estimates: decide from the evidence"
+                                .to_string(),
+                        );
+                    }
+                    Some(limit) if self.estimates.len() >= limit as usize => {
+                        return Err(format!("no estimates left: this scenario allows {limit}"));
+                    }
+                    _ => {}
+                }
+                self.estimates.push(Estimate {
+                    at_s: now,
+                    by: entry.by.clone(),
+                    action: action.clone(),
+                    costs: None,
+                });
+            }
             Command::Hint { text } => self.chat.push(Message {
                 at_s: now,
                 from: "game master (hint)".to_string(),

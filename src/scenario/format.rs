@@ -136,9 +136,25 @@ pub struct IncidentSpec {
     /// that mitigates at par.
     #[serde(default)]
     pub reference: Option<String>,
+    /// How many budget estimates the responders may ask for, and what each costs.
+    #[serde(default)]
+    pub estimates: EstimatePolicy,
     /// Criterion weights by criterion id (1 is the default; 0 disables a criterion).
     #[serde(default)]
     pub weights: std::collections::BTreeMap<String, f64>,
+}
+
+/// The estimates a scenario allows: `(limit: 3, cost: 0.02)`. An estimate models what a
+/// remediation would cost each SLO over the next 5 minutes from what is known when it is asked.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatePolicy {
+    /// How many the responders may ask for: left out, as many as they like; 0, none.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// What each costs, as a share of the maximum score (a hint costs 0.05).
+    #[serde(default)]
+    pub cost: f64,
 }
 
 /// Matches remediations by name and, optionally, target: `(action: "Rollback", target:

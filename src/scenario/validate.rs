@@ -313,6 +313,13 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
         "par_mitigate",
         incident.par_mitigate.get(),
     );
+    let cost = incident.estimates.cost;
+    if !(0.0..=1.0).contains(&cost) {
+        c.error(
+            "incident.estimates.cost",
+            format!("an estimate's cost is a share of the maximum score, from 0 to 1 (got {cost})"),
+        );
+    }
     for weight in incident.weights.values() {
         c.non_negative("incident.weights".to_string(), "a weight", *weight);
     }

@@ -250,6 +250,9 @@ pub fn score(scenario: &Scenario, timeline: &Timeline, measured: Measured) -> Op
     if let Some(penalty) = hint_penalty(timeline, max) {
         criteria.push(penalty);
     }
+    if let Some(penalty) = estimate_penalty(timeline, truth, max) {
+        criteria.push(penalty);
+    }
     let earned = criteria.iter().map(|c| c.points).sum::<f64>().max(0.0);
     if let Some(cap) = never_mitigated(&facts, earned, max) {
         criteria.push(cap);
@@ -317,6 +320,30 @@ fn hint_penalty(timeline: &Timeline, max: f64) -> Option<Criterion> {
             HINT_COST * 100.0
         ),
         practice: "Work from the evidence: at 3 a.m. nobody whispers the answer.",
+    })
+}
+
+/// Estimates cost what the scenario says each costs (`incident.estimates.cost`), as a share
+/// of the maximum: a forecast bought is not one read from the dashboards.
+fn estimate_penalty(timeline: &Timeline, truth: &IncidentSpec, max: f64) -> Option<Criterion> {
+    let cost = truth.estimates.cost;
+    let asked = timeline.estimates.len();
+    if asked == 0 || cost <= 0.0 {
+        return None;
+    }
+    let when: Vec<String> = timeline.estimates.iter().map(|e| clock(e.at_s)).collect();
+    Some(Criterion {
+        id: "estimates",
+        title: "Estimates",
+        points: -round1(asked as f64 * cost * max),
+        max: 0.0,
+        verdict: Verdict::Penalty,
+        why: format!(
+            "You asked for {asked} budget estimate(s) (at {}), each {:.0}% of the maximum in this scenario.",
+            when.join(", "),
+            cost * 100.0
+        ),
+        practice: "Read the burn rate and the dashboards first; a forecast is a tool, not a substitute.",
     })
 }
 

@@ -58,6 +58,7 @@ fn timeline() -> Timeline {
         tasks: Vec::new(),
         chat: Vec::new(),
         postmortem: None,
+        estimates: Vec::new(),
         applied: Vec::new(),
         slos: vec!["checkout".into()],
         vitals: (0..=180)

@@ -11,8 +11,9 @@ mod simulation;
 use std::collections::VecDeque;
 use std::path::Path;
 
+pub use crate::incident::CostEstimate;
 pub use asset::{ScenarioAsset, ScenarioLoader, scenario_assets, watched_source};
-pub use estimate::{CostEstimate, estimate};
+pub use estimate::{estimate, estimate_from_now};
 pub use measure::Baselines;
 pub use simulation::{Simulation, engine};
 
@@ -269,6 +270,7 @@ impl Session {
     pub fn run_until(&mut self, seconds: f64) {
         self.issue_script_until(seconds);
         self.sim.run_until(seconds);
+        self.answer_estimates();
     }
 
     /// Advances one tick, issuing the script's commands due in it.
@@ -276,6 +278,35 @@ impl Session {
         let clock = self.sim.clock();
         self.issue_script_until(clock.now() + clock.dt * 0.5);
         self.sim.run_ticks(1);
+        self.answer_estimates();
+    }
+
+    /// Answers the estimates the incident accepted and nobody has answered yet, from what was
+    /// known when each was asked (`estimate_from_now`). A replay asks and answers the same.
+    fn answer_estimates(&mut self) {
+        let unanswered: Vec<(usize, f64, crate::remediation::Remediation)> = self
+            .sim
+            .incident()
+            .estimates
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.costs.is_none())
+            .map(|(i, e)| (i, e.at_s, e.action.clone()))
+            .collect();
+        if unanswered.is_empty() {
+            return;
+        }
+        let faults = self.sim.faults().records();
+        for (i, at, action) in unanswered {
+            let costs = estimate_from_now(
+                &self.scenario,
+                &faults,
+                &self.issued,
+                &action,
+                (at, crate::incident::ESTIMATE_HORIZON),
+            );
+            self.sim.incident_mut().estimates[i].costs = Some(costs);
+        }
     }
 
     /// The shift has run its time, or the game master ended it.
@@ -288,6 +319,7 @@ impl Session {
     pub fn finish(&mut self) -> Finished {
         self.issue_script_until(self.sim.clock().now());
         self.sim.apply_due_commands();
+        self.answer_estimates();
         self.sim.flush_metrics();
         let timeline = self.sim.timeline();
         let measured = if self.scenario.incident.is_some() {

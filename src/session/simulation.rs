@@ -99,6 +99,11 @@ impl Simulation {
         self.app.world().resource::<Incident>()
     }
 
+    /// The incident, to answer what the session layer answers (estimates).
+    pub fn incident_mut(&mut self) -> Mut<'_, Incident> {
+        self.app.world_mut().resource_mut::<Incident>()
+    }
+
     /// Remediations scheduled, running and applied.
     pub fn remediations(&self) -> &Remediations {
         self.app.world().resource::<Remediations>()
@@ -301,6 +306,7 @@ impl Simulation {
             tasks: incident.tasks.clone(),
             chat,
             postmortem: incident.postmortem.clone(),
+            estimates: incident.estimates.clone(),
             applied: sim.remediations().applied.clone(),
             slos: sim.slos().iter().map(|s| s.spec.name.clone()).collect(),
             vitals: incident.vitals.clone(),

@@ -109,7 +109,7 @@ pub struct Game {
 }
 
 /// The player's desk: what the panels hold between frames (the dashboard open, the forms
-/// being filled, an estimate on its way). A new session gets a clean desk.
+/// being filled). A new session gets a clean desk.
 #[derive(Resource)]
 pub struct Desk {
     /// The session the desk belongs to (`Game::sessions_started`).
@@ -122,10 +122,6 @@ pub struct Desk {
     pub incident_form: IncidentForm,
     pub postmortem_form: PostmortemForm,
     pub game_master_form: game_master::GameMasterForm,
-    pub estimate: panels::Estimate,
-    /// The estimate's thread answers here (a `Mutex` only so the desk may be a resource).
-    pub estimate_answer:
-        Option<std::sync::Mutex<std::sync::mpsc::Receiver<Vec<crate::session::CostEstimate>>>>,
 }
 
 impl Default for Desk {
@@ -140,8 +136,6 @@ impl Default for Desk {
             incident_form: IncidentForm::default(),
             postmortem_form: PostmortemForm::default(),
             game_master_form: game_master::GameMasterForm::default(),
-            estimate: panels::Estimate::None,
-            estimate_answer: None,
         }
     }
 }

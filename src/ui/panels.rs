@@ -889,55 +889,63 @@ pub fn actions(ui: &mut Ui, form: &mut ActionForm, room: &ControlRoom) -> Option
     command
 }
 
-/// What an estimate of the selected remediation's budget cost shows.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Estimate {
-    None,
-    Running(String),
-    Done(String, Vec<crate::session::CostEstimate>),
-}
-
-/// The cost estimate under the action panel: a button that asks for one, and the answer.
-/// Returns the remediation to estimate when asked.
-pub fn estimate(ui: &mut Ui, form: &ActionForm, estimate: &Estimate) -> Option<Remediation> {
-    let mut asked = None;
-    match estimate {
-        Estimate::Running(what) => {
-            ui.label(RichText::new(format!("estimating {what}...")).color(MUTED));
-        }
-        Estimate::Done(what, costs) => {
-            ui.label(RichText::new(format!("{what}, next 5 min:")).small());
-            for c in costs {
-                ui.label(
-                    RichText::new(format!(
-                        "  {}: {:.2}% of budget with it, {:.2}% without",
-                        c.slo,
-                        c.with_action * 100.0,
-                        c.without_action * 100.0
-                    ))
-                    .small()
-                    .color(if c.with_action <= c.without_action {
-                        GREEN
-                    } else {
-                        RED
-                    }),
-                );
+/// The cost estimate under the action panel: the player's last estimate with its answer, how
+/// many are left, and a button that asks for one (a journaled command). Returns the
+/// remediation to estimate when asked.
+pub fn estimate(
+    ui: &mut Ui,
+    form: &ActionForm,
+    last: Option<&crate::incident::Estimate>,
+    left: Option<usize>,
+) -> Option<Remediation> {
+    if let Some(estimate) = last {
+        ui.label(
+            RichText::new(format!(
+                "{}, next {}:",
+                estimate.action.to_ron(),
+                crate::incident::clock(crate::incident::ESTIMATE_HORIZON)
+            ))
+            .small(),
+        );
+        match &estimate.costs {
+            None => {
+                ui.label(RichText::new("estimating...").small().color(MUTED));
+            }
+            Some(costs) => {
+                for c in costs {
+                    ui.label(
+                        RichText::new(format!(
+                            "  {}: {:.2}% of budget with it, {:.2}% without",
+                            c.slo,
+                            c.with_action * 100.0,
+                            c.without_action * 100.0
+                        ))
+                        .small()
+                        .color(if c.with_action <= c.without_action {
+                            GREEN
+                        } else {
+                            RED
+                        }),
+                    );
+                }
             }
         }
-        Estimate::None => {}
     }
     let ready = form.remediation();
-    if ui
+    let label = match left {
+        None => "Estimate budget cost".to_string(),
+        Some(left) => format!("Estimate budget cost ({left} left)"),
+    };
+    let clicked = ui
         .add_enabled(
-            ready.is_ok() && !matches!(estimate, Estimate::Running(_)),
-            egui::Button::new("Estimate budget cost"),
+            ready.is_ok() && left != Some(0),
+            egui::Button::new(label),
         )
-        .on_hover_text("Runs the deterministic simulation ahead, with and without it")
-        .clicked()
-    {
-        asked = ready.ok();
-    }
-    asked
+        .on_hover_text(
+            "Models the next 5 minutes with and without it, from what is known now; it goes in the journal and the debrief",
+        )
+        .clicked();
+    if clicked { ready.ok() } else { None }
 }
 
 /// The incident controls' form.

@@ -6,9 +6,8 @@ use bevy_egui::egui;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{Screen, root, table_line};
-use crate::incident::{Command, Entry, View};
+use crate::incident::{Command, View};
 use crate::net::Link;
-use crate::scenario::Seconds;
 use crate::ui::model::{ControlRoom, Dashboard};
 use crate::ui::{Desk, Game, game_master, panels};
 
@@ -43,17 +42,6 @@ pub fn control_room(root: &mut egui::Ui, game: &mut Game, desk: &mut Desk) {
     };
     let room = ControlRoom::of(&session.scenario, &session.sim);
     let mut issued: Vec<Command> = Vec::new();
-    let mut estimate_asked = None;
-    if let Some(answer) = &mut desk.estimate_answer
-        && let Ok(costs) = answer
-            .get_mut()
-            .map_err(drop)
-            .and_then(|a| a.try_recv().map_err(drop))
-        && let panels::Estimate::Running(what) = &desk.estimate
-    {
-        desk.estimate = panels::Estimate::Done(what.clone(), costs);
-        desk.estimate_answer = None;
-    }
     let table = table_line(game);
     let directing = session.sim.incident().roles.get(&game.options.player)
         == Some(&crate::incident::Role::GameMaster);
@@ -110,10 +98,19 @@ pub fn control_room(root: &mut egui::Ui, game: &mut Game, desk: &mut Desk) {
                     }
                     ui.heading("Act");
                     issued.extend(panels::actions(ui, &mut desk.action_form, &room));
-                    if let Some(remediation) =
-                        panels::estimate(ui, &desk.action_form, &desk.estimate)
-                    {
-                        estimate_asked = Some(remediation);
+                    let incident = session.sim.incident();
+                    let mine = incident
+                        .estimates
+                        .iter()
+                        .rev()
+                        .find(|e| e.by == game.options.player);
+                    let left = incident
+                        .truth
+                        .as_ref()
+                        .and_then(|t| t.estimates.limit)
+                        .map(|limit| (limit as usize).saturating_sub(incident.estimates.len()));
+                    if let Some(remediation) = panels::estimate(ui, &desk.action_form, mine, left) {
+                        issued.push(Command::Estimate(remediation));
                     }
                     ui.separator();
                     ui.heading("Incident");
@@ -195,33 +192,6 @@ pub fn control_room(root: &mut egui::Ui, game: &mut Game, desk: &mut Desk) {
             }
         }
     });
-    if let Some(remediation) = estimate_asked {
-        // Two runs of the simulation from the start: off the frame, on a thread.
-        let scenario = session.scenario.clone();
-        let taken: Vec<Entry> = session
-            .sim
-            .incident()
-            .records
-            .iter()
-            .map(|r| Entry {
-                at: Seconds(r.at_s),
-                by: r.by.clone(),
-                command: r.command.clone(),
-            })
-            .collect();
-        let at = session.sim.clock().now();
-        let (send, receive) = std::sync::mpsc::channel();
-        desk.estimate = panels::Estimate::Running(remediation.to_ron());
-        std::thread::spawn(move || {
-            let _ = send.send(crate::session::estimate(
-                &scenario,
-                &taken,
-                &remediation,
-                (at, 300.0),
-            ));
-        });
-        desk.estimate_answer = Some(std::sync::Mutex::new(receive));
-    }
     for command in issued {
         if let Command::Look(View::Logs(service)) = &command {
             desk.log_filter.service = room.service(service);
