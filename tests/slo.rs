@@ -366,3 +366,81 @@ fn every_page_row_in_force_is_checked_and_the_lint_says_when_the_next_pages() {
         "{warnings:?}"
     );
 }
+
+/// Two SLOs on one path page for one incident; a second outage comes back half an hour later,
+/// the incident still unresolved.
+const TWO_PAGES: &str = r#"(name: "two pages", duration: "70m", seed: 3,
+    services: [
+        (name: "web", instances: 2, workers: 32, service_time: LogNormal(median: "5ms", p99: "30ms"),
+         calls: [(to: "api", timeout: "1s")]),
+        (name: "api", instances: 2, workers: 16, service_time: LogNormal(median: "10ms", p99: "60ms")),
+    ],
+    traffic: [(name: "users", to: "web", rate: 100.0)],
+    faults: [
+        (name: "api errors", kind: Errors(ratio: 0.5), target: "api", start: At("2m"), duration: "4m"),
+        (name: "api errors again", kind: Errors(ratio: 0.5), target: "api", start: At("50m"), duration: "4m"),
+    ],
+    slos: [
+        (name: "web-availability", service: "web", objective: 99.9),
+        (name: "api-availability", service: "api", objective: 99.9),
+    ],
+    incident: (root_cause: ["api errors"]),
+)"#;
+
+fn two_pages(acknowledging: bool) -> firedrill::incident::debrief::Timeline {
+    let loaded = load_str("two-pages.ron", TWO_PAGES).unwrap();
+    let mut sim = Simulation::new(&loaded.scenario);
+    sim.run_until(120.0);
+    // Acknowledge the first page that rings, as soon as it rings.
+    let mut acknowledged = false;
+    while sim.clock().now() < loaded.scenario.duration.get() {
+        sim.run_until(sim.clock().now() + 1.0);
+        if acknowledging
+            && !acknowledged
+            && let Some(page) = sim.timeline().pages.first()
+        {
+            sim.issue(acknowledge(sim.clock().now(), &page.alert));
+            acknowledged = true;
+        }
+    }
+    sim.timeline()
+}
+
+#[test]
+fn the_pages_of_one_incident_are_one_group_under_one_acknowledgement() {
+    let held = two_pages(true);
+    // Both SLOs paged in each outage: four pages, one acknowledgement.
+    assert_eq!(held.pages.len(), 4, "{:#?}", held.pages);
+    let acknowledged = held
+        .records
+        .iter()
+        .filter(|r| matches!(r.command, firedrill::incident::Command::Acknowledge { .. }))
+        .count();
+    assert_eq!(acknowledged, 1);
+    for page in &held.pages {
+        assert!(page.acknowledged_s.is_some(), "{page:?}");
+        assert!(page.escalated_s.is_none(), "{page:?}");
+        // What held it open is named, a burn-rate row of the workbook.
+        assert!(page.held_by.iter().any(|row| row.contains("/")), "{page:?}");
+    }
+    // The pages of the second outage joined the incident still held, at once.
+    let later: Vec<_> = held.pages.iter().filter(|p| p.opened_s > 2400.0).collect();
+    assert_eq!(later.len(), 2);
+    assert!(
+        later
+            .iter()
+            .all(|p| p.grouped && p.acknowledged_s == Some(p.opened_s))
+    );
+    assert!(held.events().iter().any(|(_, line)| {
+        line.contains("(joined the incident already held: acknowledged with it)")
+    }));
+    // Nobody holding the incident: nothing joins, every page rings and escalates.
+    let alone = two_pages(false);
+    assert_eq!(alone.pages.len(), 4);
+    assert!(
+        alone
+            .pages
+            .iter()
+            .all(|p| !p.grouped && p.acknowledged_s.is_none() && p.escalated_s.is_some())
+    );
+}

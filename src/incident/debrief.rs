@@ -17,6 +17,11 @@ pub struct PageFact {
     pub acknowledged_s: Option<f64>,
     pub escalated_s: Option<f64>,
     pub resolved_s: Option<f64>,
+    /// It joined an incident the responders already held: the group's acknowledgement
+    /// covered it.
+    pub grouped: bool,
+    /// The alerts holding it open at its last second, inhibited ones included.
+    pub held_by: Vec<String>,
 }
 
 /// An alert firing, from an SLO or a threshold rule.
@@ -90,15 +95,35 @@ impl Timeline {
             ));
         }
         for page in &self.pages {
-            events.push((page.opened_s, format!("page: {}", page.alert)));
+            let joined = if page.grouped {
+                " (joined the incident already held: acknowledged with it)"
+            } else {
+                ""
+            };
+            events.push((page.opened_s, format!("page: {}{joined}", page.alert)));
             if let Some(t) = page.escalated_s {
                 events.push((
                     t,
                     format!("page escalated (unacknowledged): {}", page.alert),
                 ));
             }
-            if let Some(t) = page.resolved_s {
-                events.push((t, format!("page clears: {}", page.alert)));
+            match page.resolved_s {
+                Some(t) => events.push((
+                    t,
+                    format!(
+                        "page clears: {} (held open until then by {})",
+                        page.alert,
+                        page.held_by.join(", ")
+                    ),
+                )),
+                None => events.push((
+                    self.end_s,
+                    format!(
+                        "page still open at the end: {}, held by {}",
+                        page.alert,
+                        page.held_by.join(", ")
+                    ),
+                )),
             }
         }
         for record in &self.records {

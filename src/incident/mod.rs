@@ -22,7 +22,7 @@ use crate::remediation::{Op, Remediation, Remediations};
 use crate::scenario::{ChatSpec, IncidentSeverity, IncidentSpec, Seconds};
 use crate::sim::topology::Topology;
 use crate::sim::{Fleet, SimClock, SimSet};
-use crate::slo::{SloTracker, Slos, ThresholdAlerts, ThresholdTracker};
+use crate::slo::{Pager, SloTracker, Slos, ThresholdAlerts, ThresholdTracker};
 
 pub use command::{
     ActionItem, ActionItemKind, Audience, CATALOG, Command, Entry, Postmortem, Priority, Record,
@@ -338,6 +338,11 @@ impl Incident {
                         "no page of \"{alert}\" is waiting to be acknowledged"
                     ));
                 }
+                // One incident, one page group: the acknowledgement covers every page
+                // ringing with it.
+                for pager in pagers(slos, thresholds) {
+                    pager.acknowledge(now);
+                }
             }
             Command::Declare { severity } => {
                 if lifecycle.resolved_s.is_some() {
@@ -479,14 +484,33 @@ impl Incident {
 
     /// Follows the SLIs at the end of each second: impact, mitigation, relapses, reopening,
     /// vital signs and the stakeholders' messages.
+    /// A pager groups the pages of one incident: a page that opens while the responders
+    /// hold the incident (a page of it acknowledged and open, an acknowledged page earlier in
+    /// it, or a declaration, and it is not resolved) joins it, acknowledged with the rest.
+    fn group_pages(&mut self, now: f64, slos: &mut Slos, thresholds: &mut ThresholdAlerts) {
+        let open = self.lifecycle.resolved_s.is_none();
+        let held = pagers(slos, thresholds).any(|p| p.is_held())
+            || (open
+                && (self.lifecycle.declared_s.is_some()
+                    || (self.lifecycle.impact_s.is_some()
+                        && pagers(slos, thresholds)
+                            .any(|p| p.pages.iter().any(|page| page.acknowledged_s.is_some())))));
+        if held {
+            for pager in pagers(slos, thresholds) {
+                pager.join_group(now);
+            }
+        }
+    }
+
     fn track(
         &mut self,
         now: f64,
-        slos: &Slos,
-        thresholds: &ThresholdAlerts,
+        slos: &mut Slos,
+        thresholds: &mut ThresholdAlerts,
         faults: &FaultTimeline,
         hints: &[crate::remediation::Hint],
     ) {
+        self.group_pages(now, slos, thresholds);
         let burn_5m: Vec<f64> = slos.0.iter().map(|s| s.burn(SHORT_WINDOW)).collect();
         self.burn_5m = burn_5m.iter().copied().fold(0.0, f64::max);
         // An SLO's page stays open while its long windows remember the outage (up to 30
@@ -624,6 +648,17 @@ pub fn permits(role: Option<Role>, command: &Command) -> Result<(), String> {
     }
 }
 
+/// Every pager of the run: the SLOs' and the threshold alerts'.
+fn pagers<'a>(
+    slos: &'a mut Slos,
+    thresholds: &'a mut ThresholdAlerts,
+) -> impl Iterator<Item = &'a mut Pager> {
+    slos.0
+        .iter_mut()
+        .map(|s| &mut s.pager)
+        .chain(thresholds.0.iter_mut().map(|a| &mut a.pager))
+}
+
 fn any_page_open(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {
     slos.iter().any(|s| s.pager.is_open()) || thresholds.iter().any(|a| a.pager.is_open())
 }
@@ -669,8 +704,8 @@ pub(crate) fn apply_commands(
 fn track_incident(
     clock: Res<SimClock>,
     mut incident: ResMut<Incident>,
-    slos: Res<Slos>,
-    thresholds: Res<ThresholdAlerts>,
+    mut slos: ResMut<Slos>,
+    mut thresholds: ResMut<ThresholdAlerts>,
     faults: Res<FaultTimeline>,
     remediations: Res<Remediations>,
 ) {
@@ -680,8 +715,8 @@ fn track_incident(
     }
     incident.track(
         tick.t1.round(),
-        &slos,
-        &thresholds,
+        &mut slos,
+        &mut thresholds,
         &faults,
         &remediations.hints,
     );

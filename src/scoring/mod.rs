@@ -653,6 +653,14 @@ fn acknowledge(f: &Facts) -> Judgement {
         }
     }
     let share = total / pages.len() as f64;
+    let grouped = pages.iter().filter(|p| p.grouped).count();
+    let joined = if grouped > 0 {
+        format!(
+            " {grouped} later page(s) joined the incident you already held, covered by that acknowledgement."
+        )
+    } else {
+        String::new()
+    };
     let why = match worst {
         None => {
             let first = &pages[0];
@@ -666,7 +674,7 @@ fn acknowledge(f: &Facts) -> Judgement {
             pages.len()
         ),
     };
-    judged(share, why)
+    judged(share, format!("{why}{joined}"))
 }
 
 fn declare(f: &Facts) -> Judgement {

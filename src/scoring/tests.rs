@@ -47,6 +47,8 @@ fn timeline() -> Timeline {
             acknowledged_s: None,
             escalated_s: None,
             resolved_s: Some(700.0),
+            grouped: false,
+            held_by: vec!["1h/5m x14.4".into()],
         }],
         alerts: Vec::new(),
         faults: vec![FaultRecord {

@@ -265,6 +265,8 @@ impl Simulation {
                     acknowledged_s: p.acknowledged_s,
                     escalated_s: p.escalated_s,
                     resolved_s: p.resolved_s,
+                    grouped: p.grouped,
+                    held_by: p.held_by.clone(),
                 }));
                 alerts.extend(their_alerts.iter().map(|a| AlertFact {
                     alert: name.to_string(),

@@ -126,27 +126,58 @@ impl Pager {
         }
     }
 
-    /// Whether the source pages now, at `now`.
-    pub fn update(&mut self, paging: bool, now: f64) {
+    /// What pages now, at `now`: the alerts holding the source's page open (none: it does
+    /// not page).
+    pub fn update(&mut self, holding: Vec<String>, now: f64) {
+        let paging = !holding.is_empty();
         match self.pages.last_mut() {
             Some(page) if page.is_open() => {
                 if !paging {
                     page.resolved_s = Some(now);
-                } else if page.acknowledged_s.is_none()
+                    return;
+                }
+                if page.acknowledged_s.is_none()
                     && page.escalated_s.is_none()
                     && now >= page.opened_s + self.timeout
                 {
                     page.escalated_s = Some(now);
                 }
+                page.held_by = holding;
             }
             _ if paging => self.pages.push(Page {
                 opened_s: now,
                 acknowledged_s: None,
                 escalated_s: None,
                 resolved_s: None,
+                grouped: false,
+                held_by: holding,
             }),
             _ => {}
         }
+    }
+
+    /// Acknowledges a page that opened at `now` as part of an incident the responders
+    /// already hold (a pager groups the pages of one incident); false when none did.
+    pub fn join_group(&mut self, now: f64) -> bool {
+        match self.pages.last_mut() {
+            Some(page)
+                if page.is_open()
+                    && page.acknowledged_s.is_none()
+                    && page.opened_s > now - 1.0 - 1e-9 =>
+            {
+                page.acknowledged_s = Some(page.opened_s);
+                page.grouped = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The open page has been acknowledged.
+    pub fn is_held(&self) -> bool {
+        self.pages
+            .last()
+            .is_some_and(|p| p.is_open() && p.acknowledged_s.is_some())
     }
 
     /// The on-call acknowledges the open page; false when there is none to acknowledge.
@@ -181,6 +212,12 @@ pub struct Page {
     pub acknowledged_s: Option<f64>,
     pub escalated_s: Option<f64>,
     pub resolved_s: Option<f64>,
+    /// It opened while the responders already held the incident, and joined it: the
+    /// group's acknowledgement covers it.
+    pub grouped: bool,
+    /// The alerts holding it open, at its last second (inhibited ones included): a burn-rate
+    /// row ("6h/30m x6") or a threshold rule.
+    pub held_by: Vec<String>,
 }
 
 impl Page {
@@ -328,12 +365,14 @@ impl SloTracker {
 
     /// Opens, escalates and resolves this SLO's pages.
     fn update_pages(&mut self, now: f64) {
-        let paging = self
+        let holding: Vec<String> = self
             .rows
             .iter()
             .zip(&self.firing)
-            .any(|(row, firing)| row.severity == Severity::Page && firing.is_some());
-        self.pager.update(paging, now);
+            .filter(|(row, _)| row.severity == Severity::Page)
+            .filter_map(|(_, firing)| firing.map(|alert| self.alerts[alert].row.clone()))
+            .collect();
+        self.pager.update(holding, now);
     }
 
     /// Burn rate over the last `window` seconds. The fleet ran before the scenario began:
@@ -586,8 +625,13 @@ impl ThresholdTracker {
                 self.alerts[alert].cleared_s = Some(now);
             }
         }
-        let paging = self.firing.is_some() && Severity::from(self.spec.severity) == Severity::Page;
-        self.pager.update(paging, now);
+        let holding = match self.firing {
+            Some(alert) if Severity::from(self.spec.severity) == Severity::Page => {
+                vec![self.alerts[alert].row.clone()]
+            }
+            _ => Vec::new(),
+        };
+        self.pager.update(holding, now);
     }
 }
 
