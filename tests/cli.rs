@@ -536,3 +536,85 @@ fn a_prevented_incident_says_so_in_the_summary() {
         "{stdout}"
     );
 }
+
+/// A journal of the shop incident's reference response, to damage.
+fn journal_lines(name: &str) -> Vec<String> {
+    let journal = scratch(name);
+    let out = journaled_run(
+        &journal,
+        &scratch("integrity.json"),
+        &scratch("integrity-data"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn replay_lines(name: &str, lines: &[String]) -> Output {
+    let path = scratch(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    firedrill(&["replay", path.to_str().unwrap()])
+}
+
+#[test]
+fn a_journal_with_an_edited_scenario_is_refused() {
+    let mut lines = journal_lines("edited.jsonl");
+    let mut header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let text = header["scenario"]
+        .as_str()
+        .unwrap()
+        .replace("error_ratio: 0.25", "error_ratio: 0.01");
+    header["scenario"] = text.into();
+    lines[0] = header.to_string();
+    let out = replay_lines("edited.jsonl", &lines);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("edited.jsonl:1: the scenario text does not match its hash"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_journal_with_an_absurd_header_is_refused() {
+    for duration in ["1e300", "-1", "0"] {
+        let mut lines = journal_lines("absurd.jsonl");
+        let mut header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        header["duration_s"] = serde_json::from_str(duration).unwrap();
+        lines[0] = header.to_string();
+        let out = replay_lines("absurd.jsonl", &lines);
+        assert_ne!(out.status.code(), Some(0), "{duration}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is not a run's length"),
+            "{duration}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_flipped_bit_or_an_entry_back_in_time_stops_the_replay_there() {
+    let lines = journal_lines("flipped.jsonl");
+    // The rollback is the 8th entry: a bit flipped in its target.
+    let mut flipped = lines.clone();
+    assert!(flipped[8].contains("\"checkout\""), "{}", flipped[8]);
+    flipped[8] = flipped[8].replacen("\"checkout\"", "\"checkous\"", 1);
+    let out = replay_lines("flipped.jsonl", &flipped);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("replaying the first 7 command(s) only")
+            && stderr.contains("flipped.jsonl:9: entry 8 does not match its checksum"),
+        "{stderr}"
+    );
+    // An entry moved back in time, its checksum recomputed as a forger would not know to:
+    // the checksum catches it first; the time order is checked as well.
+    let mut back = lines.clone();
+    back[8] = back[8].replacen("\"at_s\":600.0", "\"at_s\":1.0", 1);
+    let out = replay_lines("back.jsonl", &back);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("back.jsonl:9: entry 8"), "{stderr}");
+}

@@ -163,3 +163,44 @@ fn a_par_shorter_than_the_mitigation_takes_is_flagged() {
     );
     assert!(load_str("par.ron", &config).unwrap().warnings.is_empty());
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("latin1.ron");
+    std::fs::write(&path, b"(\n    name: \"caf\xe9\",\n)\n").unwrap();
+    let error = firedrill::session::load_file(&path).unwrap_err();
+    let message = error.diagnostics[0].to_string();
+    assert!(
+        message.contains("latin1.ron:2:15: the file is not valid UTF-8 text: byte 0xe9"),
+        "{message}"
+    );
+}
+
+#[test]
+fn what_validate_accepts_runs_in_bounded_memory() {
+    // Far-future events: a heavy-tailed service whose slowest requests take hours, and a
+    // fault that delays answers by most of a year. Both once aborted allocating a calendar
+    // slot per tick up to their farthest event.
+    for (name, service, fault) in [
+        (
+            "heavy tail",
+            r#"service_time: LogNormal(median: "4ms", p99: "1m")"#,
+            "",
+        ),
+        (
+            "a long delay",
+            "",
+            r#"faults: [(kind: Latency(extra: "300d"), target: "web", start: At("10s"))],"#,
+        ),
+    ] {
+        let text = format!(
+            r#"(name: "{name}", duration: "2m",
+                services: [(name: "web", workers: 64, {service})],
+                traffic: [(to: "web", rate: 200.0)], {fault})"#
+        );
+        let loaded = load_str("far.ron", &text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut sim = firedrill::session::Simulation::new(&loaded.scenario);
+        sim.run_until(120.0);
+        assert!(sim.events_handled() > 0, "{name}");
+    }
+}

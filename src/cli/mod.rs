@@ -167,10 +167,13 @@ fn play_or_explain() -> CliResult {
 /// A positive duration: "90s", "10m", "2h" or seconds.
 fn duration_arg(text: &str) -> Result<f64, String> {
     let seconds = parse_duration(text)?;
-    if seconds > 0.0 && seconds.is_finite() {
+    if seconds > 0.0 && seconds <= crate::scenario::MAX_DURATION_S {
         Ok(seconds)
     } else {
-        Err(format!("the duration must be positive (got {text})"))
+        Err(format!(
+            "the duration must be positive and at most {} (got {text})",
+            crate::scenario::Seconds(crate::scenario::MAX_DURATION_S)
+        ))
     }
 }
 

@@ -4,6 +4,9 @@
 //! scenario's full text, so a journal replays even after the scenario file has changed.
 //!
 //! A journal cut short (a crash mid-write) or damaged replays up to its last complete entry.
+//! It proves its integrity: the header's hash must match the scenario text it carries, and
+//! each entry carries a running checksum over the header and every entry before it, so an
+//! edited, flipped, dropped or reordered entry stops the replay there with a located message.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::{Command, Entry};
 use crate::scenario::Seconds;
 
-/// Version of the journal layout.
-pub const JOURNAL_FORMAT: u32 = 1;
+/// Version of the journal layout: 2 added the entries' running checksum.
+pub const JOURNAL_FORMAT: u32 = 2;
+/// The layout before checksums, still read (without the check).
+const JOURNAL_FORMAT_UNCHECKED: u32 = 1;
 
 /// The first line of a journal.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -46,7 +51,7 @@ impl Header {
 }
 
 /// One command as journaled: its sequence number, the simulated time it was applied at,
-/// who issued it, and the command.
+/// who issued it, the command, and the running checksum.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
@@ -55,6 +60,19 @@ pub struct Line {
     pub by: String,
     #[serde(rename = "do")]
     pub command: Command,
+    /// FNV-1a 64 of the previous entry's sum (the header's hash for the first) and this
+    /// entry's fields; absent in format 1 journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<String>,
+}
+
+impl Line {
+    /// The running checksum of this entry after `previous`.
+    fn checksum(&self, previous: &str) -> String {
+        let fields = serde_json::to_string(&(self.seq, self.at_s, &self.by, &self.command))
+            .expect("entries serialize");
+        fnv1a64(&format!("{previous}\n{fields}"))
+    }
 }
 
 impl Line {
@@ -69,6 +87,10 @@ impl Line {
 
 /// FNV-1a, 64 bits: stable across platforms and versions, unlike the standard hasher.
 pub fn scenario_hash(text: &str) -> String {
+    fnv1a64(text)
+}
+
+fn fnv1a64(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -80,6 +102,8 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     written: u64,
+    /// The last entry's checksum (the header's hash before the first).
+    sum: String,
 }
 
 impl Journal {
@@ -92,6 +116,7 @@ impl Journal {
             file: File::create(path)?,
             path: path.to_path_buf(),
             written: 0,
+            sum: header.scenario_hash.clone(),
         };
         journal.write_line(&serde_json::to_string(header).expect("headers serialize"))?;
         Ok(journal)
@@ -112,14 +137,18 @@ impl Journal {
 
     /// Appends a command and makes it durable before returning.
     pub fn append(&mut self, at_s: f64, by: &str, command: &Command) -> std::io::Result<()> {
-        let line = Line {
+        let mut line = Line {
             seq: self.written + 1,
             at_s,
             by: by.to_string(),
             command: command.clone(),
+            sum: None,
         };
+        let sum = line.checksum(&self.sum);
+        line.sum = Some(sum.clone());
         self.write_line(&serde_json::to_string(&line).expect("commands serialize"))?;
         self.written += 1;
+        self.sum = sum;
         Ok(())
     }
 
@@ -174,14 +203,34 @@ pub fn read(path: &Path) -> Result<Recorded, String> {
             .map_err(|e| format!("{name}:1: not a firedrill journal header ({e})"))?,
         _ => return Err(format!("{name}: the journal has no complete header line")),
     };
-    if header.firedrill_journal != JOURNAL_FORMAT {
+    let checked = match header.firedrill_journal {
+        JOURNAL_FORMAT => true,
+        JOURNAL_FORMAT_UNCHECKED => false,
+        other => {
+            return Err(format!(
+                "{name}:1: journal format {other} (this firedrill reads formats {JOURNAL_FORMAT_UNCHECKED} and {JOURNAL_FORMAT})"
+            ));
+        }
+    };
+    if scenario_hash(&header.scenario) != header.scenario_hash {
         return Err(format!(
-            "{name}:1: journal format {} (this firedrill reads format {JOURNAL_FORMAT})",
-            header.firedrill_journal
+            "{name}:1: the scenario text does not match its hash {} (the journal was edited): refusing to replay another scenario",
+            header.scenario_hash
+        ));
+    }
+    if !header.duration_s.is_finite()
+        || header.duration_s <= 0.0
+        || header.duration_s > crate::scenario::MAX_DURATION_S
+    {
+        return Err(format!(
+            "{name}:1: duration_s {} is not a run's length (more than 0, at most {})",
+            header.duration_s,
+            Seconds(crate::scenario::MAX_DURATION_S)
         ));
     }
     let mut lines: Vec<Line> = Vec::new();
     let mut damage = None;
+    let mut sum = header.scenario_hash.clone();
     while let Some((number, line, complete)) = next_line() {
         if !complete {
             damage = Some(format!(
@@ -190,16 +239,37 @@ pub fn read(path: &Path) -> Result<Recorded, String> {
             break;
         }
         match serde_json::from_str::<Line>(line) {
-            Ok(entry) if entry.seq == lines.len() as u64 + 1 && entry.at_s.is_finite() => {
-                lines.push(entry)
-            }
-            Ok(entry) => {
+            Ok(entry) if entry.seq != lines.len() as u64 + 1 => {
                 damage = Some(format!(
                     "{name}:{number}: entry {} is out of sequence (expected {})",
                     entry.seq,
                     lines.len() + 1
                 ));
                 break;
+            }
+            Ok(entry) if checked && entry.sum.as_deref() != Some(&entry.checksum(&sum)) => {
+                damage = Some(format!(
+                    "{name}:{number}: entry {} does not match its checksum (the entry, or one before it, was altered)",
+                    entry.seq
+                ));
+                break;
+            }
+            Ok(entry)
+                if !entry.at_s.is_finite()
+                    || entry.at_s < lines.last().map_or(0.0, |l: &Line| l.at_s)
+                    || entry.at_s > header.duration_s =>
+            {
+                damage = Some(format!(
+                    "{name}:{number}: entry {} is at {}s, out of time order or outside the run (0 to {}s)",
+                    entry.seq, entry.at_s, header.duration_s
+                ));
+                break;
+            }
+            Ok(entry) => {
+                if let Some(next) = &entry.sum {
+                    sum = next.clone();
+                }
+                lines.push(entry);
             }
             Err(e) => {
                 damage = Some(format!("{name}:{number}: damaged entry ({e})"));

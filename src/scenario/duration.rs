@@ -98,6 +98,26 @@ impl Serialize for Seconds {
     }
 }
 
+/// The longest time any duration may be: a year. Runs, requests, timeouts and faults all
+/// fit; anything longer is a typo or an attack, and the engine is spared it.
+pub const MAX_TIME_S: f64 = 365.0 * 86_400.0;
+
+/// A duration as the format allows it: a finite number of seconds, at most [`MAX_TIME_S`]
+/// either way (negative ones are judged where they are used).
+fn bounded(seconds: f64) -> Result<Seconds, String> {
+    if !seconds.is_finite() {
+        Err(format!(
+            "a duration must be a finite number of seconds (got {seconds})"
+        ))
+    } else if seconds.abs() > MAX_TIME_S {
+        Err(format!(
+            "a duration is at most 365d (got {seconds}s): longer is beyond what a run can use"
+        ))
+    } else {
+        Ok(Seconds(seconds))
+    }
+}
+
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
@@ -109,16 +129,16 @@ impl<'de> Deserialize<'de> for Seconds {
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Seconds, E> {
-                parse_duration(v).map(Seconds).map_err(E::custom)
+                parse_duration(v).and_then(bounded).map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seconds, E> {
-                Ok(Seconds(v))
+                bounded(v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
-                Ok(Seconds(v as f64))
+                bounded(v as f64).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Seconds, E> {
-                Ok(Seconds(v as f64))
+                bounded(v as f64).map_err(E::custom)
             }
         }
         deserializer.deserialize_any(Visitor)

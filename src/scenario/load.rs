@@ -169,12 +169,32 @@ pub fn load_file_with(path: &Path, lint: Lint) -> Result<Loaded, LoadError> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => load_str_with(&file, &text, lint),
-            Err(_) => Err(LoadError::file(&file, "the file is not valid UTF-8 text")),
+            Err(error) => Err(not_utf8(&file, error.as_bytes(), error.utf8_error())),
         },
         Err(error) => Err(LoadError::file(
             &file,
             &format!("cannot read the file: {error}"),
         )),
+    }
+}
+
+/// A file that is not UTF-8, located at its first bad byte.
+fn not_utf8(file: &str, bytes: &[u8], error: std::str::Utf8Error) -> LoadError {
+    let valid = std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default();
+    let line = valid.matches('\n').count() + 1;
+    let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    LoadError {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            position: Some(Position { line, col }),
+            field: None,
+            message: format!(
+                "the file is not valid UTF-8 text: byte 0x{:02x} at offset {} (save it as UTF-8)",
+                bytes[error.valid_up_to()],
+                error.valid_up_to()
+            ),
+        }],
     }
 }
 
@@ -205,6 +225,8 @@ fn is_value_error(code: &ron::Error) -> bool {
             | ron::Error::ExpectedFloat
             | ron::Error::ExpectedString
             | ron::Error::ExpectedBoolean
+            // A value the format refuses (a duration out of range, say).
+            | ron::Error::Message(_)
     )
 }
 

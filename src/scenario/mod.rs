@@ -7,6 +7,7 @@ mod load;
 mod locate;
 mod validate;
 
+pub use duration::MAX_TIME_S;
 pub use duration::{Seconds, parse_duration};
 pub use edge::Edge;
 pub use format::*;
@@ -15,4 +16,7 @@ pub use load::{
     ron_options, syntax_error,
 };
 pub use locate::{Locator, Position};
-pub use validate::{Problem, Severity, check, check_extra_fault, closest};
+pub use validate::{
+    MAX_DURATION_S, MAX_FLEET_INSTANCES, MAX_INSTANCES, MAX_MULTIPLIER, MAX_OFFERED_RPS, MAX_TICKS,
+    MIN_TICK_S, Problem, Severity, check, check_extra_fault, closest,
+};

@@ -100,6 +100,24 @@ impl Checker {
     }
 }
 
+/// The longest run: a week of simulated time.
+pub const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
+/// The finest tick the engine runs.
+pub const MIN_TICK_S: f64 = 0.001;
+/// The most ticks a run may take (a week at 100 ms is 6 million).
+pub const MAX_TICKS: f64 = 10_000_000.0;
+/// The most instances a service may have, `max_instances` included.
+pub const MAX_INSTANCES: u32 = 10_000;
+/// The most instances a fleet may have, at its largest.
+pub const MAX_FLEET_INSTANCES: u64 = 100_000;
+/// The most user requests per second a fleet may be offered at its base rates.
+pub const MAX_OFFERED_RPS: f64 = 100_000.0;
+/// The most a spike or a surge may multiply traffic.
+pub const MAX_MULTIPLIER: f64 = 100.0;
+/// User requests a laptop simulates per wall-clock second, about (the shop: 400 a simulated
+/// second at about 1,200x real time): what the slow-run warning divides by.
+const REQUESTS_PER_WALL_SECOND: f64 = 500_000.0;
+
 /// Every error and warning in `scenario`, in file order.
 pub fn check(scenario: &Scenario) -> Vec<Problem> {
     let mut c = Checker {
@@ -119,20 +137,41 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         c.error("name", "the scenario needs a name");
     }
     let tick = scenario.tick.get();
-    if !(tick > 0.0 && tick <= 1.0) {
+    let duration = scenario.duration.get();
+    if !(MIN_TICK_S..=1.0).contains(&tick) {
         c.error(
             "tick",
             format!(
-                "tick must be above 0 and at most 1s (got {}); 100ms is the usual choice",
+                "tick must be from 1ms to 1s (got {}); 100ms is the usual choice",
                 scenario.tick
             ),
         );
-    } else if scenario.duration.get() < tick {
+    } else if duration < tick {
         c.error(
             "duration",
             format!("duration {} is shorter than one tick", scenario.duration),
         );
+    } else if duration > MAX_DURATION_S {
+        c.error(
+            "duration",
+            format!(
+                "duration {} is beyond the longest run, {}",
+                scenario.duration,
+                Seconds(MAX_DURATION_S)
+            ),
+        );
+    } else if duration / tick > MAX_TICKS {
+        c.error(
+            "tick",
+            format!(
+                "{} at a tick of {} is {:.0} ticks, more than the {MAX_TICKS:.0} a run may take: use a coarser tick",
+                scenario.duration,
+                scenario.tick,
+                duration / tick
+            ),
+        );
     }
+    check_size(&mut c, scenario);
     if scenario.services.is_empty() {
         c.error("services", "the fleet needs at least one service");
     }
@@ -144,8 +183,9 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     if scenario.zones.is_empty() {
         c.error("zones", "the fleet needs at least one zone");
     }
+    let mut zones = std::collections::HashSet::new();
     for (i, zone) in scenario.zones.iter().enumerate() {
-        if scenario.zones[..i].contains(zone) {
+        if !zones.insert(zone.as_str()) {
             c.error(format!("zones[{i}]"), format!("duplicate zone \"{zone}\""));
         }
     }
@@ -247,18 +287,29 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
             c.error(format!("{path}.above"), "the threshold must be a number");
         }
     }
-    let mut alert_names: Vec<&str> = scenario.slos.iter().map(|s| s.name.as_str()).collect();
-    for (i, alert) in scenario.alerts.iter().enumerate() {
-        if alert_names.contains(&alert.name.as_str()) {
+    // Pages are acknowledged by name: SLOs and alerts share one namespace.
+    let mut alert_names = std::collections::HashSet::new();
+    let named = scenario
+        .slos
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("slos[{i}].name"), s.name.as_str()))
+        .chain(
+            scenario
+                .alerts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("alerts[{i}].name"), a.name.as_str())),
+        );
+    for (path, name) in named {
+        if !alert_names.insert(name) {
             c.error(
-                format!("alerts[{i}].name"),
+                path,
                 format!(
-                    "\"{}\" is already the name of an SLO or alert: pages are acknowledged by name",
-                    alert.name
+                    "\"{name}\" is already the name of an SLO or alert: pages are acknowledged by name, so names must be unique"
                 ),
             );
         }
-        alert_names.push(&alert.name);
     }
 
     if let Some(incident) = &scenario.incident {
@@ -327,6 +378,78 @@ fn check_incident(c: &mut Checker, incident: &IncidentSpec, scenario: &Scenario)
         c.warn(
             "incident",
             "no SLOs: nothing pages, and impact, mitigation and budget cannot be measured",
+        );
+    }
+}
+
+/// The fleet and its load within what a laptop can simulate, and a word when a run will be
+/// long.
+fn check_size(c: &mut Checker, scenario: &Scenario) {
+    let mut fleet: u64 = 0;
+    for (i, service) in scenario.services.iter().enumerate() {
+        let largest = service.max_instances.unwrap_or(0).max(service.instances);
+        if largest > MAX_INSTANCES {
+            let field = if service.max_instances.is_some_and(|m| m > MAX_INSTANCES) {
+                "max_instances"
+            } else {
+                "instances"
+            };
+            c.error(
+                format!("services[{i}].{field}"),
+                format!("{largest} instances is more than a service may have ({MAX_INSTANCES})"),
+            );
+        }
+        fleet += u64::from(largest);
+    }
+    if fleet > MAX_FLEET_INSTANCES {
+        c.error(
+            "services",
+            format!(
+                "the fleet can grow to {fleet} instances, more than a run may simulate ({MAX_FLEET_INSTANCES})"
+            ),
+        );
+    }
+    let offered: f64 = scenario.traffic.iter().map(|t| t.rate).sum();
+    for (i, traffic) in scenario.traffic.iter().enumerate() {
+        if traffic.rate > MAX_OFFERED_RPS {
+            c.error(
+                format!("traffic[{i}].rate"),
+                format!(
+                    "{} requests/s is more than a fleet may be offered ({MAX_OFFERED_RPS:.0}/s)",
+                    traffic.rate
+                ),
+            );
+        }
+        for (k, spike) in traffic.spikes.iter().enumerate() {
+            if spike.multiplier > MAX_MULTIPLIER {
+                c.error(
+                    format!("traffic[{i}].spikes[{k}].multiplier"),
+                    format!(
+                        "a spike multiplies traffic by at most {MAX_MULTIPLIER} (got {})",
+                        spike.multiplier
+                    ),
+                );
+            }
+        }
+    }
+    if offered.is_finite() && offered > MAX_OFFERED_RPS {
+        c.error(
+            "traffic",
+            format!(
+                "the sources offer {offered:.0} requests/s together, more than a fleet may be offered ({MAX_OFFERED_RPS:.0}/s)"
+            ),
+        );
+    }
+    let wall = offered * scenario.duration.get() / REQUESTS_PER_WALL_SECOND;
+    if wall.is_finite() && wall > 600.0 {
+        c.warn(
+            "duration",
+            format!(
+                "about {:.0} million user requests over {}: expect the run to take about {} on a laptop",
+                offered * scenario.duration.get() / 1e6,
+                scenario.duration,
+                Seconds((wall / 60.0).round() * 60.0)
+            ),
         );
     }
 }
@@ -714,7 +837,15 @@ fn check_fault(
         | FaultKind::PacketLoss { ratio }
         | FaultKind::HotKey { ratio } => c.ratio(format!("{kind}.ratio"), "ratio", *ratio),
         FaultKind::TrafficSurge { multiplier } => {
-            c.non_negative(format!("{kind}.multiplier"), "multiplier", *multiplier)
+            c.non_negative(format!("{kind}.multiplier"), "multiplier", *multiplier);
+            if *multiplier > MAX_MULTIPLIER {
+                c.error(
+                    format!("{kind}.multiplier"),
+                    format!(
+                        "a surge multiplies traffic by at most {MAX_MULTIPLIER} (got {multiplier})"
+                    ),
+                );
+            }
         }
         FaultKind::CacheFlush => {
             if let Some(s) = service

@@ -140,11 +140,17 @@ impl Ord for Scheduled {
     }
 }
 
+/// How many ticks ahead events wait in per-tick buckets; farther ones wait in one heap, so a
+/// far-future event (a request of an hour, a timeout of a day) allocates nothing per tick.
+const BUCKETED_TICKS: u64 = 4096;
+
 /// The fleet's pending events, earliest first.
 ///
 /// Only events due in the open tick sit in the heap; later ones (timeouts, delayed retries,
-/// long requests) wait in per-tick buckets and join the heap when their tick opens. The heap
-/// stays small, and the order of events is the same as with one big heap.
+/// long requests) wait in per-tick buckets up to [`BUCKETED_TICKS`] ahead, and in a far heap
+/// beyond, and join the heap when their tick opens. The heap stays small, and the order of
+/// events is the same as with one big heap. An event at a time that is not finite never
+/// comes due.
 #[derive(Resource, Debug)]
 pub struct Events {
     /// Events at the very instant being handled (a reply, the call it sets off): they are
@@ -154,6 +160,8 @@ pub struct Events {
     heap: BinaryHeap<Scheduled>,
     /// `later[k]` holds the events of tick `open_tick + 1 + k`.
     later: VecDeque<Vec<Scheduled>>,
+    /// Events more than [`BUCKETED_TICKS`] ahead, earliest first.
+    far: BinaryHeap<Scheduled>,
     open_tick: u64,
     dt: f64,
     next_order: u64,
@@ -167,6 +175,7 @@ impl Events {
             now: f64::NEG_INFINITY,
             heap: BinaryHeap::new(),
             later: VecDeque::new(),
+            far: BinaryHeap::new(),
             open_tick: 0,
             dt,
             next_order: 0,
@@ -188,6 +197,39 @@ impl Events {
                     }));
             }
         }
+        // Far events whose tick is now within the buckets' reach move into them.
+        while let Some(next) = self.far.peek()
+            && self.tick_of(next.time) <= self.open_tick + BUCKETED_TICKS
+        {
+            let scheduled = self.far.pop().expect("peeked");
+            self.bucket(scheduled);
+        }
+    }
+
+    /// The tick an event falls in; a time that is not finite falls in none.
+    fn tick_of(&self, time: f64) -> u64 {
+        if time.is_finite() {
+            // Simulated times are never negative, so truncation is the floor.
+            (time / self.dt) as u64
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Files an event: the open tick's heap, a bucket, or the far heap.
+    fn bucket(&mut self, scheduled: Scheduled) {
+        let tick = self.tick_of(scheduled.time);
+        if tick <= self.open_tick {
+            self.heap.push(scheduled);
+        } else if tick - self.open_tick <= BUCKETED_TICKS {
+            let k = (tick - self.open_tick - 1) as usize;
+            if self.later.len() <= k {
+                self.later.resize_with(k + 1, Vec::new);
+            }
+            self.later[k].push(scheduled);
+        } else {
+            self.far.push(scheduled);
+        }
     }
 
     pub fn schedule(&mut self, time: f64, event: Event) {
@@ -197,18 +239,7 @@ impl Events {
         }
         let order = self.next_order;
         self.next_order += 1;
-        let scheduled = Scheduled { time, order, event };
-        // Simulated times are never negative, so truncation is the floor.
-        let tick = (time / self.dt) as u64;
-        if tick <= self.open_tick {
-            self.heap.push(scheduled);
-        } else {
-            let k = (tick - self.open_tick - 1) as usize;
-            if self.later.len() <= k {
-                self.later.resize_with(k + 1, Vec::new);
-            }
-            self.later[k].push(scheduled);
-        }
+        self.bucket(Scheduled { time, order, event });
     }
 
     /// The earliest event strictly before `until`, if any.
@@ -234,7 +265,10 @@ impl Events {
 
     /// Pending events, in the open tick and later.
     pub fn len(&self) -> usize {
-        self.now_queue.len() + self.heap.len() + self.later.iter().map(Vec::len).sum::<usize>()
+        self.now_queue.len()
+            + self.heap.len()
+            + self.later.iter().map(Vec::len).sum::<usize>()
+            + self.far.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -375,5 +409,37 @@ mod tests {
             vec![(0.31, timeout(2)), (0.31, timeout(3)), (0.35, timeout(0))]
         );
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn far_future_events_allocate_nothing_per_tick_and_keep_their_order() {
+        let mut events = Events::new(0.1);
+        let timeout = |slot| Event::Timeout {
+            to: ReplyTo::Source {
+                source: 0,
+                slot,
+                seq: 0,
+            },
+        };
+        // A day, a year and never: no bucket per tick up to them.
+        events.schedule(86_400.0, timeout(0));
+        events.schedule(1e300, timeout(1));
+        events.schedule(f64::INFINITY, timeout(2));
+        events.schedule(f64::NAN, timeout(3));
+        events.schedule(86_400.0, timeout(4));
+        events.schedule(0.25, timeout(5));
+        assert!(events.later.len() <= 3, "{} buckets", events.later.len());
+        assert_eq!(events.len(), 6);
+        // A day later, the day's events come due in scheduling order; the rest never do.
+        events.open(2, |_| true);
+        assert_eq!(events.pop_before(0.3), Some((0.25, timeout(5))));
+        events.open(864_000, |_| true);
+        let mut popped = Vec::new();
+        while let Some(e) = events.pop_before(86_400.1) {
+            popped.push(e);
+        }
+        assert_eq!(popped, vec![(86_400.0, timeout(0)), (86_400.0, timeout(4))]);
+        assert_eq!(events.len(), 3);
+        assert!(events.later.len() <= BUCKETED_TICKS as usize);
     }
 }
