@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -493,7 +494,17 @@ fn point_key(series: &str) -> String {
     format!("{base}{{{}}}", labels.join(","))
 }
 
-/// Serves the latest rendering at `GET /metrics` from a background thread.
+/// Connections served at once; more are closed at once, so a flood cannot queue scrapes
+/// behind it.
+const MAX_CONNECTIONS: usize = 256;
+/// How long a client has to send its whole request: a client trickling bytes is cut off.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// A request line and headers beyond this are not a scrape.
+const MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// Serves the latest rendering at `GET /metrics` from a background thread. Each connection
+/// gets its own thread (at most [`MAX_CONNECTIONS`]) and [`REQUEST_DEADLINE`] for its whole
+/// request, so no client, slow or idle, can hold up another's scrape.
 pub struct Exporter {
     text: Arc<Mutex<String>>,
     pub addr: SocketAddr,
@@ -507,13 +518,27 @@ impl Exporter {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let text = Arc::new(Mutex::new("# EOF\n".to_string()));
         let shared = Arc::clone(&text);
+        let active = Arc::new(AtomicUsize::new(0));
         std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
-                    // One scrape at a time: a slow or hostile client only delays the next.
-                    let body = shared.lock().map(|t| t.clone()).unwrap_or_default();
-                    let _ = answer(stream, &body);
+                    if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
+                        active.fetch_sub(1, Ordering::AcqRel);
+                        drop(stream);
+                        continue;
+                    }
+                    let (text, done) = (Arc::clone(&shared), Arc::clone(&active));
+                    let spawned = std::thread::Builder::new()
+                        .name("metrics-connection".into())
+                        .spawn(move || {
+                            let body = text.lock().map(|t| t.clone()).unwrap_or_default();
+                            let _ = answer(stream, &body);
+                            done.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    if spawned.is_err() {
+                        active.fetch_sub(1, Ordering::AcqRel);
+                    }
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -528,23 +553,39 @@ impl Exporter {
     }
 }
 
-fn answer(stream: TcpStream, body: &str) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    // A request line and headers beyond 16 KiB are not a scrape: stop reading there.
-    let mut reader = BufReader::new(stream.try_clone()?.take(16 * 1024));
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    // Read the headers (bounded), then answer; only the path matters.
-    let mut header = String::new();
-    for _ in 0..100 {
-        header.clear();
-        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+/// Reads a request's line and headers within [`REQUEST_DEADLINE`] and
+/// [`MAX_REQUEST_BYTES`]; None when the client did not send them in time.
+fn read_request(stream: &mut TcpStream) -> Option<String> {
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    let mut request = Vec::new();
+    let mut chunk = [0_u8; 1024];
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
+        let read = stream.read(&mut chunk).ok()?;
+        if read == 0 {
+            break;
+        }
+        request.extend_from_slice(&chunk[..read]);
+        if request.windows(4).any(|w| w == b"\r\n\r\n")
+            || request.windows(2).any(|w| w == b"\n\n")
+            || request.len() >= MAX_REQUEST_BYTES
+        {
             break;
         }
     }
+    Some(String::from_utf8_lossy(&request).into_owned())
+}
+
+fn answer(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(REQUEST_DEADLINE))?;
+    let Some(request) = read_request(&mut stream) else {
+        return Ok(());
+    };
+    let request_line = request.lines().next().unwrap_or("");
     let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let mut stream = stream;
     if request_line.starts_with("GET ") && (path == "/metrics" || path.starts_with("/metrics?")) {
         write!(
             stream,
@@ -585,5 +626,49 @@ mod tests {
         assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
         assert!(scrape.contains("application/openmetrics-text"));
         assert!(scrape.ends_with("up 1\n# EOF\n"), "{scrape}");
+    }
+
+    #[test]
+    fn slow_and_idle_clients_cannot_stall_a_scrape() {
+        let exporter = Exporter::serve("127.0.0.1:0").unwrap();
+        exporter.publish("# TYPE up gauge\nup 1\n# EOF\n".into());
+        // A hundred idle connections and twenty that trickle a byte at a time.
+        let idle: Vec<TcpStream> = (0..100)
+            .map(|_| TcpStream::connect(exporter.addr).unwrap())
+            .collect();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let trickling: Vec<_> = (0..20)
+            .map(|_| {
+                let (addr, stop) = (exporter.addr, Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    let mut stream = TcpStream::connect(addr).unwrap();
+                    for byte in b"GET /metrics HTTP/1.1\r\n".iter().cycle() {
+                        if stop.load(Ordering::Relaxed) || stream.write_all(&[*byte]).is_err() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                })
+            })
+            .collect();
+        // Meanwhile, every scrape is answered, each within a second.
+        for _ in 0..5 {
+            let mut stream = TcpStream::connect(exporter.addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(1)))
+                .unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            assert!(response.ends_with("up 1\n# EOF\n"), "{response}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for t in trickling {
+            t.join().unwrap();
+        }
+        drop(idle);
     }
 }
