@@ -14,8 +14,8 @@ use bevy_replicon::shared::message::ctx::{
     ClientReceiveCtx, ClientSendCtx, ServerReceiveCtx, ServerSendCtx,
 };
 use bevy_replicon_renet::netcode::{
-    ClientAuthentication, NetcodeClientTransport, NetcodeServerTransport, ServerAuthentication,
-    ServerConfig,
+    ClientAuthentication, ConnectToken, NetcodeClientTransport, NetcodeServerTransport,
+    ServerAuthentication, ServerConfig,
 };
 use bevy_replicon_renet::renet::ConnectionConfig;
 use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer, RepliconRenetPlugins};
@@ -80,6 +80,8 @@ pub struct Hosting {
     announced: (f64, f64),
     /// Connections turned away, and when to cut them off: first they get to read why.
     refused: Vec<(Entity, f64)>,
+    /// Connections that have not asked for a seat yet, and since when (real seconds).
+    unseated: Vec<(Entity, f64)>,
 }
 
 #[derive(Debug)]
@@ -117,6 +119,7 @@ impl Hosting {
             sent: 0,
             announced: (-1.0, -1.0),
             refused: Vec::new(),
+            unseated: Vec::new(),
         }
     }
 
@@ -278,6 +281,28 @@ fn read_to_players(_: &mut ClientReceiveCtx, bytes: &mut Bytes) -> Result<ToPlay
 
 /// Opens the table on `bind` (e.g. 127.0.0.1:7777; port 0 picks one) for the game in
 /// `world`, once its plugins are set up (from a startup system, or after `App::finish`).
+/// Hashing rounds that stretch a session code into netcode's key. A code has 30 bits (six of
+/// 32 symbols); an eavesdropper who captured a connect token pays these rounds per guess, so
+/// trying every code costs 2^48 hashes.
+const KEY_ROUNDS: u32 = 1 << 18;
+
+/// Netcode's private key for the session whose code is `code`. Netcode runs in secure mode
+/// with it: a connect token is encrypted with the key, so only a holder of the code can mint
+/// one the host accepts, and the traffic is encrypted with keys that travel inside it.
+pub fn session_key(code: &str) -> [u8; 32] {
+    let mut key = blake3::derive_key("firedrill 2026-11 session key", code.as_bytes());
+    for round in 0..KEY_ROUNDS {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&key);
+        hasher.update(&round.to_le_bytes());
+        key = *hasher.finalize().as_bytes();
+    }
+    key
+}
+
+/// How long a connection may stay without asking for a seat, real seconds.
+const JOIN_WITHIN_S: f64 = 5.0;
+
 pub fn host<T: Table>(world: &mut World, bind: &str, code: String) -> Result<SocketAddr, String> {
     let socket = UdpSocket::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
@@ -291,7 +316,9 @@ pub fn host<T: Table>(world: &mut World, bind: &str, code: String) -> Result<Soc
         current_time: since_epoch(),
         max_clients: MAX_PLAYERS,
         protocol_id: PROTOCOL_ID,
-        authentication: ServerAuthentication::Unsecure,
+        authentication: ServerAuthentication::Secure {
+            private_key: session_key(&code),
+        },
         public_addresses: vec![addr],
     };
     let transport = NetcodeServerTransport::new(config, socket).map_err(|e| e.to_string())?;
@@ -321,13 +348,20 @@ pub fn join<T: Table>(
         ..Default::default()
     });
     let now = since_epoch();
-    let authentication = ClientAuthentication::Unsecure {
+    // The player holds the code, so mints its own connect token with the session's key.
+    let connect_token = ConnectToken::generate(
+        now,
+        PROTOCOL_ID,
+        CONNECT_TOKEN_EXPIRY_S,
         // Unique enough among one table's players; identity is the seat name.
-        client_id: now.as_nanos() as u64 ^ u64::from(std::process::id()) << 32,
-        protocol_id: PROTOCOL_ID,
-        server_addr: host,
-        user_data: None,
-    };
+        now.as_nanos() as u64 ^ u64::from(std::process::id()) << 32,
+        CONNECTION_TIMEOUT_S,
+        vec![host],
+        None,
+        &session_key(&code),
+    )
+    .map_err(|e| format!("cannot make a connect token: {e}"))?;
+    let authentication = ClientAuthentication::Secure { connect_token };
     let transport =
         NetcodeClientTransport::new(now, authentication, socket).map_err(|e| e.to_string())?;
     world.insert_resource(client);
@@ -350,6 +384,11 @@ fn since_epoch() -> std::time::Duration {
         .unwrap_or_default()
 }
 
+/// How long a player's connect token is good for, seconds: long enough to reconnect.
+const CONNECT_TOKEN_EXPIRY_S: u64 = 3600;
+/// Netcode's silence before a connection counts as lost, seconds.
+const CONNECTION_TIMEOUT_S: i32 = 15;
+
 /// How long a refused connection may stay to read why, real seconds.
 const REFUSED_GRACE_S: f64 = 2.0;
 
@@ -357,6 +396,7 @@ const REFUSED_GRACE_S: f64 = 2.0;
 fn host_receive<T: Table>(
     mut messages: MessageReader<FromClient<ToHost>>,
     mut left: RemovedComponents<ConnectedClient>,
+    arrived: Query<Entity, Added<ConnectedClient>>,
     mut game: NonSendMut<T>,
     (mut out, mut disconnect): (
         MessageWriter<ToClients<ToPlayers>>,
@@ -370,7 +410,19 @@ fn host_receive<T: Table>(
         for client in left.read() {
             hosting.left(client);
             hosting.refused.retain(|(c, _)| *c != client);
+            hosting.unseated.retain(|(c, _)| *c != client);
         }
+        hosting
+            .unseated
+            .extend(arrived.iter().map(|client| (client, real_now)));
+        // A connection that never asks for a seat holds a slot for nobody: cut it off.
+        hosting.unseated.retain(|&(client, since)| {
+            let keep = real_now < since + JOIN_WITHIN_S;
+            if !keep {
+                disconnect.write(DisconnectRequest { client });
+            }
+            keep
+        });
         hosting.refused.retain(|&(client, until)| {
             let keep = real_now < until;
             if !keep {
@@ -389,6 +441,7 @@ fn host_receive<T: Table>(
         };
         match message {
             ToHost::Join { code, name, role } => {
+                hosting.unseated.retain(|(c, _)| *c != client);
                 let seated = if *role == Some(Role::GameMaster) {
                     Err(GAME_MASTER_AT_HOST.to_string())
                 } else {
@@ -524,7 +577,7 @@ fn host_unreachable<T: Table>(mut game: NonSendMut<T>) {
         && playing.trouble.is_none()
     {
         playing.trouble = Some(format!(
-            "no answer from {}: is the host running, and is the address right?",
+            "no answer from {}: is the host running, is the address right, and is the session code the one the host shows? (a wrong code is not answered)",
             playing.host
         ));
     }
