@@ -204,3 +204,135 @@ fn what_validate_accepts_runs_in_bounded_memory() {
         assert!(sim.events_handled() > 0, "{name}");
     }
 }
+
+/// Replaces the `n`th number or quoted duration of `text` with `with`.
+fn replace_value(text: &str, n: usize, with: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut seen = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let end = if bytes[i] == b'"' {
+            // A quoted value that starts with a digit: a duration.
+            let close = text[i + 1..]
+                .find('"')
+                .map_or(bytes.len(), |c| i + 1 + c + 1);
+            if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                close
+            } else {
+                i = close;
+                continue;
+            }
+        } else if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            let mut j = i;
+            while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
+                j += 1;
+            }
+            j
+        } else {
+            i += 1;
+            continue;
+        };
+        if seen == n {
+            return format!("{}{with}{}", &text[..start], &text[end..]);
+        }
+        seen += 1;
+        i = end.max(start + 1);
+    }
+    text.to_string()
+}
+
+#[test]
+fn hostile_values_are_refused_or_run_without_panicking() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/small.ron"))
+            .unwrap();
+    let hostile = [
+        "0",
+        "-5",
+        "1e308",
+        "4294967295",
+        "1e-9",
+        "\"inf\"",
+        "\"NaN\"",
+        "\"1e400\"",
+        "\"0s\"",
+        "\"365d\"",
+        "\"1us\"",
+        "99999",
+        "0.0000001",
+    ];
+    let mut rng = Lcg(2026);
+    let mut ran = 0;
+    for _ in 0..150 {
+        let mut damaged = text.clone();
+        for _ in 0..1 + rng.next(3) {
+            damaged = replace_value(&damaged, rng.next(60), hostile[rng.next(hostile.len())]);
+        }
+        let Ok(loaded) = load_str("hostile.ron", &damaged) else {
+            continue;
+        };
+        // What loads must run: a few seconds of it, within bounded memory.
+        let mut scenario = loaded.scenario;
+        scenario.duration = firedrill::scenario::Seconds(3.0_f64.max(scenario.tick.get()));
+        let mut sim = firedrill::session::Simulation::new(&scenario);
+        sim.run_until(scenario.duration.get());
+        ran += 1;
+    }
+    assert!(
+        ran > 10,
+        "too few damaged scenarios loaded to exercise the engine ({ran})"
+    );
+}
+
+#[test]
+fn a_damaged_journal_never_panics_and_replays_only_a_true_prefix() {
+    use firedrill::incident::journal::{Header, Journal, read};
+    use firedrill::incident::{Command, View};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("fuzzed.jsonl");
+    let scenario = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial.ron"),
+    )
+    .unwrap();
+    let mut journal =
+        Journal::create(&path, &Header::new("tutorial.ron", &scenario, 1, 720.0)).unwrap();
+    let commands = [
+        Command::Acknowledge {
+            alert: "web-availability".into(),
+        },
+        Command::Look(View::Deploys),
+        Command::Resolve,
+    ];
+    for (i, command) in commands.iter().enumerate() {
+        journal
+            .append(60.0 * (i + 1) as f64, "on-call", command)
+            .unwrap();
+    }
+    let whole = read(&path).unwrap();
+    assert_eq!(whole.lines.len(), 3);
+    assert!(whole.damage.is_none());
+    let bytes = std::fs::read(&path).unwrap();
+    // The seed edited: another session, refused.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    std::fs::write(&path, text.replacen("\"seed\":1,", "\"seed\":2,", 1)).unwrap();
+    let refused = read(&path).unwrap_err();
+    assert!(
+        refused.contains("the header does not match its checksum"),
+        "{refused}"
+    );
+    let mut rng = Lcg(7);
+    for _ in 0..300 {
+        let mut damaged = bytes.clone();
+        for _ in 0..1 + rng.next(3) {
+            let at = rng.next(damaged.len());
+            damaged[at] ^= 1 << rng.next(8);
+        }
+        std::fs::write(&path, &damaged).unwrap();
+        // Refused, or the entries read are the journal's own, in order, up to the damage.
+        if let Ok(recorded) = read(&path) {
+            assert_eq!(recorded.header, whole.header);
+            assert_eq!(recorded.lines[..], whole.lines[..recorded.lines.len()]);
+        }
+    }
+}

@@ -35,18 +35,38 @@ pub struct Header {
     pub duration_s: f64,
     /// The scenario's full text.
     pub scenario: String,
+    /// FNV-1a 64 of the fields above but the text (whose own hash is among them): an edited
+    /// seed, duration or name is caught like an edited scenario. Absent in format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<String>,
 }
 
 impl Header {
     pub fn new(scenario_file: &str, scenario_text: &str, seed: u64, duration_s: f64) -> Self {
-        Self {
+        let mut header = Self {
             firedrill_journal: JOURNAL_FORMAT,
             scenario_file: scenario_file.to_string(),
             scenario_hash: scenario_hash(scenario_text),
             seed,
             duration_s,
             scenario: scenario_text.to_string(),
-        }
+            sum: None,
+        };
+        header.sum = Some(header.checksum());
+        header
+    }
+
+    /// The checksum of the header's fields.
+    fn checksum(&self) -> String {
+        let fields = serde_json::to_string(&(
+            self.firedrill_journal,
+            &self.scenario_file,
+            &self.scenario_hash,
+            self.seed,
+            self.duration_s,
+        ))
+        .expect("headers serialize");
+        fnv1a64(&fields)
     }
 }
 
@@ -226,6 +246,11 @@ pub fn read(path: &Path) -> Result<Recorded, String> {
             "{name}:1: duration_s {} is not a run's length (more than 0, at most {})",
             header.duration_s,
             Seconds(crate::scenario::MAX_DURATION_S)
+        ));
+    }
+    if checked && header.sum.as_deref() != Some(&header.checksum()) {
+        return Err(format!(
+            "{name}:1: the header does not match its checksum (its seed, duration or scenario name was edited): refusing to replay another session"
         ));
     }
     let mut lines: Vec<Line> = Vec::new();
