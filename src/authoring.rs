@@ -35,6 +35,17 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
     let scenario = load_file(path).map_err(|e| e.to_string())?.scenario;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut outcomes = Vec::new();
+    // A reference named but missing is the author's error, said once, before any test runs.
+    if let Some(reference) = scenario
+        .incident
+        .as_ref()
+        .and_then(|i| i.reference.as_ref())
+    {
+        Session::of(scenario.clone())
+            .with_scenario_path(path)
+            .reference()
+            .map_err(|e| format!("{}: {reference}: {e}", path.display()))?;
+    }
     // Doing nothing and the reference are the same runs for every test: made once.
     let mut baselines: Option<Baselines> = None;
     for test in &scenario.tests {
@@ -45,15 +56,6 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
             }
         };
         let mut session = Session::of(scenario.clone()).with_scenario_path(path);
-        if let Some(reference) = scenario
-            .incident
-            .as_ref()
-            .and_then(|i| i.reference.as_ref())
-        {
-            session
-                .reference()
-                .map_err(|e| format!("{}: {reference}: {e}", path.display()))?;
-        }
         if let Some(baselines) = baselines.take() {
             session = session.with_baselines(baselines);
         }

@@ -618,3 +618,54 @@ fn a_flipped_bit_or_an_entry_back_in_time_stops_the_replay_there() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("back.jsonl:9: entry 8"), "{stderr}");
 }
+
+#[test]
+fn an_estimate_is_journaled_reported_and_replayed_byte_for_byte() {
+    let script = scratch("estimate.actions.ron");
+    std::fs::write(
+        &script,
+        r#"[
+    (at: "3m", do: Estimate(Rollback(service: "api"))),
+    (at: "3m30s", do: Apply(Rollback(service: "api"))),
+]"#,
+    )
+    .unwrap();
+    let (journal, original, replayed) = (
+        scratch("estimate.jsonl"),
+        scratch("estimate-original.json"),
+        scratch("estimate-replayed.json"),
+    );
+    let out = firedrill(&[
+        "run",
+        "scenarios/tutorial.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--report",
+        original.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        std::fs::read_to_string(&journal)
+            .unwrap()
+            .contains(r#""do":{"Estimate":{"Rollback":{"service":"api"}}}"#)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&original).unwrap()).unwrap();
+    let estimates = report["incident"]["estimates"].as_array().unwrap();
+    assert_eq!(estimates.len(), 1);
+    assert!(estimates[0]["costs"][0]["without_action"].as_f64().unwrap() > 0.0);
+    let out = firedrill(&[
+        "replay",
+        journal.to_str().unwrap(),
+        "--report",
+        replayed.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read(&original).unwrap(),
+        std::fs::read(&replayed).unwrap(),
+        "the replay's report differs from the session's"
+    );
+}

@@ -1,11 +1,11 @@
 //! A responder's budget estimate is a command: journaled, answered from what is known when it
 //! is asked (no fault that has not started, its own random stream), in the debrief and the
-//! report, replayed byte for byte, and limited or charged as the scenario says.
+//! report, and limited or charged as the scenario says. Its journal and byte-identical replay
+//! are tested with the binary, in `tests/cli.rs`.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
 use common::entry;
 use firedrill::incident::{Command, Entry};
@@ -18,12 +18,6 @@ fn rollback() -> Remediation {
     Remediation::Rollback {
         service: "api".into(),
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("estimate");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 /// The tutorial (its bad release starts at 2m) with `policy` in its ground truth, played
@@ -96,63 +90,5 @@ fn a_scenario_limits_and_charges_estimates() {
     assert_eq!(
         off.timeline.records[0].refused.as_deref(),
         Some("this scenario allows no estimates: decide from the evidence")
-    );
-}
-
-#[test]
-fn an_estimate_is_journaled_reported_and_replayed_byte_for_byte() {
-    let script = scratch("estimate.actions.ron");
-    std::fs::write(
-        &script,
-        r#"[
-    (at: "3m", do: Estimate(Rollback(service: "api"))),
-    (at: "3m30s", do: Apply(Rollback(service: "api"))),
-]"#,
-    )
-    .unwrap();
-    let (journal, original, replayed) = (
-        scratch("estimate.jsonl"),
-        scratch("estimate-original.json"),
-        scratch("estimate-replayed.json"),
-    );
-    let firedrill = |args: &[&str]| {
-        Process::new(env!("CARGO_BIN_EXE_firedrill"))
-            .args(args)
-            .env("FIREDRILL_DATA_DIR", scratch("data"))
-            .output()
-            .unwrap()
-    };
-    let out = firedrill(&[
-        "run",
-        TUTORIAL,
-        "--script",
-        script.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-        "--report",
-        original.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(
-        std::fs::read_to_string(&journal)
-            .unwrap()
-            .contains(r#""do":{"Estimate":{"Rollback":{"service":"api"}}}"#)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&original).unwrap()).unwrap();
-    let estimates = report["incident"]["estimates"].as_array().unwrap();
-    assert_eq!(estimates.len(), 1);
-    assert!(estimates[0]["costs"][0]["without_action"].as_f64().unwrap() > 0.0);
-    let out = firedrill(&[
-        "replay",
-        journal.to_str().unwrap(),
-        "--report",
-        replayed.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(
-        std::fs::read(&original).unwrap(),
-        std::fs::read(&replayed).unwrap(),
-        "the replay's report differs from the session's"
     );
 }

@@ -357,27 +357,31 @@ impl<T> Slab<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn earliest_first_and_ties_in_scheduling_order() {
-        let mut events = Events::new(10.0);
-        let reply = |slot| Event::Timeout {
+    /// A caller's deadline, told apart by its slot.
+    fn timeout(slot: u32) -> Event {
+        Event::Timeout {
             to: ReplyTo::Source {
                 source: 0,
                 slot,
                 seq: 0,
             },
-        };
-        events.schedule(2.0, reply(0));
-        events.schedule(1.0, reply(1));
-        events.schedule(1.0, reply(2));
-        events.schedule(5.0, reply(3));
+        }
+    }
+
+    #[test]
+    fn earliest_first_and_ties_in_scheduling_order() {
+        let mut events = Events::new(10.0);
+        events.schedule(2.0, timeout(0));
+        events.schedule(1.0, timeout(1));
+        events.schedule(1.0, timeout(2));
+        events.schedule(5.0, timeout(3));
         let mut popped = Vec::new();
         while let Some((t, e)) = events.pop_before(3.0) {
             popped.push((t, e));
         }
         assert_eq!(
             popped,
-            vec![(1.0, reply(1)), (1.0, reply(2)), (2.0, reply(0))]
+            vec![(1.0, timeout(1)), (1.0, timeout(2)), (2.0, timeout(0))]
         );
         assert_eq!(events.len(), 1);
     }
@@ -385,13 +389,6 @@ mod tests {
     #[test]
     fn later_ticks_wait_in_buckets_and_keep_their_order() {
         let mut events = Events::new(0.1);
-        let timeout = |slot| Event::Timeout {
-            to: ReplyTo::Source {
-                source: 0,
-                slot,
-                seq: 0,
-            },
-        };
         events.schedule(0.35, timeout(0));
         events.schedule(0.05, timeout(1));
         events.schedule(0.31, timeout(2));
@@ -414,13 +411,6 @@ mod tests {
     #[test]
     fn far_future_events_allocate_nothing_per_tick_and_keep_their_order() {
         let mut events = Events::new(0.1);
-        let timeout = |slot| Event::Timeout {
-            to: ReplyTo::Source {
-                source: 0,
-                slot,
-                seq: 0,
-            },
-        };
         // A day, a year and never: no bucket per tick up to them.
         events.schedule(86_400.0, timeout(0));
         events.schedule(1e300, timeout(1));
