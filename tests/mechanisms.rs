@@ -41,7 +41,8 @@ fn downstream_latency_adds_to_the_caller() {
 #[test]
 fn timeouts_fail_callers_while_the_callee_finishes_abandoned_work() {
     let sim = run(
-        r#"(name: "a", workers: 64, service_time: Constant(value: "1ms"), calls: [(to: "b", timeout: "100ms")]),
+        // Cores enough that two requests never share one, so every request takes exactly 1 ms.
+        r#"(name: "a", workers: 64, service_time: Constant(value: "1ms"), cpu: (cores: 4.0), calls: [(to: "b", timeout: "100ms")]),
            (name: "b", workers: 64, service_time: Constant(value: "300ms"))"#,
         r#"(to: "a", rate: 5.0)"#,
         60.0,
@@ -62,7 +63,11 @@ fn timeouts_fail_callers_while_the_callee_finishes_abandoned_work() {
         "each failed call of a is a timeout against b"
     );
     // A's requests fail at the deadline: 1 ms of work + 100 ms.
-    assert!((a.latency.mean().unwrap() - 0.101).abs() < 1e-9);
+    assert!(
+        (a.latency.mean().unwrap() - 0.101).abs() < 1e-9,
+        "{:?}",
+        a.latency.mean()
+    );
 }
 
 #[test]

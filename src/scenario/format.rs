@@ -448,6 +448,83 @@ impl Scenario {
     pub fn service_index(&self, name: &str) -> Option<usize> {
         self.services.iter().position(|s| s.name == name)
     }
+
+    /// Mean time a call to each service takes on an idle fleet: its own work, then its
+    /// calls (a cache's only on a miss). A call that would close a circle counts as nothing.
+    pub fn unloaded_responses(&self) -> Vec<f64> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        // Depth-first, each service once: 0 = not yet, 1 = on the path, 2 = done.
+        let mut state = vec![0u8; self.services.len()];
+        let mut response = vec![0.0; self.services.len()];
+        for root in 0..self.services.len() {
+            let mut path = vec![(root, 0usize)];
+            state[root] = 1;
+            while let Some(&mut (at, ref mut next)) = path.last_mut() {
+                let calls = &self.services[at].calls;
+                if let Some(call) = calls.get(*next) {
+                    *next += 1;
+                    if let Some(&to) = index.get(call.to.as_str())
+                        && state[to] == 0
+                    {
+                        state[to] = 1;
+                        path.push((to, 0));
+                    }
+                    continue;
+                }
+                let service = &self.services[at];
+                let downstream: f64 = calls
+                    .iter()
+                    .filter_map(|c| index.get(c.to.as_str()).map(|&to| (c, to)))
+                    .filter(|&(_, to)| state[to] == 2)
+                    .map(|(c, to)| c.per_request * response[to])
+                    .sum();
+                let misses = match service.kind {
+                    ServiceKind::Cache { hit_ratio, .. } => 1.0 - hit_ratio.clamp(0.0, 1.0),
+                    _ => 1.0,
+                };
+                response[at] = service.service_time.mean() + misses * downstream;
+                state[at] = 2;
+                path.pop();
+            }
+        }
+        response
+    }
+
+    /// CPU cores one instance of each service uses with every worker busy: a busy worker is
+    /// in its own work for its share of the unloaded response, and on CPU for `cpu_share`
+    /// of that.
+    pub fn cores_needed(&self) -> Vec<f64> {
+        self.services
+            .iter()
+            .zip(self.unloaded_responses())
+            .map(|(s, response)| {
+                let own = s.service_time.mean();
+                if s.kind == ServiceKind::External || response <= 0.0 || !own.is_finite() {
+                    return 0.0;
+                }
+                f64::from(s.effective_workers()) * s.cpu.cpu_share * own / response
+            })
+            .collect()
+    }
+
+    /// Cores of one instance of each service: as written, or enough for all its workers
+    /// (at least one).
+    pub fn cores(&self) -> Vec<f64> {
+        self.services
+            .iter()
+            .zip(self.cores_needed())
+            .map(|(s, needed)| {
+                s.cpu
+                    .cores
+                    .unwrap_or_else(|| (needed - 1e-9).ceil().max(1.0))
+            })
+            .collect()
+    }
 }
 
 impl ServiceKind {
@@ -502,8 +579,10 @@ pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CpuSpec {
-    #[serde(default = "defaults::cores")]
-    pub cores: f64,
+    /// Cores of one instance; by default enough for every worker to be busy at once
+    /// (`Scenario::cores`).
+    #[serde(default)]
+    pub cores: Option<f64>,
     /// Share of a request's own service time spent on CPU (the rest waits on I/O).
     #[serde(default = "defaults::cpu_share")]
     pub cpu_share: f64,
@@ -512,7 +591,7 @@ pub struct CpuSpec {
 impl Default for CpuSpec {
     fn default() -> Self {
         Self {
-            cores: defaults::cores(),
+            cores: None,
             cpu_share: defaults::cpu_share(),
         }
     }
@@ -742,9 +821,6 @@ mod defaults {
     }
     pub fn cache_keys() -> u32 {
         10_000
-    }
-    pub fn cores() -> f64 {
-        2.0
     }
     pub fn cpu_share() -> f64 {
         0.25

@@ -211,6 +211,7 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     for (i, service) in scenario.services.iter().enumerate() {
         check_service(&mut c, i, service, &index_of, &names);
     }
+    check_cores(&mut c, scenario);
     for (i, traffic) in scenario.traffic.iter().enumerate() {
         let path = format!("traffic[{i}]");
         resolve(&mut c, format!("{path}.to"), &traffic.to, &index_of, &names);
@@ -588,7 +589,9 @@ fn check_service(
         "error_ratio",
         service.error_ratio,
     );
-    c.positive(format!("{path}.cpu.cores"), "cores", service.cpu.cores);
+    if let Some(cores) = service.cpu.cores {
+        c.positive(format!("{path}.cpu.cores"), "cores", cores);
+    }
     c.ratio(
         format!("{path}.cpu.cpu_share"),
         "cpu_share",
@@ -1139,6 +1142,36 @@ fn span(seconds: f64) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// Warns where the written cores cannot keep every worker on CPU: past that many busy
+/// workers, requests share the cores and slow down, which no one reading `workers` expects.
+fn check_cores(c: &mut Checker, scenario: &Scenario) {
+    for (i, (service, needed)) in scenario
+        .services
+        .iter()
+        .zip(scenario.cores_needed())
+        .enumerate()
+    {
+        let Some(cores) = service.cpu.cores else {
+            continue;
+        };
+        if !(cores.is_finite() && cores > 0.0 && needed.is_finite()) || needed <= cores * 1.001 {
+            continue;
+        }
+        let workers = service.effective_workers();
+        let cpu_per_request = service.service_time.mean() * service.cpu.cpu_share;
+        c.warn(
+            format!("services[{i}].cpu.cores"),
+            format!(
+                "{workers} busy workers need about {needed:.1} cores ({:.0}% of their own work is CPU), but an instance has {cores}: past {:.0} busy workers requests share the cores and each slows down, and an instance serves at most {:.0} requests a second; give it cpu: (cores: {}) or fewer workers",
+                service.cpu.cpu_share * 100.0,
+                f64::from(workers) * cores / needed,
+                cores / cpu_per_request,
+                needed.ceil(),
+            ),
+        );
     }
 }
 

@@ -103,9 +103,22 @@ pub enum Event {
     Reply { to: ReplyTo, outcome: Outcome },
     /// A caller's deadline for a call passes.
     Timeout { to: ReplyTo },
-    /// The next request sharing a contended instance may be done; `generation` voids wake-ups
-    /// that later arrivals or departures have moved.
-    Contention { instance: u32, generation: u32 },
+    /// The next request sharing one of an instance's resources may be done; `generation`
+    /// voids wake-ups that later arrivals or departures have moved.
+    Shared {
+        instance: u32,
+        resource: SharedResource,
+        generation: u32,
+    },
+}
+
+/// The shared resources a request's own work can progress on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedResource {
+    /// The instance's cores, in the request's CPU phase.
+    Cores,
+    /// A contended resource (`slowdown_per_request`), in its waiting phase.
+    Contended,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -15,7 +15,9 @@ use rand::rngs::ChaCha8Rng;
 use crate::scenario::ServiceKind;
 
 use super::conditions::{Conditions, ServiceConditions};
-use super::events::{Call, Completion, Event, Events, Failure, Outcome, Refusal, ReplyTo, Slab};
+use super::events::{
+    Call, Completion, Event, Events, Failure, Outcome, Refusal, ReplyTo, SharedResource, Slab,
+};
 use super::logs::{Cause, Down, Level, LogEvent};
 use super::metrics::Tallies;
 use super::random::uniform;
@@ -83,13 +85,15 @@ pub struct InstanceState {
     retry: Vec<RetryState>,
     /// Keys this cache instance holds.
     pub cached_keys: u32,
-    /// CPU-seconds of work started in the current tick.
-    cpu_seconds: f64,
+    /// The instance's cores, shared by the requests in their CPU phase.
+    cores: Shared,
+    /// Threads of a CPU hog competing for the cores.
+    hog_threads: f64,
+    /// CPU-seconds used since the last tick was charged.
+    cpu_used: f64,
     noise_lines: u32,
-    /// Requests sharing a contended resource (`slowdown_per_request`).
-    contention: Contention,
-    /// Smoothed CPU demand in cores' worth of time (1.0 = all cores busy).
-    pub cpu_demand: f64,
+    /// Requests sharing a contended resource (`slowdown_per_request`) in their waiting phase.
+    contention: Shared,
     pub memory_mb: f64,
     pub rng: ChaCha8Rng,
 }
@@ -150,10 +154,11 @@ impl InstanceState {
                 .map(|e| RetryState::new(&e.policy))
                 .collect(),
             cached_keys: cache_keys_per_instance(service),
-            cpu_seconds: 0.0,
+            cores: Shared::default(),
+            hog_threads: 0.0,
+            cpu_used: 0.0,
             noise_lines: 0,
-            contention: Contention::default(),
-            cpu_demand: 0.0,
+            contention: Shared::default(),
             memory_mb: service.base_mb,
             rng,
         }
@@ -266,34 +271,134 @@ impl InstanceState {
         }
     }
 
-    /// A contended request may be done: complete those that are, then plan the next wake-up.
-    pub fn on_contention(&mut self, me: Me, generation: u32, now: f64, fx: &mut Effects) {
-        if generation != self.contention.generation {
+    /// Requests on a shared resource may be done: move on those that are, then plan the
+    /// next wake-up.
+    pub fn on_shared(
+        &mut self,
+        me: Me,
+        resource: SharedResource,
+        generation: u32,
+        now: f64,
+        fx: &mut Effects,
+    ) {
+        match resource {
+            SharedResource::Cores if generation == self.cores.generation => {
+                self.advance_cores(me, now);
+                for (pending, wait) in self.cores.take_done() {
+                    self.after_cpu(me, pending, wait, now, fx);
+                }
+                self.plan_cores(me, now, fx);
+            }
+            SharedResource::Contended if generation == self.contention.generation => {
+                let factor = self.contention_factor(me);
+                self.contention.advance(now, factor);
+                for (pending, _) in self.contention.take_done() {
+                    self.settle(me, pending, now, fx);
+                }
+                let factor = self.contention_factor(me);
+                self.contention
+                    .plan(SharedResource::Contended, me.global, now, factor, fx);
+            }
+            _ => {} // a wake-up that later arrivals or departures have moved
+        }
+    }
+
+    /// A request's own work is over at `now`: answer, or go on to its downstream calls.
+    fn settle(&mut self, me: Me, pending: Pending, now: f64, fx: &mut Effects) {
+        match pending {
+            Pending::Complete {
+                completion,
+                trace,
+                began,
+            } => {
+                if trace.is_traced() {
+                    let call = Call {
+                        arrival: completion.arrival,
+                        reply: completion.reply,
+                        trace,
+                        key: 0,
+                    };
+                    trace_span(me, &call, began, now, completion.outcome, fx);
+                }
+                self.on_complete(me, completion, now, fx);
+            }
+            Pending::Continue { slot } => self.proceed(me, slot, now, fx),
+        }
+    }
+
+    /// A request's CPU phase is over at `now`; `wait` seconds of waiting (I/O, locks,
+    /// injected latency) remain, on the contended resource if the service has one.
+    fn after_cpu(&mut self, me: Me, pending: Pending, wait: f64, now: f64, fx: &mut Effects) {
+        if me.model().slowdown_per_request > 0.0 && wait > 0.0 {
+            let factor = self.contention_factor(me);
+            self.contention.advance(now, factor);
+            self.contention.push(wait, 0.0, pending);
+            let factor = self.contention_factor(me);
+            self.contention
+                .plan(SharedResource::Contended, me.global, now, factor, fx);
             return;
         }
-        let done = self.contention.take_done(me, now);
-        for pending in done {
-            match pending {
-                Pending::Complete {
-                    completion,
-                    trace,
-                    began,
-                } => {
-                    if trace.is_traced() {
-                        let call = Call {
-                            arrival: completion.arrival,
-                            reply: completion.reply,
-                            trace,
-                            key: 0,
-                        };
-                        trace_span(me, &call, began, now, completion.outcome, fx);
-                    }
-                    self.on_complete(me, completion, now, fx);
-                }
-                Pending::Continue { slot } => self.proceed(me, slot, now, fx),
-            }
+        if wait <= 0.0 {
+            self.settle(me, pending, now, fx);
+            return;
         }
-        self.contention.plan(me, now, fx);
+        let end = now + wait;
+        match pending {
+            Pending::Complete {
+                completion,
+                trace,
+                began,
+            } => {
+                if trace.is_traced() {
+                    let call = Call {
+                        arrival: completion.arrival,
+                        reply: completion.reply,
+                        trace,
+                        key: 0,
+                    };
+                    trace_span(me, &call, began, end, completion.outcome, fx);
+                }
+                fx.events.schedule(
+                    end,
+                    Event::Complete {
+                        instance: me.global,
+                        work: completion,
+                    },
+                );
+            }
+            Pending::Continue { slot } => self.proceed(me, slot, end, fx),
+        }
+    }
+
+    /// How many times slower than alone each CPU-phase request runs: limited processor
+    /// sharing, each of the runnable threads (requests and a hog's) gets min(1, cores / n).
+    fn cpu_factor(&self, me: Me) -> f64 {
+        let runnable = self.cores.len() as f64 + self.hog_threads;
+        (runnable / me.model().cores).max(1.0)
+    }
+
+    /// Brings the cores' progress to `now`, charging the CPU-seconds used on the way.
+    fn advance_cores(&mut self, me: Me, now: f64) {
+        let runnable = self.cores.len() as f64 + self.hog_threads;
+        let progress = self.cores.advance(now, self.cpu_factor(me));
+        self.cpu_used += runnable * progress;
+    }
+
+    fn plan_cores(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        let factor = self.cpu_factor(me);
+        self.cores
+            .plan(SharedResource::Cores, me.global, now, factor, fx);
+    }
+
+    /// How many times slower than alone each waiting request on a contended resource runs:
+    /// a request of mean length takes `slowdown_per_request` longer per request sharing it.
+    fn contention_factor(&self, me: Me) -> f64 {
+        let service = me.model();
+        let mean_wait = service.mean_service_time * (1.0 - service.cpu_share);
+        if mean_wait <= 0.0 {
+            return 1.0;
+        }
+        1.0 + service.slowdown_per_request * self.contention.len() as f64 / mean_wait
     }
 
     /// The deadline of one of this instance's downstream calls has passed.
@@ -303,7 +408,7 @@ impl InstanceState {
         }
     }
 
-    /// End of a tick: smooth CPU demand, account memory, and OOM-kill above the limit.
+    /// End of a tick: charge the CPU used, account memory, and OOM-kill above the limit.
     pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) {
         let (t0, t1) = (tick.t0, tick.t1);
         let service = me.model();
@@ -344,15 +449,15 @@ impl InstanceState {
             self.disk_used_mb =
                 (self.disk_used_mb + bent.disk_mb_per_second * dt).min(service.disk_size_mb);
         }
-        let hog = if self.up {
-            bent.cpu_hog_cores * dt
-        } else {
-            0.0
-        };
-        let demand = (self.cpu_seconds + hog) / (service.cores * dt);
-        fx.tallies.services[me.service].cpu_seconds += self.cpu_seconds + hog;
-        self.cpu_seconds = 0.0;
-        self.cpu_demand += (demand - self.cpu_demand) * (dt / CPU_SMOOTHING_SECONDS).min(1.0);
+        self.advance_cores(me, t1);
+        fx.tallies.services[me.service].cpu_seconds += self.cpu_used;
+        self.cpu_used = 0.0;
+        // A hog starting or stopping changes every request's pace from here on.
+        let hog = if self.up { bent.cpu_hog_cores } else { 0.0 };
+        if hog != self.hog_threads {
+            self.hog_threads = hog;
+            self.plan_cores(me, t1, fx);
+        }
         let held = (self.queue.len() + self.busy()) as f64;
         self.memory_mb = service.base_mb + service.per_request_mb * held + self.leaked_mb;
         let oom = service.limit_mb.is_some_and(|limit| self.memory_mb > limit);
@@ -442,8 +547,10 @@ impl InstanceState {
         }
         // Requests in their own work end with the process; their completions are void.
         // Their callers find out by timing out, as with a real crash.
+        self.advance_cores(me, now);
         self.incarnation += 1;
         self.jobs.clear();
+        self.cores.clear();
         self.contention.clear();
         self.busy_workers = 0;
         self.draining = false;
@@ -451,7 +558,6 @@ impl InstanceState {
         self.down_until = now + service.restart_time;
         self.restarts += 1;
         self.cached_keys = 0;
-        self.cpu_demand = 0.0;
         self.leaked_mb = 0.0;
         self.memory_mb = service.base_mb;
     }
@@ -517,19 +623,15 @@ impl InstanceState {
             * bent.latency_factor
             * version.latency_factor;
         // Injected latency is waiting (a lock, a slow disk), not CPU.
-        self.cpu_seconds += compute * service.cpu_share;
-        let work = compute + bent.extra_latency;
+        let cpu = compute * service.cpu_share;
+        let mut wait = compute - cpu + bent.extra_latency;
+        if let Some((interval, pause)) = bent.gc {
+            // Stop-the-world pauses stall the request wherever they fall in its own work.
+            wait += gc_stall(now, now + compute + bent.extra_latency, interval, pause);
+        }
         self.leaked_mb += bent.leak_mb_per_request + version.leak_mb_per_request;
         self.disk_used_mb =
             (self.disk_used_mb + bent.disk_mb_per_request).min(service.disk_size_mb);
-        let work = work * self.cpu_demand.max(1.0);
-        // Under contention the end depends on the requests still to come: it is found by
-        // the shared progress below; otherwise it is known now.
-        let contended = service.slowdown_per_request > 0.0;
-        let mut end = now + work;
-        if let Some((interval, pause)) = bent.gc {
-            end += gc_stall(now, end, interval, pause);
-        }
         let disk_full = self.disk_used_mb >= service.disk_size_mb;
         let (skewed, skew_ratio) = bent.clock_skew;
         let skew_fails = me.global - service.first_instance < skewed
@@ -561,11 +663,10 @@ impl InstanceState {
             None
         };
         let finished = if let Some(cause) = cause {
-            let at = if contended { now } else { end };
             fx.tallies.logs.log(
                 me.service,
                 me.global,
-                at,
+                now,
                 Level::Error,
                 LogEvent::RequestFailed {
                     request: call.key,
@@ -589,23 +690,12 @@ impl InstanceState {
                 reply: call.reply,
                 outcome,
             };
-            if contended {
-                let pending = Pending::Complete {
-                    completion,
-                    trace: call.trace,
-                    began: now,
-                };
-                self.contention.join(me, work, pending, now, fx);
-                return;
-            }
-            trace_span(me, &call, now, end, outcome, fx);
-            fx.events.schedule(
-                end,
-                Event::Complete {
-                    instance: me.global,
-                    work: completion,
-                },
-            );
+            let pending = Pending::Complete {
+                completion,
+                trace: call.trace,
+                began: now,
+            };
+            self.own_work(me, cpu, wait, pending, now, fx);
             return;
         }
         let calls_left = draw_calls(service.edges[0].per_request, &mut self.rng);
@@ -627,11 +717,25 @@ impl InstanceState {
             },
             began: now,
         });
-        if contended {
-            self.contention
-                .join(me, work, Pending::Continue { slot }, now, fx);
+        self.own_work(me, cpu, wait, Pending::Continue { slot }, now, fx);
+    }
+
+    /// Starts a request's own work: `cpu` seconds of CPU on the shared cores, then `wait`.
+    fn own_work(
+        &mut self,
+        me: Me,
+        cpu: f64,
+        wait: f64,
+        pending: Pending,
+        now: f64,
+        fx: &mut Effects,
+    ) {
+        if cpu > 0.0 {
+            self.advance_cores(me, now);
+            self.cores.push(cpu, wait, pending);
+            self.plan_cores(me, now, fx);
         } else {
-            self.proceed(me, slot, end, fx);
+            self.after_cpu(me, pending, wait, now, fx);
         }
     }
 
@@ -853,9 +957,11 @@ enum Pending {
 
 #[derive(Clone, Copy, Debug)]
 struct Sharing {
-    /// Virtual time at which its work is done.
+    /// Virtual time at which its work here is done.
     finish: f64,
     order: u64,
+    /// Seconds of waiting still to do afterwards.
+    then_wait: f64,
     pending: Pending,
 }
 
@@ -883,74 +989,102 @@ impl Ord for Sharing {
     }
 }
 
-/// Requests sharing a contended resource progress together, each at the rate
-/// 1 / (1 + slowdown x n / mean service time) while n of them run (processor sharing): a
-/// request that started alone slows down as others pile in. Tracked in virtual time, so
-/// each arrival or departure costs one heap operation.
+/// Requests progressing together on a shared resource, each at 1 / factor of its pace alone,
+/// where the factor depends on how many share it (processor sharing). Tracked in virtual
+/// time, so each arrival or departure costs one heap operation, and a wake-up is scheduled
+/// again only when the next finish moves.
 #[derive(Clone, Debug, Default)]
-struct Contention {
+struct Shared {
     virtual_now: f64,
     updated_at: f64,
     running: std::collections::BinaryHeap<Sharing>,
     order: u64,
     generation: u32,
+    /// When the pending wake-up is due, if one is.
+    planned: Option<f64>,
 }
 
-impl Contention {
-    fn factor(&self, me: Me) -> f64 {
-        let service = me.model();
-        1.0 + service.slowdown_per_request * self.running.len() as f64 / service.mean_service_time
+impl Shared {
+    fn len(&self) -> usize {
+        self.running.len()
     }
 
-    fn advance(&mut self, me: Me, now: f64) {
-        if now > self.updated_at {
-            self.virtual_now += (now - self.updated_at) / self.factor(me);
-        }
-        self.updated_at = now;
+    /// Brings progress to `now` at the pace `factor` held since the last change; the
+    /// progress each request made, in seconds of its own work.
+    fn advance(&mut self, now: f64, factor: f64) -> f64 {
+        let progress = if now > self.updated_at {
+            (now - self.updated_at) / factor
+        } else {
+            0.0
+        };
+        self.virtual_now += progress;
+        self.updated_at = self.updated_at.max(now);
+        progress
     }
 
-    fn join(&mut self, me: Me, work: f64, pending: Pending, now: f64, fx: &mut Effects) {
-        self.advance(me, now);
+    /// Adds a request with `work` seconds to do here (call `advance` first).
+    fn push(&mut self, work: f64, then_wait: f64, pending: Pending) {
         self.order += 1;
         self.running.push(Sharing {
             finish: self.virtual_now + work,
             order: self.order,
+            then_wait,
             pending,
         });
-        self.plan(me, now, fx);
     }
 
-    /// Removes the requests whose work is done at `now`.
-    fn take_done(&mut self, me: Me, now: f64) -> Vec<Pending> {
-        self.advance(me, now);
+    /// Removes the requests whose work here is done (call `advance` first), with the waiting
+    /// each still has to do.
+    fn take_done(&mut self) -> Vec<(Pending, f64)> {
+        self.planned = None;
         let mut done = Vec::new();
         while let Some(next) = self.running.peek() {
             if next.finish > self.virtual_now + 1e-9 {
                 break;
             }
-            done.push(self.running.pop().expect("peeked").pending);
+            let next = self.running.pop().expect("peeked");
+            done.push((next.pending, next.then_wait));
         }
         done
     }
 
-    /// Schedules a wake-up for the next request to finish, voiding earlier ones.
-    fn plan(&mut self, me: Me, now: f64, fx: &mut Effects) {
-        self.generation = self.generation.wrapping_add(1);
-        if let Some(next) = self.running.peek() {
-            let at = now + (next.finish - self.virtual_now).max(0.0) * self.factor(me);
-            fx.events.schedule(
-                at,
-                Event::Contention {
-                    instance: me.global,
-                    generation: self.generation,
-                },
-            );
+    /// Schedules a wake-up for the next request to finish at the pace `factor`, voiding the
+    /// pending one, unless that one is already due then.
+    fn plan(
+        &mut self,
+        resource: SharedResource,
+        instance: u32,
+        now: f64,
+        factor: f64,
+        fx: &mut Effects,
+    ) {
+        let Some(next) = self.running.peek() else {
+            self.planned = None;
+            return;
+        };
+        let at = now + (next.finish - self.virtual_now).max(0.0) * factor;
+        if self
+            .planned
+            .is_some_and(|planned| (planned - at).abs() <= 1e-9)
+        {
+            return;
         }
+        self.generation = self.generation.wrapping_add(1);
+        self.planned = Some(at);
+        fx.events.schedule(
+            at,
+            Event::Shared {
+                instance,
+                resource,
+                generation: self.generation,
+            },
+        );
     }
 
     /// A crash: the work in progress is lost.
     fn clear(&mut self) {
         self.running.clear();
+        self.planned = None;
         self.generation = self.generation.wrapping_add(1);
     }
 }
@@ -981,9 +1115,6 @@ pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
 const ROUTINE_TICKS: u64 = 150;
 /// Noise lines an instance logs per tick during an alert storm.
 const NOISE_PER_TICK: u32 = 3;
-
-/// Seconds over which CPU demand is smoothed before it slows requests down.
-const CPU_SMOOTHING_SECONDS: f64 = 1.0;
 
 fn cache_keys_per_instance(service: &ServiceModel) -> u32 {
     match service.kind {

@@ -217,15 +217,16 @@ pub fn run_events(
                     (events, tallies),
                 );
             }
-            Event::Contention {
+            Event::Shared {
                 instance,
+                resource,
                 generation,
             } => {
                 let (me, mut fx) =
                     instance_context(topology, conditions, instance, events, tallies);
                 instances
                     .instance(instance)
-                    .on_contention(me, generation, now, &mut fx);
+                    .on_shared(me, resource, generation, now, &mut fx);
             }
         }
     }

@@ -132,10 +132,12 @@ impl Topology {
         };
         let tick = scenario.tick.get();
         let mut first_instance = 0;
+        let cores = scenario.cores();
         let services: Vec<ServiceModel> = scenario
             .services
             .iter()
-            .map(|s| {
+            .zip(cores)
+            .map(|(s, cores)| {
                 let model = ServiceModel {
                     name: s.name.clone(),
                     kind: s.kind,
@@ -148,7 +150,7 @@ impl Topology {
                     slowdown_per_request: s.slowdown_per_request.get(),
                     error_ratio: s.error_ratio,
                     queue_limit: s.queue_limit.map_or(usize::MAX, |q| q as usize),
-                    cores: s.cpu.cores,
+                    cores,
                     // A third party's CPU is not ours to see or to saturate.
                     cpu_share: if s.kind == ServiceKind::External {
                         0.0

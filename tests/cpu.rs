@@ -1,0 +1,178 @@
+//! Cores as a shared resource: requests in their CPU phase share an instance's cores
+//! (limited processor sharing), checked against processor-sharing queueing theory and
+//! against how a CPU-bound server behaves in production.
+
+use firedrill::remediation::Remediation;
+use firedrill::session::Simulation;
+mod common;
+
+/// One instance of `cores` cores whose requests are pure CPU (`cpu_share` 1), behind
+/// `workers` threads, offered `rate` requests a second by clients that wait `timeout`.
+fn cpu_bound(
+    cores: f64,
+    workers: u32,
+    service: &str,
+    rate: f64,
+    timeout: &str,
+    tail: &str,
+) -> Simulation {
+    let text = format!(
+        r#"(
+            name: "cpu", seed: 11, duration: "12h",
+            services: [(
+                name: "server",
+                workers: {workers},
+                service_time: {service},
+                cpu: (cores: {cores}, cpu_share: 1.0),
+                health_check: (timeout: "1h"),
+                {tail}
+            )],
+            traffic: [(to: "server", rate: {rate}, timeout: "{timeout}")],
+        )"#
+    );
+    common::simulation("cpu.ron", &text)
+}
+
+/// Mean response time over the whole run (long enough that the empty start does not count).
+fn mean_latency(sim: &Simulation) -> f64 {
+    sim.service_metrics(0)
+        .totals
+        .counts
+        .latency
+        .mean()
+        .expect("answers")
+}
+
+/// Requests the server finished (answered or abandoned by their caller) per second over
+/// `[from, to)`.
+fn served_rate(sim: &Simulation, from: f64, to: f64) -> f64 {
+    let rows = common::seconds(sim, 0);
+    let served: u64 = rows
+        .iter()
+        .filter(|r| r.t >= from && r.t < to)
+        .map(|r| r.ok + r.server_errors)
+        .sum();
+    served as f64 / (to - from)
+}
+
+#[test]
+fn one_core_shared_by_every_request_is_m_m_1_ps() {
+    // M/M/1-PS: the mean response is S / (1 - rho), whatever the service distribution.
+    let mean_service = 0.05;
+    for rho in [0.5, 0.9] {
+        let mut sim = cpu_bound(
+            1.0,
+            100_000,
+            &format!("Exponential(mean: {mean_service})"),
+            rho / mean_service,
+            "1h",
+            "",
+        );
+        let seconds = 6.0 * 3600.0;
+        sim.run_until(seconds);
+        sim.flush_metrics();
+        let measured = mean_latency(&sim);
+        let theory = mean_service / (1.0 - rho);
+        assert!(
+            (measured / theory - 1.0).abs() < 0.05,
+            "rho {rho}: mean response {measured:.4} s, processor sharing says {theory:.4} s"
+        );
+    }
+}
+
+#[test]
+fn throughput_stops_at_the_cores_and_cpu_never_reads_above_all_of_them() {
+    // Two cores, 50 ms of CPU a request: 40 requests a second at most, however many
+    // threads wait and however much is offered.
+    for overload in [1.2, 2.0] {
+        let mut sim = cpu_bound(
+            2.0,
+            64,
+            "Constant(value: \"50ms\")",
+            40.0 * overload,
+            "2s",
+            "",
+        );
+        sim.run_until(240.0);
+        sim.flush_metrics();
+        let served = served_rate(&sim, 60.0, 240.0);
+        assert!(
+            (served / 40.0 - 1.0).abs() < 0.02,
+            "{overload}x capacity: served {served:.2}/s, the cores allow 40/s"
+        );
+        let rows = common::seconds(&sim, 0);
+        let busiest = rows.iter().map(|r| r.cpu).fold(0.0, f64::max);
+        assert!(busiest <= 1.0 + 1e-9, "CPU read {busiest}");
+        assert!(busiest > 0.99, "saturated cores read {busiest}");
+    }
+}
+
+#[test]
+fn cpu_is_charged_as_it_is_used_and_never_above_the_cores_at_any_tick() {
+    // One-second ticks make each tick a row. Long requests that start together span ticks:
+    // their CPU lands in the seconds it is used, not the one they started in.
+    let mut sim = cpu_bound(2.0, 64, "Constant(value: \"3s\")", 3.0, "1h", "");
+    sim.run_until(600.0);
+    sim.flush_metrics();
+    let rows = common::seconds(&sim, 0);
+    assert!(rows.iter().all(|r| r.cpu <= 1.0 + 1e-9));
+    // Offered 3 x 3 s = 9 core-seconds a second on 2 cores: saturated once busy.
+    let late = &rows[rows.len() - 60..];
+    assert!(
+        late.iter().all(|r| (r.cpu - 1.0).abs() < 1e-6),
+        "{:?}",
+        late.iter().map(|r| r.cpu).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn below_saturation_cpu_queueing_slows_requests_as_processor_sharing_says() {
+    // Two cores at 95% CPU: requests wait for a core share, far from the unloaded 50 ms.
+    let mut sim = cpu_bound(2.0, 100_000, "Exponential(mean: 0.05)", 38.0, "1h", "");
+    sim.run_until(4.0 * 3600.0);
+    sim.flush_metrics();
+    let measured = mean_latency(&sim);
+    assert!(
+        measured > 5.0 * 0.05,
+        "at 95% CPU the mean response is {measured:.3} s, barely above the unloaded 50 ms"
+    );
+}
+
+#[test]
+fn a_cpu_bound_overload_collapses_goodput_and_shedding_brings_it_back() {
+    // Twice the cores' capacity, clients that give up after 2 s, a bounded queue.
+    let mut sim = cpu_bound(
+        2.0,
+        64,
+        "Constant(value: \"50ms\")",
+        80.0,
+        "2s",
+        "queue_limit: 64,",
+    );
+    sim.schedule(
+        600.0,
+        Remediation::ShedLoad {
+            service: "server".into(),
+            max_rps: 30.0,
+        },
+    );
+    sim.run_until(900.0);
+    sim.flush_metrics();
+    let users = sim.source_metrics(0).minutes.rows();
+    let goodput = |from: f64, to: f64| {
+        let (ok, tries) = users
+            .iter()
+            .filter(|r| r.t >= from && r.t < to)
+            .fold((0, 0), |(ok, tries), r| (ok + r.ok, tries + r.first_tries));
+        ok as f64 / tries as f64
+    };
+    let overloaded = goodput(120.0, 600.0);
+    assert!(overloaded < 0.10, "goodput at 2x capacity: {overloaded:.3}");
+    // Shedding admits 30 of the 80 a second: below the cores' 40, so what is admitted
+    // is answered in time again.
+    let shed = goodput(660.0, 900.0);
+    assert!(
+        (0.30..=0.40).contains(&shed),
+        "after shedding to 30/s of 80/s offered, goodput {shed:.3}"
+    );
+}
