@@ -176,3 +176,39 @@ fn a_cpu_bound_overload_collapses_goodput_and_shedding_brings_it_back() {
         "after shedding to 30/s of 80/s offered, goodput {shed:.3}"
     );
 }
+
+#[test]
+fn cores_default_to_what_the_workers_need_and_written_cores_too_few_get_a_located_warning() {
+    // A leaf with 16 workers at the default 0.25 CPU share needs 4 cores; one that spends
+    // most of its time waiting on a slower callee needs fewer (at least the default 2).
+    let text = r#"(name: "cores", services: [
+        (name: "leaf", workers: 16),
+        (name: "caller", workers: 16, service_time: Constant(value: "10ms"), calls: [(to: "slow")]),
+        (name: "slow", workers: 64, service_time: Constant(value: "90ms"), cpu: (cores: 16.0)),
+    ], traffic: [(to: "leaf", rate: 1.0), (to: "caller", rate: 1.0)])"#;
+    let loaded = firedrill::session::load_str("cores.ron", text).unwrap();
+    assert_eq!(loaded.scenario.cores(), vec![4.0, 2.0, 16.0]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    let crowded = r#"(name: "crowded", services: [
+        (name: "api", workers: 16,
+         cpu: (cores: 2.0)),
+    ], traffic: [(to: "api", rate: 1.0)])"#;
+    let warnings: Vec<String> = firedrill::session::load_str("crowded.ron", crowded)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    for part in [
+        "crowded.ron:3:23",
+        "services[0].cpu.cores",
+        "16 busy workers need about 4.0 cores",
+        "past 8 busy workers requests share the cores",
+        "cpu: (cores: 4)",
+    ] {
+        assert!(warning.contains(part), "{part} missing from {warning}");
+    }
+}

@@ -125,7 +125,9 @@ fn a_cpu_hog_slows_requests_down() {
     let before = mean(&rows, 10.0, 30.0, |r| r.p50.unwrap());
     let during = mean(&rows, 40.0, 60.0, |r| r.p50.unwrap());
     assert!(during > 1.8 * before, "p50 {before} -> {during}");
-    assert!(mean(&rows, 40.0, 60.0, |r| r.cpu) > 1.0, "CPU saturated");
+    // The hog's threads and the requests share the core: saturated, never above it.
+    let cpu = mean(&rows, 40.0, 60.0, |r| r.cpu);
+    assert!((cpu - 1.0).abs() < 1e-6, "CPU {cpu}");
 }
 
 #[test]

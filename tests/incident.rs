@@ -274,7 +274,10 @@ fn the_shipped_expert_response_scores_high_and_the_bad_one_low() {
         "## Action items",
         "### Where we got lucky",
         "## Timeline",
-        "- **9m16s** page: checkout-availability",
+        &format!(
+            "- **{}** page: checkout-availability",
+            firedrill::incident::clock(expert.timeline.first_page().expect("it paged").opened_s)
+        ),
         "- **10m** on-call: applies Rollback(service:\"checkout\")",
         "## Response score",
     ] {

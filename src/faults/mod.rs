@@ -525,7 +525,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         name: "CpuHog",
         target: "service",
         example: r#"(kind: CpuHog(cores: 1.5), target: "web", start: At("5m"))"#,
-        description: "a runaway process takes cores: CPU saturates and requests slow down by the overload factor",
+        description: "a runaway process with `cores` busy threads competes for the cores: requests get a smaller share of them, slow down, and CPU saturates",
     },
     CatalogEntry {
         name: "Latency",

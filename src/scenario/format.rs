@@ -513,7 +513,7 @@ impl Scenario {
     }
 
     /// Cores of one instance of each service: as written, or enough for all its workers
-    /// (at least one).
+    /// (at least [`DEFAULT_MIN_CORES`]).
     pub fn cores(&self) -> Vec<f64> {
         self.services
             .iter()
@@ -521,7 +521,7 @@ impl Scenario {
             .map(|(s, needed)| {
                 s.cpu
                     .cores
-                    .unwrap_or_else(|| (needed - 1e-9).ceil().max(1.0))
+                    .unwrap_or_else(|| (needed - 1e-9).ceil().max(DEFAULT_MIN_CORES))
             })
             .collect()
     }
@@ -567,6 +567,9 @@ impl ServiceTime {
         }
     }
 }
+
+/// The fewest cores an instance gets when the scenario does not say: a small VM's two.
+pub const DEFAULT_MIN_CORES: f64 = 2.0;
 
 /// The z-score of the 99th percentile of a standard normal distribution.
 pub const Z_P99: f64 = 2.326_347_874_040_841;

@@ -284,20 +284,19 @@ impl InstanceState {
         match resource {
             SharedResource::Cores if generation == self.cores.generation => {
                 self.advance_cores(me, now);
+                self.advance_contention(me, now);
                 for (pending, wait) in self.cores.take_done() {
                     self.after_cpu(me, pending, wait, now, fx);
                 }
                 self.plan_cores(me, now, fx);
+                self.plan_contention(me, now, fx);
             }
             SharedResource::Contended if generation == self.contention.generation => {
-                let factor = self.contention_factor(me);
-                self.contention.advance(now, factor);
+                self.advance_contention(me, now);
                 for (pending, _) in self.contention.take_done() {
                     self.settle(me, pending, now, fx);
                 }
-                let factor = self.contention_factor(me);
-                self.contention
-                    .plan(SharedResource::Contended, me.global, now, factor, fx);
+                self.plan_contention(me, now, fx);
             }
             _ => {} // a wake-up that later arrivals or departures have moved
         }
@@ -330,12 +329,9 @@ impl InstanceState {
     /// injected latency) remain, on the contended resource if the service has one.
     fn after_cpu(&mut self, me: Me, pending: Pending, wait: f64, now: f64, fx: &mut Effects) {
         if me.model().slowdown_per_request > 0.0 && wait > 0.0 {
-            let factor = self.contention_factor(me);
-            self.contention.advance(now, factor);
+            self.advance_contention(me, now);
             self.contention.push(wait, 0.0, pending);
-            let factor = self.contention_factor(me);
-            self.contention
-                .plan(SharedResource::Contended, me.global, now, factor, fx);
+            self.plan_contention(me, now, fx);
             return;
         }
         if wait <= 0.0 {
@@ -391,14 +387,33 @@ impl InstanceState {
     }
 
     /// How many times slower than alone each waiting request on a contended resource runs:
-    /// a request of mean length takes `slowdown_per_request` longer per request sharing it.
+    /// a request of mean length takes `slowdown_per_request` longer per other request in
+    /// its own work (on CPU or waiting).
     fn contention_factor(&self, me: Me) -> f64 {
         let service = me.model();
         let mean_wait = service.mean_service_time * (1.0 - service.cpu_share);
         if mean_wait <= 0.0 {
             return 1.0;
         }
-        1.0 + service.slowdown_per_request * self.contention.len() as f64 / mean_wait
+        let in_service = self.cores.len() + self.contention.len();
+        1.0 + service.slowdown_per_request * in_service as f64 / mean_wait
+    }
+
+    /// Brings the contended resource's progress to `now` (before the count in service moves).
+    fn advance_contention(&mut self, me: Me, now: f64) {
+        if me.model().slowdown_per_request > 0.0 {
+            let factor = self.contention_factor(me);
+            self.contention.advance(now, factor);
+        }
+    }
+
+    /// Plans the contended resource's next wake-up (after the count in service moved).
+    fn plan_contention(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        if me.model().slowdown_per_request > 0.0 {
+            let factor = self.contention_factor(me);
+            self.contention
+                .plan(SharedResource::Contended, me.global, now, factor, fx);
+        }
     }
 
     /// The deadline of one of this instance's downstream calls has passed.
@@ -699,13 +714,16 @@ impl InstanceState {
             return;
         }
         let calls_left = draw_calls(service.edges[0].per_request, &mut self.rng);
+        let seq = self.fresh_seq();
         let slot = self.jobs.insert(Job {
             reply: call.reply,
             arrival: call.arrival,
             edge: 0,
             calls_left,
             attempt: 0,
-            seq: 0,
+            // A number no call was sent with: a late answer to the slot's last job cannot
+            // reach this one while it is still in its own work.
+            seq,
             previous_backoff: 0.0,
             fills_cache: matches!(service.kind, ServiceKind::Cache { .. }),
             trace: call.trace,
@@ -732,11 +750,19 @@ impl InstanceState {
     ) {
         if cpu > 0.0 {
             self.advance_cores(me, now);
+            self.advance_contention(me, now);
             self.cores.push(cpu, wait, pending);
             self.plan_cores(me, now, fx);
+            self.plan_contention(me, now, fx);
         } else {
             self.after_cpu(me, pending, wait, now, fx);
         }
+    }
+
+    fn fresh_seq(&mut self) -> u32 {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        seq
     }
 
     /// Moves a job on at `at`: its next call, or its answer when no call is left.
@@ -755,8 +781,7 @@ impl InstanceState {
     }
 
     fn send(&mut self, me: Me, slot: u32, at: f64, fx: &mut Effects) {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
+        let seq = self.fresh_seq();
         let job = self.jobs.get_mut(slot).expect("live job");
         let edge = &me.model().edges[job.edge];
         let bent = me.conditions.edges[me.service][job.edge];
