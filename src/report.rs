@@ -89,8 +89,11 @@ pub struct ServiceSummary {
     pub error_ratio: f64,
     pub retries: u64,
     pub mean_s: Option<f64>,
+    #[serde(serialize_with = "crate::sim::histogram::serialize_quantile")]
     pub p50_s: Option<f64>,
+    #[serde(serialize_with = "crate::sim::histogram::serialize_quantile")]
     pub p90_s: Option<f64>,
+    #[serde(serialize_with = "crate::sim::histogram::serialize_quantile")]
     pub p99_s: Option<f64>,
     pub cpu_mean: f64,
     pub cpu_peak: f64,
@@ -121,7 +124,9 @@ pub struct TrafficSummary {
     pub rejected: u64,
     /// Successes per first try: the share of users' requests that eventually worked.
     pub goodput: f64,
+    #[serde(serialize_with = "crate::sim::histogram::serialize_quantile")]
     pub p50_s: Option<f64>,
+    #[serde(serialize_with = "crate::sim::histogram::serialize_quantile")]
     pub p99_s: Option<f64>,
 }
 

@@ -8,7 +8,7 @@ use firedrill::incident::Command;
 use firedrill::remediation::Remediation;
 use firedrill::session::Simulation;
 use firedrill::session::load_file;
-use firedrill::ui::model::{ControlRoom, Health};
+use firedrill::ui::model::{ControlRoom, Dashboard, Health, Range};
 use firedrill::ui::panels::{self, ActionForm, IncidentForm};
 
 /// The shop incident ten minutes in: the checkout deploy is failing and has paged.
@@ -59,6 +59,34 @@ fn acknowledging_from_the_pager_issues_the_acknowledge_command() {
             alert: "checkout-availability".into()
         })
     );
+}
+
+#[test]
+fn the_dashboard_shows_rates_over_the_last_minute_as_alert_rules_read_them() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop-incident.ron");
+    let scenario = load_file(&path).unwrap().scenario;
+    let mut sim = Simulation::new(&scenario);
+    sim.run_until(600.0);
+    let checkout = scenario.service_index("checkout").unwrap();
+    let seconds = Dashboard::of(&scenario, &sim, checkout, Range::FiveMinutes);
+    let rates = Dashboard::of(&scenario, &sim, checkout, Range::FiveMinutesRates);
+    assert_eq!(seconds.rps.len(), rates.rps.len());
+    // The last point's rate is the mean of the minute's per-second rates; its error ratio
+    // is the minute's failed answers over all of them, which per-second points cannot show.
+    let last_minute = &seconds.rps[seconds.rps.len() - 60..];
+    let mean = last_minute.iter().map(|p| p[1]).sum::<f64>() / 60.0;
+    let rate = rates.rps.last().unwrap()[1];
+    assert!((rate - mean).abs() < 1e-9, "{rate} vs {mean}");
+    let rows = sim.service_metrics(checkout).seconds.rows();
+    let minute: Vec<_> = rows.iter().skip(rows.len() - 60).collect();
+    let failed: u64 = minute
+        .iter()
+        .map(|r| r.server_errors + r.rejected + r.timeouts)
+        .sum();
+    let answered: u64 = minute.iter().map(|r| r.outcomes()).sum();
+    let ratio = rates.error_ratio.last().unwrap()[1];
+    assert!((ratio - failed as f64 / answered as f64).abs() < 1e-12);
+    assert!(ratio > 0.05, "the failing release shows: {ratio}");
 }
 
 struct Actions {

@@ -321,6 +321,46 @@ fn threshold_alerts_wait_for_their_duration_and_page_like_any_other() {
     assert!(alerts[1].pager.pages.is_empty(), "tickets do not page");
 }
 
+#[test]
+fn a_threshold_rule_reads_its_rate_over_a_window_as_prometheus_does() {
+    // 100 requests a second, 4% of them failing from 2m. A rule on the error ratio above 2%
+    // for 1m: over a 1m window the ratio is 4% x (seconds since 2m) / 60, so it passes 2% at
+    // 2m30s and fires a minute later, at 3m30s. (The crossing is a binomial count: 120
+    // errors of 6,000 expected at 2m30s, give or take 11, which is 2.7 s; 8 s is 3 sigma.)
+    // Read second by second instead, the ratio is under 2% one second in four, so the same
+    // rule never holds for a minute.
+    let rule = |window: &str| {
+        format!(
+            r#"(name: "errors", seed: 4, duration: "12m",
+            services: [(name: "api", workers: 64, service_time: Constant(value: "5ms"))],
+            traffic: [(to: "api", rate: 100.0)],
+            faults: [(kind: Errors(ratio: 0.04), target: "api", start: At("2m"))],
+            alerts: [(name: "api-errors", service: "api", metric: ErrorRatio, above: 0.02,
+                      for: "1m", window: "{window}", severity: Page)])"#
+        )
+    };
+    let fired = |window: &str| {
+        let scenario = load_str("errors.ron", &rule(window))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario;
+        let mut sim = Simulation::new(&scenario);
+        sim.run_until(720.0);
+        sim.threshold_alerts()[0]
+            .alerts
+            .iter()
+            .map(|a| a.fired_s)
+            .collect::<Vec<f64>>()
+    };
+    let windowed = fired("1m");
+    assert_eq!(windowed.len(), 1, "fires once and holds: {windowed:?}");
+    assert!(
+        (windowed[0] - 210.0).abs() <= 8.0,
+        "fired at {}, expected 3m30s",
+        windowed[0]
+    );
+    assert_eq!(fired("1s"), Vec::<f64>::new());
+}
+
 fn acknowledge(at: f64, alert: &str) -> firedrill::incident::Entry {
     firedrill::incident::Entry {
         at: firedrill::scenario::Seconds(at),

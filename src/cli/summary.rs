@@ -2,6 +2,7 @@
 
 use crate::report::Report;
 use crate::scenario::Seconds;
+use crate::sim::histogram::describe_latency;
 
 /// The per-service and per-source summary printed after a run.
 pub fn summary_table(report: &Report) -> String {
@@ -212,9 +213,5 @@ pub(super) fn count(n: u64) -> String {
 }
 
 fn latency(seconds: Option<f64>) -> String {
-    match seconds {
-        None => "-".to_string(),
-        Some(s) if s < 1.0 => format!("{:.1}ms", s * 1000.0),
-        Some(s) => format!("{s:.2}s"),
-    }
+    seconds.map_or_else(|| "-".to_string(), describe_latency)
 }

@@ -267,6 +267,10 @@ pub struct ThresholdSpec {
     /// How long the condition must hold before the alert fires.
     #[serde(rename = "for", default)]
     pub hold: Seconds,
+    /// What a rate is taken over, as `rate(...[1m])` in a Prometheus rule: the error ratio,
+    /// p99, CPU and `min_rps` are read over the last `window`; gauges at their last sample.
+    #[serde(default = "defaults::alert_window")]
+    pub window: Seconds,
     #[serde(default = "defaults::ticket")]
     pub severity: AlertSeverity,
     /// Below this many requests per second the alert does not fire.
@@ -798,6 +802,10 @@ mod defaults {
 
     pub fn severity() -> super::IncidentSeverity {
         super::IncidentSeverity::Sev2
+    }
+
+    pub fn alert_window() -> Seconds {
+        Seconds::new(60.0)
     }
 
     pub fn par_mitigate() -> Seconds {

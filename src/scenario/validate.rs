@@ -112,6 +112,8 @@ pub const MAX_INSTANCES: u32 = 10_000;
 pub const MAX_FLEET_INSTANCES: u64 = 100_000;
 /// The most user requests per second a fleet may be offered at its base rates.
 pub const MAX_OFFERED_RPS: f64 = 100_000.0;
+/// The longest window a threshold rule may read its rate over.
+pub const MAX_ALERT_WINDOW_S: f64 = 600.0;
 /// The most a spike or a surge may multiply traffic.
 pub const MAX_MULTIPLIER: f64 = 100.0;
 /// User requests a laptop simulates per wall-clock second, about (the shop: 400 a simulated
@@ -283,6 +285,17 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
             &names,
         );
         c.non_negative(format!("{path}.for"), "for", alert.hold.get());
+        let window = alert.window.get();
+        if !(1.0..=MAX_ALERT_WINDOW_S).contains(&window) {
+            c.error(
+                format!("{path}.window"),
+                format!(
+                    "window must be from 1s to {} (got {}); \"1m\" is the usual rate window",
+                    Seconds(MAX_ALERT_WINDOW_S),
+                    alert.window
+                ),
+            );
+        }
         c.non_negative(format!("{path}.min_rps"), "min_rps", alert.min_rps);
         if !alert.above.is_finite() {
             c.error(format!("{path}.above"), "the threshold must be a number");

@@ -160,8 +160,48 @@ impl Histogram {
             .collect()
     }
 
+    /// The `q` quantile, as `histogram_quantile` reads it, except where it falls in the open
+    /// top bucket: then it is beyond every bound and reads `f64::INFINITY` (shown "> 262s"),
+    /// not the highest bound, which would be a made-up figure.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        histogram_quantile(q, &self.cumulative())
+        let buckets = self.cumulative();
+        let beyond = (0.0..=1.0).contains(&q)
+            && buckets.len() > 1
+            && (buckets[buckets.len() - 2].1 as f64) < q * self.total as f64;
+        if beyond {
+            return Some(f64::INFINITY);
+        }
+        histogram_quantile(q, &buckets)
+    }
+}
+
+/// The highest finite bucket bound, in seconds: latencies above it are only known to be
+/// above it.
+pub fn top_bound() -> f64 {
+    bucket_bound(FINITE_BUCKETS - 1)
+}
+
+/// A latency for people: "4.2ms", "1.25s", or "> 262s" beyond the top bucket.
+pub fn describe_latency(seconds: f64) -> String {
+    if seconds.is_infinite() {
+        format!("> {:.0}s", top_bound())
+    } else if seconds < 1.0 {
+        format!("{:.1}ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.2}s")
+    }
+}
+
+/// Serializes a latency quantile for JSON: a number of seconds, or the string "> 262.144"
+/// beyond the top bucket (JSON has no infinity, and null would read as "no answers").
+pub fn serialize_quantile<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) if v.is_infinite() => serializer.serialize_str(&format!("> {}", top_bound())),
+        Some(v) => serializer.serialize_some(v),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -242,6 +282,23 @@ mod tests {
         merged.observe(0.2);
         assert_eq!(merged.count_le(0.25), 1);
         assert_eq!(merged.total(), 1);
+    }
+
+    #[test]
+    fn a_quantile_in_the_open_top_bucket_is_beyond_the_top_bound() {
+        let mut h = Histogram::default();
+        for _ in 0..98 {
+            h.observe(0.01);
+        }
+        h.observe(300.0);
+        h.observe(1e6);
+        // 2 of 100 beyond 262 s: the p99 is only known to be above it.
+        assert_eq!(h.quantile(0.99), Some(f64::INFINITY));
+        assert_eq!(describe_latency(h.quantile(0.99).unwrap()), "> 262s");
+        assert!(h.quantile(0.98).unwrap() <= 0.0105);
+        // Prometheus' reading of the same buckets answers the highest finite bound.
+        assert_eq!(histogram_quantile(0.99, &h.cumulative()), Some(top_bound()));
+        assert!((top_bound() - 262.144).abs() < 1e-9);
     }
 
     #[test]

@@ -158,8 +158,11 @@ pub struct ServiceRow {
     pub rejected: u64,
     pub timeouts: u64,
     pub retries: u64,
+    #[serde(serialize_with = "super::histogram::serialize_quantile")]
     pub p50: Option<f64>,
+    #[serde(serialize_with = "super::histogram::serialize_quantile")]
     pub p90: Option<f64>,
+    #[serde(serialize_with = "super::histogram::serialize_quantile")]
     pub p99: Option<f64>,
     /// Share of the service's CPU cores in use, 0..1.
     pub cpu: f64,
@@ -222,7 +225,9 @@ pub struct SourceRow {
     pub timeouts: u64,
     pub server_errors: u64,
     pub rejected: u64,
+    #[serde(serialize_with = "super::histogram::serialize_quantile")]
     pub p50: Option<f64>,
+    #[serde(serialize_with = "super::histogram::serialize_quantile")]
     pub p99: Option<f64>,
 }
 
@@ -370,6 +375,8 @@ pub struct ServiceMetrics {
     pub totals: ServiceTotals,
     second: ServiceWindow,
     minute: ServiceWindow,
+    /// The latency histogram of the last whole second (the one `seconds.last()` sums up).
+    last_second_latency: Histogram,
     /// Cores of one instance, for CPU utilisation.
     cores_per_instance: f64,
 }
@@ -382,8 +389,14 @@ impl ServiceMetrics {
             totals: ServiceTotals::default(),
             second: ServiceWindow::default(),
             minute: ServiceWindow::default(),
+            last_second_latency: Histogram::default(),
             cores_per_instance,
         }
+    }
+
+    /// Every answer's latency over the last whole second.
+    pub fn last_second_latency(&self) -> &Histogram {
+        &self.last_second_latency
     }
 
     /// Folds one tick's tally and end-of-tick gauges in; closes the second and the minute
@@ -409,6 +422,11 @@ impl ServiceMetrics {
             self.totals.cpu_peak = self.totals.cpu_peak.max(row.cpu);
             self.seconds.push(row);
             self.minute.merge(&self.second);
+            // Kept for rules that read a quantile over a window; the old one is reused.
+            std::mem::swap(
+                &mut self.last_second_latency,
+                &mut self.second.counts.latency,
+            );
             self.second.reset(tick_end);
         }
         if crosses(tick_end, dt, 60.0) {

@@ -5,10 +5,13 @@
 //! [`SloTracker`] keeps one-second good/total counts for the longest alert window and
 //! evaluates the alert rows every second.
 
+use std::collections::VecDeque;
+
 use bevy::prelude::*;
 use serde::Serialize;
 
 use crate::scenario::{Metric, Seconds, Sli, SloSpec, ThresholdSpec};
+use crate::sim::histogram::Histogram;
 use crate::sim::metrics::{ServiceMetrics, ServiceRow, ServiceTally, Tallies};
 use crate::sim::{Fleet, SimClock, SimSet};
 
@@ -574,11 +577,25 @@ fn track_slos(clock: Res<SimClock>, tallies: Res<Tallies>, mut slos: ResMut<Slos
     }
 }
 
+/// One reported second of a service, as a threshold rule's window keeps it.
+#[derive(Clone, Debug)]
+struct Sample {
+    t: f64,
+    requests: u64,
+    outcomes: u64,
+    errors: u64,
+    cpu: f64,
+    /// Kept only for a rule on the p99.
+    latency: Option<Histogram>,
+}
+
 /// A threshold alert followed over a run.
 #[derive(Clone, Debug)]
 pub struct ThresholdTracker {
     pub spec: ThresholdSpec,
     pub service: usize,
+    /// The reported seconds of the last `window`, oldest first.
+    samples: VecDeque<Sample>,
     pending_since: Option<f64>,
     firing: Option<usize>,
     pub alerts: Vec<Alert>,
@@ -590,6 +607,7 @@ impl ThresholdTracker {
         Self {
             spec,
             service,
+            samples: VecDeque::new(),
             pending_since: None,
             firing: None,
             alerts: Vec::new(),
@@ -597,22 +615,38 @@ impl ThresholdTracker {
         }
     }
 
-    /// Looks at the service's last second: fires once the condition has held for `for`,
+    /// Takes in the service's last second (`row`, and `latency`, its answers' histogram)
+    /// and reads the rule over its window: fires once the condition has held for `for`,
     /// clears when it stops. A metric the service did not report cannot fire anything.
-    pub fn evaluate(&mut self, row: &ServiceRow, now: f64) {
+    pub fn evaluate(&mut self, row: &ServiceRow, latency: &Histogram, now: f64) {
+        let window = self.spec.window.get();
+        if row.reported {
+            self.samples.push_back(Sample {
+                t: row.t,
+                requests: row.requests,
+                outcomes: row.outcomes(),
+                errors: row.server_errors + row.rejected + row.timeouts,
+                cpu: row.cpu,
+                latency: (self.spec.metric == Metric::P99).then(|| latency.clone()),
+            });
+        }
+        while self
+            .samples
+            .front()
+            .is_some_and(|s| s.t < now - window - 1e-9)
+        {
+            self.samples.pop_front();
+        }
         let holds = row.reported
-            && (row.requests as f64) >= self.spec.min_rps
-            && metric(self.spec.metric, row).is_some_and(|v| v > self.spec.above);
+            && self.rate() >= self.spec.min_rps
+            && self.value(row).is_some_and(|v| v > self.spec.above);
         if holds {
             let since = *self.pending_since.get_or_insert(now);
             if self.firing.is_none() && now - since >= self.spec.hold.get() {
                 self.firing = Some(self.alerts.len());
                 self.alerts.push(Alert {
                     severity: self.spec.severity.into(),
-                    row: format!(
-                        "{:?} > {} for {}",
-                        self.spec.metric, self.spec.above, self.spec.hold
-                    ),
+                    row: self.describe(),
                     runbook: self.spec.runbook.clone(),
                     long_s: 0.0,
                     fired_s: now,
@@ -633,6 +667,53 @@ impl ThresholdTracker {
         };
         self.pager.update(holding, now);
     }
+}
+
+impl ThresholdTracker {
+    /// The rule as an alert shows it: "ErrorRatio over 1m > 0.05 for 2m".
+    fn describe(&self) -> String {
+        let spec = &self.spec;
+        let over = if windowed(spec.metric) {
+            format!(" over {}", spec.window)
+        } else {
+            String::new()
+        };
+        format!("{:?}{over} > {} for {}", spec.metric, spec.above, spec.hold)
+    }
+
+    /// Requests per second over the window's reported seconds.
+    fn rate(&self) -> f64 {
+        let requests: u64 = self.samples.iter().map(|s| s.requests).sum();
+        requests as f64 / self.samples.len().max(1) as f64
+    }
+
+    /// The rule's metric: over the window for rates and quantiles, else the last second's.
+    fn value(&self, row: &ServiceRow) -> Option<f64> {
+        let samples = &self.samples;
+        match self.spec.metric {
+            Metric::ErrorRatio => {
+                let outcomes: u64 = samples.iter().map(|s| s.outcomes).sum();
+                let errors: u64 = samples.iter().map(|s| s.errors).sum();
+                (outcomes > 0).then(|| errors as f64 / outcomes as f64)
+            }
+            Metric::P99 => {
+                let mut all = Histogram::default();
+                for latency in samples.iter().filter_map(|s| s.latency.as_ref()) {
+                    all.merge(latency);
+                }
+                all.quantile(0.99)
+            }
+            Metric::Cpu => (!samples.is_empty())
+                .then(|| samples.iter().map(|s| s.cpu).sum::<f64>() / samples.len() as f64),
+            gauge => metric(gauge, row),
+        }
+    }
+}
+
+/// Whether a rule on `metric` reads it over its window (rates, ratios, quantiles, CPU
+/// seconds) rather than at its last sample (gauges).
+fn windowed(metric: Metric) -> bool {
+    matches!(metric, Metric::ErrorRatio | Metric::P99 | Metric::Cpu)
 }
 
 /// The value of `metric` in a service's row; none when there was nothing to measure.
@@ -702,12 +783,11 @@ fn evaluate_thresholds(
         return;
     }
     for alert in &mut alerts.0 {
-        let row = metrics
-            .get(fleet.services[alert.service])
-            .ok()
-            .and_then(|m| m.seconds.last().cloned());
-        if let Some(row) = row {
-            alert.evaluate(&row, tick.t1.round());
+        let Ok(metrics) = metrics.get(fleet.services[alert.service]) else {
+            continue;
+        };
+        if let Some(row) = metrics.seconds.last() {
+            alert.evaluate(row, metrics.last_second_latency(), tick.t1.round());
         }
     }
 }

@@ -294,6 +294,9 @@ pub struct Dashboard {
 pub enum Range {
     /// The last five minutes, second by second.
     FiveMinutes,
+    /// The last five minutes, each second showing its traffic, errors and CPU over the
+    /// minute before it, as a `rate(...[1m])` panel does (latency stays per second).
+    FiveMinutesRates,
     /// The whole run, minute by minute.
     Run,
 }
@@ -301,29 +304,39 @@ pub enum Range {
 impl Dashboard {
     pub fn of(scenario: &Scenario, sim: &Simulation, service: usize, range: Range) -> Self {
         let metrics = sim.service_metrics(service);
-        let rows = match range {
-            Range::FiveMinutes => metrics.seconds.rows(),
-            Range::Run => metrics.minutes.rows(),
+        let (rows, span, window) = match range {
+            Range::FiveMinutes => (metrics.seconds.rows(), 1.0, 1),
+            Range::FiveMinutesRates => (metrics.seconds.rows(), 1.0, 60),
+            Range::Run => (metrics.minutes.rows(), 60.0, 1),
         };
-        let span = match range {
-            Range::FiveMinutes => 1.0,
-            Range::Run => 60.0,
-        };
+        let reported: Vec<&ServiceRow> = rows.iter().filter(|r| r.reported).collect();
         let mut d = Dashboard::default();
-        for r in rows.iter().filter(|r| r.reported) {
+        for (i, r) in reported.iter().enumerate() {
             let t = r.t;
-            d.rps.push([t, r.requests as f64 / span]);
-            d.error_ratio.push([t, r.error_ratio()]);
+            let recent = &reported[(i + 1).saturating_sub(window)..=i];
+            let seconds = span * recent.len() as f64;
+            let requests: u64 = recent.iter().map(|r| r.requests).sum();
+            let ok: u64 = recent.iter().map(|r| r.ok).sum();
+            let failed: u64 = recent
+                .iter()
+                .map(|r| r.server_errors + r.rejected + r.timeouts)
+                .sum();
+            d.rps.push([t, requests as f64 / seconds]);
+            d.error_ratio.push([t, metrics::error_ratio(ok, failed)]);
             for (series, value) in [
                 (&mut d.p50, r.p50),
                 (&mut d.p90, r.p90),
                 (&mut d.p99, r.p99),
             ] {
+                // Beyond the top bucket: drawn at its bound, the most that is known.
                 if let Some(v) = value {
-                    series.push([t, v]);
+                    series.push([t, v.min(crate::sim::histogram::top_bound())]);
                 }
             }
-            d.cpu.push([t, r.cpu]);
+            d.cpu.push([
+                t,
+                recent.iter().map(|r| r.cpu).sum::<f64>() / recent.len() as f64,
+            ]);
             d.memory_mb.push([t, r.memory_max_mb]);
             d.queue.push([t, r.queue]);
             d.healthy.push([t, f64::from(r.healthy)]);

@@ -263,7 +263,9 @@ pub fn service_map(
 }
 
 pub fn short_latency(seconds: f64) -> String {
-    if seconds < 1.0 {
+    if seconds.is_infinite() {
+        crate::sim::histogram::describe_latency(seconds)
+    } else if seconds < 1.0 {
         format!("{:.0}ms", seconds * 1000.0)
     } else {
         format!("{seconds:.2}s")
@@ -328,6 +330,10 @@ pub fn dashboard(ui: &mut Ui, name: &str, d: &Dashboard, range: &mut Range) -> O
     ui.horizontal(|ui| {
         ui.heading(name);
         ui.selectable_value(range, Range::FiveMinutes, "last 5 min");
+        ui.selectable_value(range, Range::FiveMinutesRates, "1m rates")
+            .on_hover_text(
+                "Each point is the rate over the minute before it, as alert rules read it",
+            );
         ui.selectable_value(range, Range::Run, "whole run");
         if ui
             .button("saturation")
