@@ -212,3 +212,36 @@ fn cores_default_to_what_the_workers_need_and_written_cores_too_few_get_a_locate
         assert!(warning.contains(part), "{part} missing from {warning}");
     }
 }
+
+#[test]
+fn a_caller_whose_cores_saturate_sends_each_call_once_and_on_time() {
+    // One core at 80% busy: requests often overlap, so calls sent ahead while the core was
+    // free are taken back and sent again once the shared core is done with the request.
+    // The callee sees exactly one call per request, and the caller's answers take the
+    // processor-sharing time plus the callee's.
+    let text = r#"(name: "recall", seed: 9, duration: "30m",
+        services: [
+            (name: "caller", workers: 256, service_time: Exponential(mean: "10ms"),
+             cpu: (cores: 1.0, cpu_share: 1.0), calls: [(to: "callee", timeout: "10s")]),
+            (name: "callee", workers: 256, service_time: Constant(value: "5ms"),
+             cpu: (cores: 64.0)),
+        ],
+        traffic: [(to: "caller", rate: 80.0, timeout: "1h")])"#;
+    let mut sim = common::simulation("recall.ron", text);
+    sim.run_until(1800.0);
+    sim.flush_metrics();
+    let caller = &sim.service_metrics(0).totals.counts;
+    let callee = &sim.service_metrics(1).totals.counts;
+    // Requests still in the caller at the end have not called yet; none called twice.
+    let in_flight = caller.arrivals as i64 - callee.arrivals as i64;
+    assert!(
+        (0..50).contains(&in_flight),
+        "caller {} requests, callee {} calls",
+        caller.arrivals,
+        callee.arrivals
+    );
+    assert_eq!(callee.server_errors + callee.rejected + callee.timeouts, 0);
+    // M/M/1-PS on the caller's core: 10 ms / (1 - 0.8) = 50 ms, then the callee's 5 ms.
+    let mean = caller.latency.mean().unwrap();
+    assert!((mean / 0.055 - 1.0).abs() < 0.05, "mean {mean}");
+}

@@ -88,6 +88,8 @@ impl From<Outcome> for Failure {
 pub struct Completion {
     /// The instance's incarnation when the work began: a crash voids it.
     pub incarnation: u32,
+    /// Tells this completion apart from others of the instance, so one can be undone.
+    pub ticket: u32,
     pub arrival: f64,
     pub reply: ReplyTo,
     pub outcome: Outcome,
@@ -179,6 +181,8 @@ pub struct Events {
     dt: f64,
     next_order: u64,
     handled: u64,
+    /// Calls recalled before they were due to arrive, by the answer they would have asked for.
+    recalled: Vec<ReplyTo>,
 }
 
 impl Events {
@@ -193,6 +197,7 @@ impl Events {
             dt,
             next_order: 0,
             handled: 0,
+            recalled: Vec::new(),
         }
     }
 
@@ -286,6 +291,26 @@ impl Events {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Takes back a call sent ahead of time that must not arrive after all (its caller's
+    /// cores saturated before it was due to leave); it is dropped when it would arrive.
+    pub fn recall(&mut self, reply: ReplyTo) {
+        self.recalled.push(reply);
+    }
+
+    /// Whether the call answering to `reply` was recalled (once: the entry is used up).
+    pub fn take_recalled(&mut self, reply: ReplyTo) -> bool {
+        if self.recalled.is_empty() {
+            return false;
+        }
+        match self.recalled.iter().position(|r| *r == reply) {
+            Some(k) => {
+                self.recalled.swap_remove(k);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn send(&mut self, service: usize, call: Call) {

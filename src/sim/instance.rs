@@ -87,6 +87,15 @@ pub struct InstanceState {
     pub cached_keys: u32,
     /// The instance's cores, shared by the requests in their CPU phase.
     cores: Shared,
+    /// Requests in their CPU phase at full speed while the cores are not saturated: their
+    /// next step is already scheduled, and is undone if the cores saturate before they are done
+    /// (then they join `cores`). This spares a wake-up per request on a CPU with room.
+    free_runs: Vec<FreeRun>,
+    /// The CPU the requests in `free_runs` used is charged up to here.
+    charged_until: f64,
+    next_ticket: u32,
+    /// Completions undone when their request's cores saturated, by ticket.
+    voided: Vec<u32>,
     /// Threads of a CPU hog competing for the cores.
     hog_threads: f64,
     /// CPU-seconds used since the last tick was charged.
@@ -155,6 +164,10 @@ impl InstanceState {
                 .collect(),
             cached_keys: cache_keys_per_instance(service),
             cores: Shared::default(),
+            free_runs: Vec::new(),
+            charged_until: 0.0,
+            next_ticket: 0,
+            voided: Vec::new(),
             hog_threads: 0.0,
             cpu_used: 0.0,
             noise_lines: 0,
@@ -246,6 +259,10 @@ impl InstanceState {
     pub fn on_complete(&mut self, me: Me, work: Completion, now: f64, fx: &mut Effects) {
         if work.incarnation != self.incarnation {
             return; // the process that did this work has died
+        }
+        if let Some(k) = self.voided.iter().position(|&t| t == work.ticket) {
+            self.voided.swap_remove(k);
+            return; // undone: the request's cores saturated, it finishes later
         }
         self.respond(me.service, work.reply, work.arrival, now, work.outcome, fx);
         self.busy_workers -= 1;
@@ -465,11 +482,13 @@ impl InstanceState {
                 (self.disk_used_mb + bent.disk_mb_per_second * dt).min(service.disk_size_mb);
         }
         self.advance_cores(me, t1);
+        self.charge_free_runs(t1);
         fx.tallies.services[me.service].cpu_seconds += self.cpu_used;
         self.cpu_used = 0.0;
         // A hog starting or stopping changes every request's pace from here on.
         let hog = if self.up { bent.cpu_hog_cores } else { 0.0 };
         if hog != self.hog_threads {
+            self.share_cores(me, t1, fx);
             self.hog_threads = hog;
             self.plan_cores(me, t1, fx);
         }
@@ -563,6 +582,9 @@ impl InstanceState {
         // Requests in their own work end with the process; their completions are void.
         // Their callers find out by timing out, as with a real crash.
         self.advance_cores(me, now);
+        self.charge_free_runs(now);
+        self.free_runs.clear();
+        self.voided.clear();
         self.incarnation += 1;
         self.jobs.clear();
         self.cores.clear();
@@ -701,6 +723,7 @@ impl InstanceState {
         if let Some(outcome) = finished {
             let completion = Completion {
                 incarnation: self.incarnation,
+                ticket: self.fresh_ticket(),
                 arrival: call.arrival,
                 reply: call.reply,
                 outcome,
@@ -748,7 +771,10 @@ impl InstanceState {
         now: f64,
         fx: &mut Effects,
     ) {
-        if cpu > 0.0 {
+        if cpu > 0.0 && self.may_run_free(me, pending, now) {
+            self.run_free(me, cpu, wait, pending, now, fx);
+        } else if cpu > 0.0 {
+            self.share_cores(me, now, fx);
             self.advance_cores(me, now);
             self.advance_contention(me, now);
             self.cores.push(cpu, wait, pending);
@@ -757,6 +783,135 @@ impl InstanceState {
         } else {
             self.after_cpu(me, pending, wait, now, fx);
         }
+    }
+
+    fn fresh_ticket(&mut self) -> u32 {
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.next_ticket
+    }
+
+    /// Whether a request starting its CPU phase at `now` can run at full speed with its next
+    /// step scheduled at once: nobody is sharing the cores, one more runnable thread still
+    /// fits on them, its waiting is not paced by a contended resource, it is not traced
+    /// (a span is written when it starts), and its next step is a completion or one call.
+    fn may_run_free(&mut self, me: Me, pending: Pending, now: f64) -> bool {
+        let service = me.model();
+        if self.cores.len() > 0 || service.slowdown_per_request > 0.0 {
+            return false;
+        }
+        self.charge_free_runs(now);
+        let runnable = self.free_runs.len() as f64 + 1.0 + self.hog_threads;
+        runnable <= service.cores
+            && match pending {
+                Pending::Complete { trace, .. } => !trace.is_traced(),
+                Pending::Continue { slot } => self
+                    .jobs
+                    .get_mut(slot)
+                    .is_some_and(|job| !job.trace.is_traced() && job.calls_left > 0),
+            }
+    }
+
+    /// Runs a request's CPU phase at full speed and schedules what follows it now: its
+    /// completion, or its first call, at `now + cpu + wait`.
+    fn run_free(
+        &mut self,
+        me: Me,
+        cpu: f64,
+        wait: f64,
+        pending: Pending,
+        now: f64,
+        fx: &mut Effects,
+    ) {
+        let end = now + cpu + wait;
+        let undo = match pending {
+            Pending::Complete { completion, .. } => {
+                fx.events.schedule(
+                    end,
+                    Event::Complete {
+                        instance: me.global,
+                        work: completion,
+                    },
+                );
+                Undo::Completion(completion.ticket)
+            }
+            Pending::Continue { slot } => {
+                let left = self.send(me, slot, end, fx);
+                let seq = self.jobs.get_mut(slot).expect("live job").seq;
+                Undo::Call { seq, left }
+            }
+        };
+        self.free_runs.push(FreeRun {
+            start: now,
+            cpu_end: now + cpu,
+            wait,
+            pending,
+            undo,
+        });
+    }
+
+    /// Charges the CPU the full-speed requests used up to `now`, and lets go of those whose
+    /// CPU phase is over.
+    fn charge_free_runs(&mut self, now: f64) {
+        if self.free_runs.is_empty() {
+            self.charged_until = self.charged_until.max(now);
+            return;
+        }
+        let from = self.charged_until;
+        for run in &self.free_runs {
+            self.cpu_used += (run.cpu_end.min(now) - run.start.max(from)).max(0.0);
+        }
+        self.free_runs.retain(|run| run.cpu_end > now);
+        self.charged_until = self.charged_until.max(now);
+    }
+
+    /// The cores are about to be shared (one more request than they hold, or a hog): the
+    /// requests running at full speed join them for the rest of their CPU phase, and the
+    /// next steps scheduled for them are undone.
+    fn share_cores(&mut self, me: Me, now: f64, fx: &mut Effects) {
+        self.charge_free_runs(now);
+        if self.free_runs.is_empty() {
+            return;
+        }
+        self.advance_cores(me, now);
+        self.advance_contention(me, now);
+        for run in std::mem::take(&mut self.free_runs) {
+            let pending = match (run.pending, run.undo) {
+                (
+                    Pending::Complete {
+                        mut completion,
+                        trace,
+                        began,
+                    },
+                    Undo::Completion(ticket),
+                ) => {
+                    self.voided.push(ticket);
+                    completion.ticket = self.fresh_ticket();
+                    Pending::Complete {
+                        completion,
+                        trace,
+                        began,
+                    }
+                }
+                (Pending::Continue { slot }, Undo::Call { seq, left }) => {
+                    if left {
+                        fx.events.recall(ReplyTo::Instance {
+                            instance: me.global,
+                            slot,
+                            seq,
+                        });
+                    }
+                    // Its answer, refusal or deadline, if any comes, is for a call never sent.
+                    let fresh = self.fresh_seq();
+                    if let Some(job) = self.jobs.get_mut(slot) {
+                        job.seq = fresh;
+                    }
+                    Pending::Continue { slot }
+                }
+                (pending, _) => pending,
+            };
+            self.cores.push(run.cpu_end - now, run.wait, pending);
+        }
+        self.plan_cores(me, now, fx);
     }
 
     fn fresh_seq(&mut self) -> u32 {
@@ -780,7 +935,8 @@ impl InstanceState {
         self.send(me, slot, at, fx);
     }
 
-    fn send(&mut self, me: Me, slot: u32, at: f64, fx: &mut Effects) {
+    /// Sends the job's next call at `at`; whether it leaves (it is not refused or lost).
+    fn send(&mut self, me: Me, slot: u32, at: f64, fx: &mut Effects) -> bool {
         let seq = self.fresh_seq();
         let job = self.jobs.get_mut(slot).expect("live job");
         let edge = &me.model().edges[job.edge];
@@ -805,6 +961,7 @@ impl InstanceState {
         };
         if let Some(why) = refusal {
             fx.events.reply(reply, at, Outcome::Rejected(why));
+            false
         } else if bent.loss_ratio == 0.0 || uniform(&mut self.rng) >= bent.loss_ratio {
             let arrival = at + bent.extra_latency;
             let trace = TraceContext {
@@ -820,8 +977,10 @@ impl InstanceState {
                     key: job.key,
                 },
             );
+            true
+        } else {
+            false // a lost call never arrives: its caller finds out at the deadline
         }
-        // A lost call never arrives: its caller finds out at the deadline.
     }
 
     fn call_succeeded(&mut self, me: Me, slot: u32, now: f64, fx: &mut Effects) {
@@ -1112,6 +1271,28 @@ impl Shared {
         self.planned = None;
         self.generation = self.generation.wrapping_add(1);
     }
+}
+
+/// A request in its CPU phase at full speed, its next step already scheduled.
+#[derive(Clone, Copy, Debug)]
+struct FreeRun {
+    start: f64,
+    cpu_end: f64,
+    /// Seconds of waiting after the CPU phase.
+    wait: f64,
+    pending: Pending,
+    undo: Undo,
+}
+
+/// How to take back the step scheduled for a request running at full speed.
+#[derive(Clone, Copy, Debug)]
+enum Undo {
+    Completion(u32),
+    /// The call sent ahead of time (`left`: it was not refused or lost on the way).
+    Call {
+        seq: u32,
+        left: bool,
+    },
 }
 
 /// Records the span of a sampled request answered without downstream calls.

@@ -152,6 +152,9 @@ pub fn run_events(
     while let Some((now, event)) = events.pop_before(tick.t1) {
         match event {
             Event::Arrive { service, call } => {
+                if events.take_recalled(call.reply) {
+                    continue;
+                }
                 let s = service as usize;
                 let model = &topology.services[s];
                 let first = model.first_instance;
