@@ -327,15 +327,7 @@ impl InstanceState {
                 trace,
                 began,
             } => {
-                if trace.is_traced() {
-                    let call = Call {
-                        arrival: completion.arrival,
-                        reply: completion.reply,
-                        trace,
-                        key: 0,
-                    };
-                    trace_span(me, &call, began, now, completion.outcome, fx);
-                }
+                trace_completion(me, &completion, trace, began, now, fx);
                 self.on_complete(me, completion, now, fx);
             }
             Pending::Continue { slot } => self.proceed(me, slot, now, fx),
@@ -362,15 +354,7 @@ impl InstanceState {
                 trace,
                 began,
             } => {
-                if trace.is_traced() {
-                    let call = Call {
-                        arrival: completion.arrival,
-                        reply: completion.reply,
-                        trace,
-                        key: 0,
-                    };
-                    trace_span(me, &call, began, end, completion.outcome, fx);
-                }
+                trace_completion(me, &completion, trace, began, end, fx);
                 fx.events.schedule(
                     end,
                     Event::Complete {
@@ -1293,6 +1277,26 @@ enum Undo {
         seq: u32,
         left: bool,
     },
+}
+
+/// Records the span of a sampled request whose own work, begun at `began`, answers it at `end`.
+fn trace_completion(
+    me: Me,
+    completion: &Completion,
+    trace: TraceContext,
+    began: f64,
+    end: f64,
+    fx: &mut Effects,
+) {
+    if trace.is_traced() {
+        let call = Call {
+            arrival: completion.arrival,
+            reply: completion.reply,
+            trace,
+            key: 0,
+        };
+        trace_span(me, &call, began, end, completion.outcome, fx);
+    }
 }
 
 /// Records the span of a sampled request answered without downstream calls.
