@@ -856,8 +856,8 @@ impl InstanceState {
         if self.free_runs.is_empty() {
             return;
         }
+        // Contended services never run at full speed: only the cores' progress moves here.
         self.advance_cores(me, now);
-        self.advance_contention(me, now);
         for run in std::mem::take(&mut self.free_runs) {
             let pending = match (run.pending, run.undo) {
                 (
