@@ -462,3 +462,37 @@ fn without_the_code_nobody_takes_a_slot_and_players_with_it_are_seated() {
     assert_eq!(most, 1, "a stranger took a slot");
     assert!(strangers.iter().all(|s| !joined(s)));
 }
+
+#[test]
+fn a_connection_that_never_asks_for_a_seat_is_dropped_within_seconds() {
+    let (mut host_app, addr) = hosting();
+    // It holds the code, so netcode lets it in, but it never asks for a seat.
+    let mut idle = player(addr, CODE, "idle", None);
+    game_mut(&mut idle).link = Link::Solo;
+    let started = Instant::now();
+    let mut connected_at = None;
+    let held_for = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the idle connection was never dropped"
+        );
+        host_app.update();
+        idle.update();
+        match (connections(&mut host_app), connected_at) {
+            (1, None) => connected_at = Some(Instant::now()),
+            (0, Some(at)) => break at.elapsed(),
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Five seconds to ask, by the host's clock; a loaded machine may take longer to notice.
+    assert!(
+        held_for >= Duration::from_secs(4) && held_for < Duration::from_secs(10),
+        "held for {held_for:?}"
+    );
+    // The slot is free again for a player who asks.
+    let mut ana = player(addr, CODE, "ana", Some(Role::Ops));
+    pump(&mut [&mut host_app, &mut ana], "ana's seat", |apps| {
+        joined(apps[1])
+    });
+}

@@ -20,6 +20,7 @@ use bevy_replicon_renet::netcode::{
 use bevy_replicon_renet::renet::ConnectionConfig;
 use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer, RepliconRenetPlugins};
 
+use super::noise::{self, NoiseReports};
 use super::protocol::Welcome;
 use super::protocol::{ToHost, ToPlayers, decode_to_host, decode_to_players, encode};
 use crate::incident::{Command, Entry, Role};
@@ -82,6 +83,8 @@ pub struct Hosting {
     refused: Vec<(Entity, f64)>,
     /// Connections that have not asked for a seat yet, and since when (real seconds).
     unseated: Vec<(Entity, f64)>,
+    /// Traffic it could not use, reported to the log at a bounded rate.
+    noise: Option<NoiseReports>,
 }
 
 #[derive(Debug)]
@@ -120,6 +123,7 @@ impl Hosting {
             announced: (-1.0, -1.0),
             refused: Vec::new(),
             unseated: Vec::new(),
+            noise: None,
         }
     }
 
@@ -267,7 +271,10 @@ fn write_to_host(_: &mut ClientSendCtx, message: &ToHost, out: &mut Vec<u8>) -> 
 }
 
 fn read_to_host(_: &mut ServerReceiveCtx, bytes: &mut Bytes) -> Result<ToHost> {
-    decode_to_host(bytes).map_err(wire_error)
+    decode_to_host(bytes).map_err(|reason| {
+        noise::count_malformed_message();
+        wire_error(reason)
+    })
 }
 
 fn write_to_players(_: &mut ServerSendCtx, message: &ToPlayers, out: &mut Vec<u8>) -> Result<()> {
@@ -415,6 +422,12 @@ fn host_receive<T: Table>(
         hosting
             .unseated
             .extend(arrived.iter().map(|client| (client, real_now)));
+        let reports = hosting
+            .noise
+            .get_or_insert_with(|| NoiseReports::new(noise::counts(), real_now));
+        if let Some(line) = reports.report(noise::counts(), real_now) {
+            warn!("{line}");
+        }
         // A connection that never asks for a seat holds a slot for nobody: cut it off.
         hosting.unseated.retain(|&(client, since)| {
             let keep = real_now < since + JOIN_WITHIN_S;

@@ -6,4 +6,6 @@ pub mod protocol;
 #[cfg(feature = "gui")]
 pub mod link;
 #[cfg(feature = "gui")]
+pub mod noise;
+#[cfg(feature = "gui")]
 pub use link::Link;

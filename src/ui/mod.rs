@@ -217,7 +217,8 @@ pub fn run(options: PlayOptions) -> AppExit {
             .set(AssetPlugin {
                 watch_for_changes_override: Some(true),
                 ..default()
-            }),
+            })
+            .set(crate::net::noise::log_plugin()),
     )
     .insert_non_send(game)
     .add_plugins((third_party::plugin, plugin));
