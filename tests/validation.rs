@@ -7,6 +7,10 @@ use std::path::Path;
 use firedrill::scenario::Severity;
 use firedrill::session::load_str;
 
+/// The fuzz targets' checks (`fuzz/`), run here over their corpus.
+#[path = "../fuzz/bodies.rs"]
+mod fuzz;
+
 fn corpus() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -333,6 +337,56 @@ fn a_damaged_journal_never_panics_and_replays_only_a_true_prefix() {
         if let Ok(recorded) = read(&path) {
             assert_eq!(recorded.header, whole.header);
             assert_eq!(recorded.lines[..], whole.lines[..recorded.lines.len()]);
+        }
+    }
+}
+
+/// Every file in `dirs` (relative to the repository), sorted: a fuzz target's corpus. Of
+/// `fuzz/corpus`, only the committed seeds: the rest is a fuzzer's working set.
+fn files_in(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = dirs
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(root.join(dir)).ok())
+        .flatten()
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !p.starts_with(root.join("fuzz/corpus"))
+                || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A fuzz target: its name, its check, and the folders its corpus starts from.
+type Target = (&'static str, fn(&[u8]), &'static [&'static str]);
+
+#[test]
+fn the_fuzz_corpus_keeps_every_promise() {
+    let runs: [Target; 4] = [
+        (
+            "scenario",
+            fuzz::scenario,
+            &["scenarios", "tests/bad", "fuzz/corpus/scenario"],
+        ),
+        (
+            "simulate",
+            fuzz::simulate,
+            &["scenarios", "tests/bad", "fuzz/corpus/simulate"],
+        ),
+        ("journal", fuzz::journal, &["fuzz/corpus/journal"]),
+        ("protocol", fuzz::protocol, &["fuzz/corpus/protocol"]),
+    ];
+    for (target, check, dirs) in runs {
+        let files = files_in(dirs);
+        assert!(files.len() >= 2, "{target}: no corpus");
+        for file in files {
+            let data = std::fs::read(&file).unwrap();
+            if std::panic::catch_unwind(|| check(&data)).is_err() {
+                panic!("fuzz target {target} fails on {}", file.display());
+            }
         }
     }
 }

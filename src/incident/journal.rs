@@ -198,7 +198,12 @@ pub struct Recorded {
 pub fn read(path: &Path) -> Result<Recorded, String> {
     let name = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read the journal: {e}"))?;
-    let text = String::from_utf8_lossy(&bytes);
+    parse(&name.to_string(), &bytes)
+}
+
+/// Reads a journal's bytes, named `name` in messages, as [`read`] does.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Recorded, String> {
+    let text = String::from_utf8_lossy(bytes);
     let mut rest = text.as_ref();
     let mut number = 0;
     let mut next_line = || -> Option<(usize, &str, bool)> {

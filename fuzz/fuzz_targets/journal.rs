@@ -1,0 +1,9 @@
+//! The journal reader: what it reads can be replayed.
+#![no_main]
+
+// Each target uses one of the shared checks.
+#[allow(dead_code)]
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::journal(data));

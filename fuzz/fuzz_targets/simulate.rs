@@ -1,0 +1,9 @@
+//! Validation, then the engine's first seconds: what validation accepts runs.
+#![no_main]
+
+// Each target uses one of the shared checks.
+#[allow(dead_code)]
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::simulate(data));
