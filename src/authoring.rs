@@ -67,6 +67,12 @@ pub fn run_tests(path: &Path) -> Result<Vec<Outcome>, String> {
     Ok(outcomes)
 }
 
+/// Runs the self-tests of every scenario in `files`, on every core; the outcomes in the
+/// files' order.
+pub fn run_all(files: &[PathBuf]) -> Vec<Result<Vec<Outcome>, String>> {
+    crate::session::parallel::map(files, |file| run_tests(file))
+}
+
 /// Checks each test's ranking against the others' scores (`above`, `below`).
 fn rank(scenario: &Scenario, outcomes: &mut [Outcome]) {
     let percent = |name: &str| {

@@ -4,16 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use firedrill::authoring::{run_tests, scenario_files};
+use firedrill::authoring::{run_all, run_tests, scenario_files};
 use firedrill::session::Simulation;
 use firedrill::session::load_file;
 
 #[test]
 fn every_shipped_scenario_passes_its_self_tests() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    for file in scenario_files(&[dir]) {
-        let scenario = load_file(&file).unwrap().scenario;
-        let outcomes = run_tests(&file).unwrap_or_else(|e| panic!("{e}"));
+    let files = scenario_files(&[dir]);
+    for (file, outcomes) in files.iter().zip(run_all(&files)) {
+        let scenario = load_file(file).unwrap().scenario;
+        let outcomes = outcomes.unwrap_or_else(|e| panic!("{e}"));
         if scenario.incident.is_some() {
             assert!(
                 outcomes.len() >= 3,
@@ -117,4 +118,22 @@ fn the_starter_scenario_passes_its_own_tests_and_failures_are_reported() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED: score 4% below 90%"));
+}
+
+/// Self-tests run on every core print exactly what they print on one thread.
+#[test]
+fn self_tests_print_the_same_on_one_thread_and_on_many() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let test = |jobs: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+            .args(["test", "--jobs", jobs])
+            .args(["tutorial.ron", "cert-expiry.ron", "dns-failure.ron"].map(|f| dir.join(f)))
+            .output()
+            .unwrap()
+    };
+    let (one, many) = (test("1"), test("4"));
+    assert!(one.status.success() && many.status.success());
+    let printed = String::from_utf8_lossy(&one.stdout);
+    assert!(printed.contains(" 0 failed"), "{printed}");
+    assert_eq!(printed, String::from_utf8_lossy(&many.stdout));
 }

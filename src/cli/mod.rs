@@ -33,6 +33,11 @@ pub struct Cli {
     /// Without a command, the game opens on its scenario picker.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// How many threads independent runs may use: what-if runs, estimates, self-tests
+    /// (default: one per core). Each run is single-threaded and deterministic: the results
+    /// are the same for any N.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +120,9 @@ type CliResult = Result<(), CliError>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(jobs) = cli.jobs {
+        crate::session::parallel::set_jobs(usize::from(jobs));
+    }
     let result = match cli.command {
         None => play_or_explain(),
         #[cfg(feature = "gui")]

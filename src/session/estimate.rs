@@ -2,7 +2,7 @@
 //! An author's estimate (`firedrill estimate`) knows the whole scenario; a responder's
 //! (`Command::Estimate`) knows only what has happened by the time it is asked.
 
-use super::Simulation;
+use super::{Simulation, parallel};
 use crate::faults::FaultRecord;
 use crate::incident::{Command, CostEstimate, Entry};
 use crate::remediation::Remediation;
@@ -18,7 +18,7 @@ pub fn estimate(
     action: &Remediation,
     (at, horizon): (f64, f64),
 ) -> Vec<CostEstimate> {
-    let spend = |with: bool| {
+    let spend = |&with: &bool| {
         let mut sim = Simulation::new(scenario);
         for entry in taken {
             sim.issue(entry.clone());
@@ -35,7 +35,11 @@ pub fn estimate(
             .map(|(slo, bad)| (slo.bad - bad) as f64 / slo.budget_events().max(f64::MIN_POSITIVE))
             .collect::<Vec<f64>>()
     };
-    let (with, without) = (spend(true), spend(false));
+    let mut spends = parallel::map(&[true, false], spend);
+    let (without, with) = (
+        spends.pop().expect("two runs"),
+        spends.pop().expect("two runs"),
+    );
     scenario
         .slos
         .iter()

@@ -3,9 +3,7 @@
 //! all from the same seed to the same end. Scoring reads their numbers
 //! (`scoring::measured`); the runs are spread over the machine's cores.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use super::Simulation;
+use super::{Simulation, parallel};
 use crate::incident::debrief::Timeline;
 use crate::incident::{Entry, clock};
 use crate::scenario::Scenario;
@@ -206,7 +204,7 @@ fn spend_of(sim: &Simulation) -> Spend {
 /// Runs the scenario with each list of commands to `end_s`, on every core; the results
 /// come back in the lists' order whatever the threads did.
 fn replay_all(scenario: &Scenario, runs: Vec<Vec<Entry>>, end_s: f64) -> Vec<(Spend, Timeline)> {
-    let replay = |entries: &[Entry]| {
+    parallel::map(&runs, |entries| {
         let mut sim = Simulation::new(scenario);
         for entry in entries {
             sim.issue(entry.clone());
@@ -215,38 +213,5 @@ fn replay_all(scenario: &Scenario, runs: Vec<Vec<Entry>>, end_s: f64) -> Vec<(Sp
         sim.apply_due_commands();
         sim.flush_metrics();
         (spend_of(&sim), sim.timeline())
-    };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(runs.len());
-    if workers <= 1 {
-        return runs.iter().map(|entries| replay(entries)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<(Spend, Timeline)>> = vec![None; runs.len()];
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(entries) = runs.get(i) else {
-                            return done;
-                        };
-                        done.push((i, replay(entries)));
-                    }
-                })
-            })
-            .collect();
-        for handle in handles {
-            for (i, result) in handle.join().expect("a what-if run panicked") {
-                results[i] = Some(result);
-            }
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.expect("every run was made"))
-        .collect()
+    })
 }

@@ -6,6 +6,7 @@
 mod asset;
 mod estimate;
 mod measure;
+pub mod parallel;
 mod simulation;
 
 use std::collections::VecDeque;
