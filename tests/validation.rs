@@ -353,7 +353,8 @@ fn files_in(dirs: &[&str]) -> Vec<std::path::PathBuf> {
         .filter(|p| p.is_file())
         .filter(|p| {
             !p.starts_with(root.join("fuzz/corpus"))
-                || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+                || p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
         })
         .collect();
     files.sort();

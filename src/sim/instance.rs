@@ -426,6 +426,20 @@ impl InstanceState {
 
     /// End of a tick: charge the CPU used, account memory, and OOM-kill above the limit.
     pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) {
+        // A healthy service is not silent: a routine line now and then, staggered.
+        if self.up && (tick.index + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS) {
+            let which = self.next_noise_line(0) as u8;
+            fx.tallies.logs.log(
+                me.service,
+                me.global,
+                tick.t0,
+                Level::Info,
+                LogEvent::Routine { which },
+            );
+        }
+        if self.settled(me) {
+            return;
+        }
         let (t0, t1) = (tick.t0, tick.t1);
         let service = me.model();
         let bent = me.bent();
@@ -436,17 +450,6 @@ impl InstanceState {
         } else {
             // Caught up at one second per second once the cause is gone.
             self.replica_lag_s = (self.replica_lag_s - dt).max(0.0);
-        }
-        // A healthy service is not silent: a routine line now and then, staggered.
-        if self.up && (tick.index + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS) {
-            let which = self.next_noise_line(0) as u8;
-            fx.tallies.logs.log(
-                me.service,
-                me.global,
-                t0,
-                Level::Info,
-                LogEvent::Routine { which },
-            );
         }
         if self.up && bent.log_storm {
             for k in 0..NOISE_PER_TICK {
@@ -496,6 +499,34 @@ impl InstanceState {
             };
             self.kill(me, t1, why, fx);
         }
+    }
+
+    /// Whether the end of a tick would change nothing here: no work in hand or charged, no
+    /// condition of its service that acts between events (a leak, a full disk, a hog,
+    /// replication lag, a crash loop, a log storm), memory as it was, nothing to kill it.
+    /// Most instances of a large fleet are settled at most ticks, and cost only this check.
+    fn settled(&self, me: Me) -> bool {
+        let bent = me.bent();
+        let service = me.model();
+        let calm = bent.leak_mb_per_second == 0.0
+            && bent.disk_mb_per_second == 0.0
+            && bent.cpu_hog_cores == 0.0
+            && bent.replication_lag_rate == 0.0
+            && bent.crash_after.is_none()
+            && !bent.log_storm;
+        let at_rest = self.busy_workers == 0
+            && self.queue.is_empty()
+            && self.cores.len() == 0
+            && self.free_runs.is_empty()
+            && self.cpu_used == 0.0
+            && self.hog_threads == 0.0
+            && self.replica_lag_s == 0.0
+            && self.disk_used_mb <= service.disk_size_mb;
+        let memory = service.base_mb + service.per_request_mb * 0.0 + self.leaked_mb;
+        let doomed = self.up
+            && (service.limit_mb.is_some_and(|limit| memory > limit)
+                || me.conditions.zones_down[me.topology.zone_of(me.global)]);
+        calm && at_rest && self.memory_mb.to_bits() == memory.to_bits() && !doomed
     }
 
     /// An empty slot: no instance, no traffic, until `provision`.
@@ -1185,7 +1216,14 @@ impl Shared {
         } else {
             0.0
         };
-        self.virtual_now += progress;
+        // Virtual time only orders the requests sharing: with none, it starts again. So an
+        // idle instance's clock is the same however often it was brought up to date, and
+        // ticks may skip it.
+        if self.running.is_empty() {
+            self.virtual_now = 0.0;
+        } else {
+            self.virtual_now += progress;
+        }
         self.updated_at = self.updated_at.max(now);
         progress
     }

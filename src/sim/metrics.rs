@@ -107,6 +107,8 @@ pub struct Tallies {
     pub sources: Vec<SourceTally>,
     pub logs: Logs,
     pub traces: Traces,
+    /// Each service's gauges at the end of the tick (`step::end_tick`).
+    pub gauges: Vec<Gauges>,
 }
 
 /// A bounded ring of rows, oldest dropped first; `produced` counts every row ever pushed.

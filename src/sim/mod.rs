@@ -41,10 +41,9 @@ pub enum SimSet {
     Remediations,
     /// Traffic sources send this tick's first tries.
     Traffic,
-    /// Restarts are due and health checks move instances in and out of rotation.
-    Health,
-    /// The tick's events, in time order: arrivals, completions, replies, timeouts; then
-    /// CPU, memory and OOM kills.
+    /// Restarts are due and health checks move instances in and out of rotation; then the
+    /// tick's events, in time order: arrivals, completions, replies, timeouts; then CPU,
+    /// memory, OOM kills and the gauges. One system, so the fleet is gathered once a tick.
     Serve,
     /// SLOs count the tick's good and bad events and evaluate their alerts.
     Slos,
@@ -64,7 +63,6 @@ pub(super) fn plugin(app: &mut App) {
             SimSet::Faults,
             SimSet::Remediations,
             SimSet::Traffic,
-            SimSet::Health,
             SimSet::Serve,
             SimSet::Slos,
             SimSet::Incident,
@@ -78,7 +76,6 @@ pub(super) fn plugin(app: &mut App) {
         FixedUpdate,
         (
             generate_traffic.in_set(SimSet::Traffic),
-            health_checks.in_set(SimSet::Health),
             serve.in_set(SimSet::Serve),
             record_metrics.in_set(SimSet::Metrics),
             advance_clock.in_set(SimSet::Clock),
@@ -206,6 +203,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         sources: vec![Default::default(); topology.sources.len()],
         logs: logs::Logs::new(topology.services.len()),
         traces: traces::Traces::default(),
+        gauges: Vec::new(),
     });
     world.insert_resource(SimClock {
         tick: 0,
@@ -298,23 +296,6 @@ fn generate_traffic(
     );
 }
 
-fn health_checks(
-    fleet: Res<Fleet>,
-    clock: Res<SimClock>,
-    conditions: Res<Conditions>,
-    mut tallies: ResMut<Tallies>,
-    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
-) {
-    let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
-    step::run_health_checks(
-        &fleet.topology,
-        &conditions,
-        &mut store,
-        &mut tallies.logs,
-        clock.current(),
-    );
-}
-
 #[allow(clippy::too_many_arguments)] // a system's parameters are its data access
 fn serve(
     fleet: Res<Fleet>,
@@ -329,6 +310,13 @@ fn serve(
     let tick = clock.current();
     let mut instance_store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
+    step::run_health_checks(
+        &fleet.topology,
+        &conditions,
+        &mut instance_store,
+        &mut tallies.logs,
+        tick,
+    );
     step::run_events(
         (&fleet.topology, &conditions),
         &mut instance_store,
@@ -351,18 +339,14 @@ fn serve(
 fn record_metrics(
     fleet: Res<Fleet>,
     clock: Res<SimClock>,
-    conditions: Res<Conditions>,
     mut tallies: ResMut<Tallies>,
-    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
     mut services: Query<&mut ServiceMetrics>,
     mut sources: Query<&mut SourceMetrics>,
 ) {
     let tick = clock.current();
-    let mut store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
     for (s, &entity) in fleet.services.iter().enumerate() {
-        let gauges = step::gauges(&fleet.topology, &conditions, s, &mut store, tick);
         let mut metrics = services.get_mut(entity).expect("service entity");
-        step::record_service(&mut metrics, &mut tallies, s, gauges, tick);
+        step::record_service(&mut metrics, &mut tallies, s, tick);
     }
     for (i, &entity) in fleet.sources.iter().enumerate() {
         let mut metrics = sources.get_mut(entity).expect("source entity");

@@ -49,6 +49,7 @@ impl PlainFleet {
                 sources: vec![Default::default(); topology.sources.len()],
                 logs: super::logs::Logs::new(topology.services.len()),
                 traces: Default::default(),
+                gauges: Vec::new(),
             },
             cursors: vec![0; topology.services.len()],
             tick: 0,
@@ -91,8 +92,7 @@ impl PlainFleet {
             tick,
         );
         for (s, metrics) in self.service_metrics.iter_mut().enumerate() {
-            let gauges = step::gauges(t, &self.conditions, s, &mut self.instances, tick);
-            step::record_service(metrics, &mut self.tallies, s, gauges, tick);
+            step::record_service(metrics, &mut self.tallies, s, tick);
         }
         for (i, metrics) in self.source_metrics.iter_mut().enumerate() {
             step::record_source(metrics, &mut self.tallies, i, tick);

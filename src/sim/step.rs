@@ -314,7 +314,8 @@ fn source_context<'a>(
     )
 }
 
-/// CPU, memory and OOM kills at the end of the tick.
+/// CPU, memory and OOM kills at the end of the tick, and each service's gauges read off its
+/// instances as they stand then (into `tallies.gauges`): one pass over the fleet.
 pub fn end_tick(
     topology: &Topology,
     conditions: &Conditions,
@@ -323,22 +324,44 @@ pub fn end_tick(
     tallies: &mut Tallies,
     tick: Tick,
 ) {
-    for global in 0..topology.total_instances {
-        let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
-        instances.instance(global).end_tick(me, tick, &mut fx);
+    let mut gauges = std::mem::take(&mut tallies.gauges);
+    gauges.clear();
+    for (s, model) in topology.services.iter().enumerate() {
+        let mut service = Gauges {
+            cert_expires_in_s: conditions.cert_expires_at[s].map(|at| at - tick.t1),
+            reported: !conditions.services[s].metrics_missing,
+            ..Gauges::default()
+        };
+        for global in model.members() {
+            let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
+            let state = instances.instance(global);
+            state.end_tick(me, tick, &mut fx);
+            if !state.provisioned {
+                continue;
+            }
+            service.provisioned += 1;
+            service.memory_mb += state.memory_mb;
+            service.memory_max_mb = service.memory_max_mb.max(state.memory_mb);
+            service.disk_used_ratio = service
+                .disk_used_ratio
+                .max(state.disk_used_mb / model.disk_size_mb);
+            service.queue += state.queue_len() as f64;
+            service.queue_age_s = service.queue_age_s.max(state.queue_age(tick.t1));
+            service.replication_lag_s = service.replication_lag_s.max(state.replica_lag_s);
+            service.in_flight += state.busy() as f64;
+            let zone_drained = conditions.zones_drained[topology.zone_of(global)];
+            service.healthy += u32::from(state.takes_traffic() && !zone_drained);
+        }
+        service.memory_mb /= f64::from(service.provisioned.max(1));
+        gauges.push(service);
     }
+    tallies.gauges = gauges;
 }
 
 /// Folds service `s`'s tick tally and gauges into its metrics, and clears the tally.
-pub fn record_service(
-    metrics: &mut ServiceMetrics,
-    tallies: &mut Tallies,
-    s: usize,
-    gauges: Gauges,
-    tick: Tick,
-) {
+pub fn record_service(metrics: &mut ServiceMetrics, tallies: &mut Tallies, s: usize, tick: Tick) {
     let tally = &mut tallies.services[s];
-    metrics.record(tally, gauges, tick.t1, tick.t1 - tick.t0);
+    metrics.record(tally, tallies.gauges[s], tick.t1, tick.t1 - tick.t0);
     tally.reset();
 }
 
@@ -347,40 +370,4 @@ pub fn record_source(metrics: &mut SourceMetrics, tallies: &mut Tallies, i: usiz
     let tally = &mut tallies.sources[i];
     metrics.record(tally, tick.t1, tick.t1 - tick.t0);
     tally.reset();
-}
-
-/// End-of-tick gauges of one service.
-pub fn gauges(
-    topology: &Topology,
-    conditions: &Conditions,
-    service: usize,
-    instances: &mut impl InstanceStore,
-    tick: Tick,
-) -> Gauges {
-    let model = &topology.services[service];
-    let mut gauges = Gauges {
-        cert_expires_in_s: conditions.cert_expires_at[service].map(|at| at - tick.t1),
-        reported: !conditions.services[service].metrics_missing,
-        ..Gauges::default()
-    };
-    for global in model.members() {
-        let state = instances.instance(global);
-        if !state.provisioned {
-            continue;
-        }
-        gauges.provisioned += 1;
-        gauges.memory_mb += state.memory_mb;
-        gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
-        gauges.disk_used_ratio = gauges
-            .disk_used_ratio
-            .max(state.disk_used_mb / model.disk_size_mb);
-        gauges.queue += state.queue_len() as f64;
-        gauges.queue_age_s = gauges.queue_age_s.max(state.queue_age(tick.t1));
-        gauges.replication_lag_s = gauges.replication_lag_s.max(state.replica_lag_s);
-        gauges.in_flight += state.busy() as f64;
-        let zone_drained = conditions.zones_drained[topology.zone_of(global)];
-        gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
-    }
-    gauges.memory_mb /= f64::from(gauges.provisioned.max(1));
-    gauges
 }
