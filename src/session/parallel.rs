@@ -44,6 +44,15 @@ fn claim_helpers(wanted: usize) -> usize {
     }
 }
 
+/// A helper thread's place in the budget, given back when the helper ends (or panics).
+struct HelperClaim;
+
+impl Drop for HelperClaim {
+    fn drop(&mut self) {
+        HELPERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// `run` over every item, on the caller's thread and as many helpers as the budget allows;
 /// the results in the items' order. A panic in any run is raised again here, after the
 /// others stop taking work.
@@ -71,7 +80,16 @@ pub fn map<T: Sync, R: Send>(items: &[T], run: impl Fn(&T) -> R + Sync) -> Vec<R
         })
     };
     let outcomes: Vec<_> = std::thread::scope(|scope| {
-        let started: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
+        let started: Vec<_> = (0..helpers)
+            .map(|_| {
+                scope.spawn(|| {
+                    // Out of work, a helper gives its thread back at once: runs still going
+                    // (and the runs they ask for) may use it.
+                    let _release = HelperClaim;
+                    work()
+                })
+            })
+            .collect();
         let mut outcomes = vec![work()];
         outcomes.extend(
             started
@@ -80,7 +98,6 @@ pub fn map<T: Sync, R: Send>(items: &[T], run: impl Fn(&T) -> R + Sync) -> Vec<R
         );
         outcomes
     });
-    HELPERS.fetch_sub(helpers, Ordering::AcqRel);
     for outcome in outcomes {
         if let Err(payload) = outcome {
             resume_unwind(payload);

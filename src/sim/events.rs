@@ -123,29 +123,31 @@ pub enum SharedResource {
     Contended,
 }
 
+/// An event, or where it waits (the heap's slot), with when it is due. The open tick's heap
+/// holds slots: it moves 24 bytes on every push and pop, not the event's 72.
 #[derive(Clone, Copy, Debug)]
-struct Scheduled {
+struct Scheduled<T> {
     time: f64,
     /// Ties in time keep the order events were scheduled in: runs are reproducible.
     order: u64,
-    event: Event,
+    what: T,
 }
 
-impl PartialEq for Scheduled {
+impl<T> PartialEq for Scheduled<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Scheduled {}
+impl<T> Eq for Scheduled<T> {}
 
-impl PartialOrd for Scheduled {
+impl<T> PartialOrd for Scheduled<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Scheduled {
+impl<T> Ord for Scheduled<T> {
     /// Reversed, so the max-heap pops the earliest event.
     fn cmp(&self, other: &Self) -> Ordering {
         other
@@ -172,11 +174,14 @@ pub struct Events {
     /// next in time order, so they skip the heap.
     now_queue: VecDeque<Event>,
     now: f64,
-    heap: BinaryHeap<Scheduled>,
+    heap: BinaryHeap<Scheduled<u32>>,
+    /// The events of the heap, by slot; `free` lists the slots to reuse.
+    slots: Vec<Event>,
+    free: Vec<u32>,
     /// `later[k]` holds the events of tick `open_tick + 1 + k`.
-    later: VecDeque<Vec<Scheduled>>,
+    later: VecDeque<Vec<Scheduled<Event>>>,
     /// Events more than [`BUCKETED_TICKS`] ahead, earliest first.
-    far: BinaryHeap<Scheduled>,
+    far: BinaryHeap<Scheduled<Event>>,
     open_tick: u64,
     dt: f64,
     next_order: u64,
@@ -191,6 +196,8 @@ impl Events {
             now_queue: VecDeque::new(),
             now: f64::NEG_INFINITY,
             heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             later: VecDeque::new(),
             far: BinaryHeap::new(),
             open_tick: 0,
@@ -208,11 +215,14 @@ impl Events {
         while self.open_tick < tick {
             self.open_tick += 1;
             if let Some(bucket) = self.later.pop_front() {
-                self.heap
-                    .extend(bucket.into_iter().filter(|s| match s.event {
-                        Event::Timeout { to } => still_waiting(to),
-                        _ => true,
-                    }));
+                for scheduled in bucket {
+                    if let Event::Timeout { to } = scheduled.what
+                        && !still_waiting(to)
+                    {
+                        continue;
+                    }
+                    self.push_due(scheduled);
+                }
             }
         }
         // Far events whose tick is now within the buckets' reach move into them.
@@ -235,10 +245,10 @@ impl Events {
     }
 
     /// Files an event: the open tick's heap, a bucket, or the far heap.
-    fn bucket(&mut self, scheduled: Scheduled) {
+    fn bucket(&mut self, scheduled: Scheduled<Event>) {
         let tick = self.tick_of(scheduled.time);
         if tick <= self.open_tick {
-            self.heap.push(scheduled);
+            self.push_due(scheduled);
         } else if tick - self.open_tick <= BUCKETED_TICKS {
             let k = (tick - self.open_tick - 1) as usize;
             if self.later.len() <= k {
@@ -250,6 +260,25 @@ impl Events {
         }
     }
 
+    /// Puts an event of the open tick in the heap.
+    fn push_due(&mut self, Scheduled { time, order, what }: Scheduled<Event>) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = what;
+                slot
+            }
+            None => {
+                self.slots.push(what);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Scheduled {
+            time,
+            order,
+            what: slot,
+        });
+    }
+
     pub fn schedule(&mut self, time: f64, event: Event) {
         if time == self.now {
             self.now_queue.push_back(event);
@@ -257,7 +286,11 @@ impl Events {
         }
         let order = self.next_order;
         self.next_order += 1;
-        self.bucket(Scheduled { time, order, event });
+        self.bucket(Scheduled {
+            time,
+            order,
+            what: event,
+        });
     }
 
     /// The earliest event strictly before `until`, if any.
@@ -268,9 +301,10 @@ impl Events {
         }
         if self.heap.peek()?.time < until {
             let next = self.heap.pop()?;
+            self.free.push(next.what);
             self.now = next.time;
             self.handled += 1;
-            Some((next.time, next.event))
+            Some((next.time, self.slots[next.what as usize]))
         } else {
             None
         }
