@@ -131,12 +131,17 @@ impl Simulation {
 
     /// Advances `ticks` ticks, or until the game master ends the shift.
     pub fn run_ticks(&mut self, ticks: u64) {
-        for _ in 0..ticks {
-            if self.ended_early() {
-                break;
-            }
-            self.app.world_mut().run_schedule(FixedUpdate);
-        }
+        // The schedule is taken out of the world once for all the ticks, not once a tick.
+        self.app
+            .world_mut()
+            .schedule_scope(FixedUpdate, |world, schedule| {
+                for _ in 0..ticks {
+                    if world.resource::<Incident>().lifecycle.ended_s.is_some() {
+                        break;
+                    }
+                    schedule.run(world);
+                }
+            });
     }
 
     /// Whether the game master ended the shift before its time.

@@ -163,15 +163,39 @@ impl Histogram {
     /// The `q` quantile, as `histogram_quantile` reads it, except where it falls in the open
     /// top bucket: then it is beyond every bound and reads `f64::INFINITY` (shown "> 262s"),
     /// not the highest bound, which would be a made-up figure.
+    /// Read off the counts where they stand, without building the cumulative series (this
+    /// runs for every service's p50, p90 and p99 every simulated second).
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let buckets = self.cumulative();
-        let beyond = (0.0..=1.0).contains(&q)
-            && buckets.len() > 1
-            && (buckets[buckets.len() - 2].1 as f64) < q * self.total as f64;
-        if beyond {
+        let total = self.total;
+        if total == 0 || q.is_nan() {
+            return None;
+        }
+        if q < 0.0 {
+            return Some(f64::NEG_INFINITY);
+        }
+        let rank = q * total as f64;
+        let top = self.counts[FINITE_BUCKETS];
+        if q > 1.0 || ((total - top) as f64) < rank {
             return Some(f64::INFINITY);
         }
-        histogram_quantile(q, &buckets)
+        // The first bucket whose cumulative count reaches the rank, then linear inside it,
+        // exactly as `histogram_quantile`.
+        let mut below = 0;
+        for (k, &count) in self.counts[..FINITE_BUCKETS].iter().enumerate() {
+            let at = below + count;
+            if at as f64 >= rank {
+                let lower = if k == 0 { 0.0 } else { bucket_bound(k - 1) };
+                let upper = bucket_bound(k);
+                let in_bucket = count as f64;
+                if in_bucket == 0.0 {
+                    return Some(upper);
+                }
+                return Some(lower + (upper - lower) * (rank - below as f64) / in_bucket);
+            }
+            below = at;
+        }
+        // The finite buckets always reach the rank (it is at most their total).
+        Some(f64::INFINITY)
     }
 }
 
@@ -236,6 +260,58 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, u64)]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `quantile` must answer: Prometheus' reading of the cumulative series, and beyond
+    /// every bound when the quantile falls in the open top bucket.
+    fn quantile_by_the_series(histogram: &Histogram, q: f64) -> Option<f64> {
+        let buckets = histogram.cumulative();
+        let beyond = (0.0..=1.0).contains(&q)
+            && (buckets[buckets.len() - 2].1 as f64) < q * histogram.total as f64;
+        if beyond {
+            return Some(f64::INFINITY);
+        }
+        histogram_quantile(q, &buckets)
+    }
+
+    #[test]
+    fn quantiles_read_off_the_counts_equal_the_series_reading() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let quantiles = [
+            0.0,
+            1e-9,
+            0.25,
+            0.5,
+            0.9,
+            0.99,
+            0.999,
+            1.0,
+            -0.5,
+            1.5,
+            f64::NAN,
+        ];
+        for case in 0..200 {
+            let mut histogram = Histogram::default();
+            for _ in 0..case * 3 {
+                // Log-uniform from 0.1 ms to 20 minutes: every bucket, the open top one too.
+                histogram.observe(1e-4 * 1.2e7_f64.powf(next()));
+            }
+            for q in quantiles {
+                let (read, expected) =
+                    (histogram.quantile(q), quantile_by_the_series(&histogram, q));
+                assert_eq!(
+                    read.map(f64::to_bits),
+                    expected.map(f64::to_bits),
+                    "case {case}, q {q}: {read:?} against {expected:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_threshold_between_bounds_is_counted_exactly() {
