@@ -1,7 +1,11 @@
-//! Simulated seconds per wall second, for the shop scenario and a 10,000-instance fleet,
-//! through the ECS and through the plain loop that runs the same model on vectors.
+//! Simulated seconds per wall second, for the shop scenario, the shop incident and a
+//! 10,000-instance fleet, through the ECS and through the plain loop that runs the same model
+//! on vectors; and the cost of one event through the ECS.
 //!
-//! Criterion reports throughput in "elements": here one element is one simulated second.
+//! Criterion reports throughput in "elements": in `simulated_seconds` one element is one
+//! simulated second; in `events` it is one event (as many as the warm-up's same stretch of
+//! simulated time handled: the runs are in steady state), so its time per element is the
+//! cost per event.
 
 use std::path::Path;
 
@@ -15,9 +19,13 @@ use firedrill::sim::topology::Topology;
 /// Simulated seconds per measured iteration.
 const SECONDS: u64 = 30;
 
-fn shop() -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/shop.ron");
-    load_file(&path).expect("shop.ron is valid").scenario
+fn shipped(file: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    load_file(&path)
+        .expect("shipped scenarios are valid")
+        .scenario
 }
 
 /// 200 services x 50 instances: 50 independent call chains, each an entry service and three
@@ -49,20 +57,42 @@ fn big_fleet() -> Scenario {
 }
 
 fn throughput(c: &mut Criterion) {
+    let scenarios = [
+        ("shop", shipped("shop.ron")),
+        ("shop_incident", shipped("shop-incident.ron")),
+        ("fleet_10k", big_fleet()),
+    ];
     let mut group = c.benchmark_group("simulated_seconds");
     group.throughput(Throughput::Elements(SECONDS));
     group.sample_size(10);
-    for (name, scenario) in [("shop", shop()), ("fleet_10k", big_fleet())] {
+    for (name, scenario) in &scenarios {
         let ticks = (SECONDS as f64 / scenario.tick.get()).round() as u64;
-        let mut ecs = Simulation::new(&scenario);
+        let mut ecs = Simulation::new(scenario);
         ecs.run_ticks(ticks); // warm: caches filled, queues at steady state
         group.bench_function(BenchmarkId::new("ecs", name), |b| {
             b.iter(|| ecs.run_ticks(ticks))
         });
-        let mut plain = PlainFleet::new(Topology::compile(&scenario));
-        plain.run_ticks(ticks);
-        group.bench_function(BenchmarkId::new("plain_loop", name), |b| {
-            b.iter(|| plain.run_ticks(ticks))
+        // The plain loop runs a fleet without faults: a baseline for the fault-free ones.
+        if scenario.faults.is_empty() {
+            let mut plain = PlainFleet::new(Topology::compile(scenario));
+            plain.run_ticks(ticks);
+            group.bench_function(BenchmarkId::new("plain_loop", name), |b| {
+                b.iter(|| plain.run_ticks(ticks))
+            });
+        }
+    }
+    group.finish();
+    let mut group = c.benchmark_group("events");
+    group.sample_size(10);
+    for (name, scenario) in &scenarios {
+        let ticks = (SECONDS as f64 / scenario.tick.get()).round() as u64;
+        let mut ecs = Simulation::new(scenario);
+        ecs.run_ticks(ticks);
+        let before = ecs.events_handled();
+        ecs.run_ticks(ticks);
+        group.throughput(Throughput::Elements(ecs.events_handled() - before));
+        group.bench_function(BenchmarkId::new("ecs", name), |b| {
+            b.iter(|| ecs.run_ticks(ticks))
         });
     }
     group.finish();
