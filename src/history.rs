@@ -30,7 +30,7 @@ pub fn data_dir(flag: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// One finished session.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Session {
     /// Wall-clock time the session finished, RFC 3339 (history only, never in reports).
     pub finished_at: String,
@@ -134,6 +134,14 @@ impl History {
 }
 
 impl Session {
+    /// The score as a share of the maximum, in percent, when the session was scored.
+    pub fn percent(&self) -> Option<f64> {
+        match (self.points, self.max) {
+            (Some(points), Some(max)) if max > 0.0 => Some(points / max * 100.0),
+            _ => None,
+        }
+    }
+
     /// A session that has just finished, as its timeline and score tell it.
     pub fn finished(
         header: &crate::incident::journal::Header,

@@ -422,6 +422,31 @@ fn history_lists_finished_sessions_and_survives_a_corrupt_database() {
     );
     assert!(stdout.contains("yes"), "resolved: {stdout}");
     assert!(String::from_utf8_lossy(&list("other").stdout).contains("0 session(s)"));
+    // Exported for a spreadsheet or a training programme's records: the same two sessions.
+    let export = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+            .args(["history", "--format", format])
+            .env("FIREDRILL_DATA_DIR", &data)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = export("csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[1..].iter().all(|r| r.contains(",shop-incident,")),
+        "{csv}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&export("json")).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(2), "{json}");
+    assert_eq!(json[0]["scenario"], "shop-incident");
+    assert!(
+        json[0]["percent"]
+            .as_f64()
+            .is_some_and(|p| (0.0..=100.0).contains(&p))
+    );
     // A corrupt database is reported; the session, its report and journal are not lost.
     std::fs::write(data.join("history.sqlite3"), "this is not a database").unwrap();
     let journal = scratch("h3.jsonl");
@@ -668,4 +693,33 @@ fn an_estimate_is_journaled_reported_and_replayed_byte_for_byte() {
         std::fs::read(&replayed).unwrap(),
         "the replay's report differs from the session's"
     );
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Far more than a pipe holds: the writer is still writing when the reader leaves.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args([
+            "run",
+            "scenarios/shop.ron",
+            "--duration",
+            "5m",
+            "--no-history",
+        ])
+        .args(["--logs", "5000"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
 }

@@ -119,6 +119,7 @@ impl From<crate::scenario::LoadError> for CliError {
 type CliResult = Result<(), CliError>;
 
 pub fn main() -> ExitCode {
+    quiet_when_the_reader_leaves();
     let cli = Cli::parse();
     if let Some(jobs) = cli.jobs {
         crate::session::parallel::set_jobs(usize::from(jobs));
@@ -152,6 +153,25 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `firedrill history --format csv | head` must not end in a panic: when whoever reads the
+/// output goes away, stop quietly as Unix tools do (exit 141, as if killed by SIGPIPE).
+/// Journals are written through as each command is applied, so nothing is lost.
+fn quiet_when_the_reader_leaves() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 /// The game window, when this build has one.
