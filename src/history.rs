@@ -46,6 +46,65 @@ pub struct Session {
     pub journal: Option<String>,
 }
 
+/// One trainee's sessions summed up: what a training lead follows across a cohort. A team
+/// session counts for each player in it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Trainee {
+    pub name: String,
+    pub sessions: usize,
+    /// Distinct scenarios played.
+    pub scenarios: usize,
+    /// Sessions that ended with the incident resolved.
+    pub resolved: usize,
+    /// Scores in percent, over the scored sessions: the mean, the best and the latest.
+    pub mean_percent: Option<f64>,
+    pub best_percent: Option<f64>,
+    pub last_percent: Option<f64>,
+    /// Mean share of the error budget the incidents burned.
+    pub mean_budget_spent: f64,
+    pub last_finished_at: String,
+}
+
+/// The trainees of `sessions` (in the order they finished), by name.
+pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
+    let mut names: Vec<&str> = sessions
+        .iter()
+        .flat_map(|s| s.players.split(','))
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let theirs: Vec<&Session> = sessions
+                .iter()
+                .filter(|s| s.players.split(',').any(|p| p == name))
+                .collect();
+            let percents: Vec<f64> = theirs.iter().filter_map(|s| s.percent()).collect();
+            let mut scenarios: Vec<&str> = theirs.iter().map(|s| s.scenario.as_str()).collect();
+            scenarios.sort_unstable();
+            scenarios.dedup();
+            let count = theirs.len();
+            Trainee {
+                name: name.to_string(),
+                sessions: count,
+                scenarios: scenarios.len(),
+                resolved: theirs.iter().filter(|s| s.resolved).count(),
+                mean_percent: (!percents.is_empty())
+                    .then(|| percents.iter().sum::<f64>() / percents.len() as f64),
+                best_percent: percents.iter().copied().reduce(f64::max),
+                last_percent: percents.last().copied(),
+                mean_budget_spent: theirs.iter().map(|s| s.budget_spent).sum::<f64>()
+                    / count as f64,
+                last_finished_at: theirs
+                    .last()
+                    .map_or(String::new(), |s| s.finished_at.clone()),
+            }
+        })
+        .collect()
+}
+
 /// The history database.
 pub struct History {
     connection: Connection,

@@ -447,6 +447,34 @@ fn history_lists_finished_sessions_and_survives_a_corrupt_database() {
             .as_f64()
             .is_some_and(|p| (0.0..=100.0).contains(&p))
     );
+    // A cohort's view: one row per trainee, both sessions counted for each of their players.
+    let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["history", "--by-trainee", "--format", "json"])
+        .env("FIREDRILL_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let trainees: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let players: std::collections::BTreeSet<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["players"].as_str().unwrap().split(','))
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert!(!players.is_empty(), "{json}");
+    assert_eq!(
+        trainees.as_array().map(Vec::len),
+        Some(players.len()),
+        "{trainees}"
+    );
+    assert!(
+        trainees
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["sessions"] == 2),
+        "{trainees}"
+    );
     // A corrupt database is reported; the session, its report and journal are not lost.
     std::fs::write(data.join("history.sqlite3"), "this is not a database").unwrap();
     let journal = scratch("h3.jsonl");
