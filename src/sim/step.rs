@@ -9,7 +9,7 @@ use super::logs::{Level, LogEvent, Logs};
 use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
 use super::random::{self, uniform};
 use super::source::{self, SourceState};
-use super::topology::Topology;
+use super::topology::{ServiceModel, Topology};
 
 /// Where instance state lives.
 pub trait InstanceStore {
@@ -336,26 +336,36 @@ pub fn end_tick(
             let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
             let state = instances.instance(global);
             state.end_tick(me, tick, &mut fx);
-            if !state.provisioned {
-                continue;
+            if state.provisioned {
+                let zone_drained = conditions.zones_drained[topology.zone_of(global)];
+                count_instance(&mut service, state, model, zone_drained, tick.t1);
             }
-            service.provisioned += 1;
-            service.memory_mb += state.memory_mb;
-            service.memory_max_mb = service.memory_max_mb.max(state.memory_mb);
-            service.disk_used_ratio = service
-                .disk_used_ratio
-                .max(state.disk_used_mb / model.disk_size_mb);
-            service.queue += state.queue_len() as f64;
-            service.queue_age_s = service.queue_age_s.max(state.queue_age(tick.t1));
-            service.replication_lag_s = service.replication_lag_s.max(state.replica_lag_s);
-            service.in_flight += state.busy() as f64;
-            let zone_drained = conditions.zones_drained[topology.zone_of(global)];
-            service.healthy += u32::from(state.takes_traffic() && !zone_drained);
         }
         service.memory_mb /= f64::from(service.provisioned.max(1));
         gauges.push(service);
     }
     tallies.gauges = gauges;
+}
+
+/// Adds a provisioned instance, as it stands at `now`, to its service's gauges.
+fn count_instance(
+    gauges: &mut Gauges,
+    state: &InstanceState,
+    model: &ServiceModel,
+    zone_drained: bool,
+    now: f64,
+) {
+    gauges.provisioned += 1;
+    gauges.memory_mb += state.memory_mb;
+    gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
+    gauges.disk_used_ratio = gauges
+        .disk_used_ratio
+        .max(state.disk_used_mb / model.disk_size_mb);
+    gauges.queue += state.queue_len() as f64;
+    gauges.queue_age_s = gauges.queue_age_s.max(state.queue_age(now));
+    gauges.replication_lag_s = gauges.replication_lag_s.max(state.replica_lag_s);
+    gauges.in_flight += state.busy() as f64;
+    gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
 }
 
 /// Folds service `s`'s tick tally and gauges into its metrics, and clears the tally.
