@@ -142,6 +142,38 @@ pub struct IncidentSpec {
     /// Criterion weights by criterion id (1 is the default; 0 disables a criterion).
     #[serde(default)]
     pub weights: std::collections::BTreeMap<String, f64>,
+    /// For the mentor: what the scenario teaches, what to watch for, what to ask after.
+    #[serde(default)]
+    pub notes: FacilitatorNotes,
+    /// What each severity means in this scenario's organisation, shown where a player
+    /// declares; left out, the generic definitions.
+    #[serde(default)]
+    pub severities: std::collections::BTreeMap<IncidentSeverity, String>,
+}
+
+/// The facilitator's notes, shown to the game master during play and at the debrief, and
+/// listed by `firedrill library`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FacilitatorNotes {
+    /// The public incident or failure class the scenario is drawn from.
+    #[serde(default)]
+    pub precedent: String,
+    /// What a trainee should be able to do afterwards.
+    #[serde(default)]
+    pub objectives: Vec<String>,
+    /// Mistakes and good moves to look out for while they play.
+    #[serde(default)]
+    pub watch_for: Vec<String>,
+    /// Questions for the debrief.
+    #[serde(default)]
+    pub questions: Vec<String>,
+}
+
+impl FacilitatorNotes {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// The estimates a scenario allows: `(limit: 3, cost: 0.02)`. An estimate models what a
