@@ -435,6 +435,42 @@ fn a_config_push_acts_at_once_and_its_rollback_too() {
 }
 
 #[test]
+fn a_crash_loop_set_off_by_a_config_ends_when_the_config_is_rolled_back_and_only_then() {
+    let mut sim = sim(
+        r#"services: [(name: "api", instances: 2, restart_time: "10s")],
+           traffic: [(to: "api", rate: 20.0)],
+           faults: [
+               (name: "bad config", kind: ConfigPush(change: "r2"), target: "api", start: At("60s")),
+               (kind: CrashLoop(uptime: "5s", caused_by: Some("bad config")), target: "api", start: At("60s")),
+           ]"#,
+    );
+    // A restart is no cure: the instances come back to the same config and exit again.
+    sim.schedule(90.0, restart("api"));
+    sim.schedule(
+        150.0,
+        Remediation::Rollback {
+            service: "api".into(),
+        },
+    );
+    sim.run_until(150.0);
+    let looping = sim.instance(0).restarts;
+    sim.run_until(240.0);
+    let api = rows(&sim, 0);
+    // Up 10 s of every 15 s at best (10 s restart, 5 s up), so half the time or more
+    // nothing serves: most requests fail while the loop runs.
+    assert!(error_ratio(&api, 61.0, 150.0) > 0.3, "{}", error_ratio(&api, 61.0, 150.0));
+    assert!(looping >= 5, "a crash every restart: {looping}");
+    let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
+    assert_eq!(ended[1], Some(150.0), "the rollback ends the loop");
+    // Back within one restart time, then up for good.
+    assert!(error_ratio(&api, 170.0, 240.0) < 0.001);
+    assert!(
+        sim.instance(0).restarts <= looping + 1,
+        "at most the restart already under way"
+    );
+}
+
+#[test]
 fn disabling_the_flag_and_fixing_dns_end_their_faults() {
     let mut sim = sim(
         r#"services: [(name: "web", workers: 32, calls: [(to: "search", timeout: "500ms")]), (name: "search")],

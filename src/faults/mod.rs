@@ -255,7 +255,7 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
         (Target::Service(s), kind) => {
             let c = &mut conditions.services[s];
             match kind {
-                FaultKind::CrashLoop { uptime } => {
+                FaultKind::CrashLoop { uptime, .. } => {
                     c.crash_after =
                         Some(c.crash_after.map_or(uptime.get(), |a| a.min(uptime.get())));
                 }

@@ -98,6 +98,25 @@ fn expert_finding(
     }
 }
 
+/// Undoing a change ends the crash loops it set off: the changes made to `service` at
+/// `changed_at` are the ones being rolled back.
+fn end_crash_loops_caused_by(faults: &mut FaultTimeline, service: usize, changed_at: f64, now: f64) {
+    let undone: Vec<String> = faults
+        .faults
+        .iter()
+        .filter(|f| {
+            f.target == Target::Service(service)
+                && matches!(f.kind, FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. })
+                && f.started_at.is_some_and(|at| (at - changed_at).abs() < 1e-9)
+        })
+        .map(|f| f.name.clone())
+        .collect();
+    faults.end_where(now, |f| {
+        f.target == Target::Service(service)
+            && matches!(&f.kind, FaultKind::CrashLoop { caused_by: Some(cause), .. } if undone.contains(cause))
+    });
+}
+
 /// What a fault that fired once (or is over) left behind and still bends, if anything: the
 /// release it shipped still running, the cache it emptied still cold, the backlog a burst of
 /// load left that outlives it.
@@ -357,6 +376,10 @@ impl Remediations {
                     return; // nothing was changed: nothing to roll back
                 }
                 let target = history[latest.previous].clone();
+                if matches!(latest.change, ChangeKind::Deploy | ChangeKind::Config) {
+                    end_crash_loops_caused_by(faults, service, latest.at_s, now);
+                }
+                let history = &mut conditions.versions[service];
                 history.push(Version {
                     change: ChangeKind::Rollback,
                     at_s: now,

@@ -1015,6 +1015,10 @@ pub enum FaultKind {
     CrashLoop {
         #[serde(default = "defaults::crash_uptime")]
         uptime: Seconds,
+        /// The change (a `Deploy` or `ConfigPush` fault on the same service, by name) the
+        /// process cannot start with: rolling that change back ends the loop.
+        #[serde(default)]
+        caused_by: Option<String>,
     },
     /// Memory that is never freed, per request served and per minute, until a restart.
     MemoryLeak {

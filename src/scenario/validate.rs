@@ -785,8 +785,28 @@ fn check_fault(
                 );
             }
         }
-        FaultKind::CrashLoop { uptime } => {
-            c.positive(format!("{kind}.uptime"), "uptime", uptime.get())
+        FaultKind::CrashLoop { uptime, caused_by } => {
+            c.positive(format!("{kind}.uptime"), "uptime", uptime.get());
+            if let Some(cause) = caused_by {
+                let path = format!("{kind}.caused_by");
+                fault_named(c, path.clone(), cause, scenario);
+                let change = scenario
+                    .faults
+                    .iter()
+                    .find(|f| f.name.as_deref() == Some(cause.as_str()));
+                if let Some(change) = change
+                    && !(matches!(change.kind, FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. })
+                        && change.target == fault.target)
+                {
+                    c.error(
+                        path,
+                        format!(
+                            "\"{cause}\" is not a Deploy or ConfigPush on \"{}\": a crash loop is caused by a change to the service that loops",
+                            fault.target
+                        ),
+                    );
+                }
+            }
         }
         FaultKind::MemoryLeak {
             per_request_mb,
