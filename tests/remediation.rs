@@ -705,6 +705,10 @@ fn paused_consumers_build_a_backlog_that_drains_when_resumed_and_scaled() {
         0,
         "producers never noticed"
     );
+    assert!(
+        rows(&sim, 1).iter().all(|r| r.healthy == 1),
+        "a broker with a backlog still answers its probes"
+    );
     sim.run_until(120.0);
     assert!(
         rows(&sim, 1).last().unwrap().queue < 5.0,

@@ -10,6 +10,7 @@ use super::metrics::{Gauges, ServiceMetrics, SourceMetrics, Tallies};
 use super::random::{self, uniform};
 use super::source::{self, SourceState};
 use super::topology::{ServiceModel, Topology};
+use crate::scenario::ServiceKind;
 
 /// Where instance state lives.
 pub trait InstanceStore {
@@ -113,8 +114,11 @@ pub fn run_health_checks(
         }
         let flapped =
             bent.probe_flap_ratio > 0.0 && uniform(&mut state.rng) < bent.probe_flap_ratio;
+        // A broker answers its probe whatever its backlog: waiting messages are its job.
+        let answers_in_time = service.kind == ServiceKind::Queue
+            || state.queue_age(tick.t0) <= service.hc_timeout;
         let passed = state.up
-            && state.queue_age(tick.t0) <= service.hc_timeout
+            && answers_in_time
             && global as u32 - service.first_instance >= bent.probe_fails
             && !flapped;
         balancer::probe(
