@@ -441,7 +441,7 @@ fn a_crash_loop_set_off_by_a_config_ends_when_the_config_is_rolled_back_and_only
            traffic: [(to: "api", rate: 20.0)],
            faults: [
                (name: "bad config", kind: ConfigPush(change: "r2"), target: "api", start: At("60s")),
-               (kind: CrashLoop(uptime: "5s", caused_by: Some("bad config")), target: "api", start: At("60s")),
+               (kind: CrashLoop(uptime: "5s"), target: "api", start: At("60s"), caused_by: Some("bad config")),
            ]"#,
     );
     // A restart is no cure: the instances come back to the same config and exit again.
@@ -468,6 +468,33 @@ fn a_crash_loop_set_off_by_a_config_ends_when_the_config_is_rolled_back_and_only
         sim.instance(0).restarts <= looping + 1,
         "at most the restart already under way"
     );
+}
+
+#[test]
+fn disabling_a_flag_ends_the_faults_it_caused_and_a_rollback_of_another_service_does_not() {
+    let mut sim = sim(
+        r#"services: [(name: "web", instances: 4, workers: 32)],
+           traffic: [(to: "web", rate: 40.0)],
+           faults: [
+               (name: "new-search", kind: FeatureFlag(flag: "new-search"), target: "web", start: At("10s")),
+               (kind: ReadinessFailure(instances: 2), target: "web", start: At("10s"), caused_by: Some("new-search")),
+               (kind: Errors(ratio: 0.2), target: "web", start: At("10s")),
+           ]"#,
+    );
+    sim.schedule(
+        60.0,
+        Remediation::DisableFlag {
+            service: "web".into(),
+            flag: "new-search".into(),
+        },
+    );
+    sim.run_until(59.0);
+    let in_rotation = |sim: &Simulation| rows(sim, 0).last().unwrap().healthy;
+    assert_eq!(in_rotation(&sim), 2, "two instances fail their probes");
+    sim.run_until(120.0);
+    assert_eq!(in_rotation(&sim), 4, "back once the flag is off");
+    let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
+    assert_eq!(ended, vec![Some(60.0), Some(60.0), None], "the unrelated fault stays");
 }
 
 #[test]

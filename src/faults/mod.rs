@@ -50,6 +50,8 @@ pub struct Fault {
     pub duration: Option<f64>,
     pub started_at: Option<f64>,
     pub ended_at: Option<f64>,
+    /// The change whose undoing ends it, by name.
+    pub caused_by: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -225,6 +227,7 @@ impl Fault {
             duration: spec.duration.map(|d| d.get()),
             started_at: None,
             ended_at: None,
+            caused_by: spec.caused_by.clone(),
         }
     }
 
@@ -255,7 +258,7 @@ fn bend(fault: &Fault, conditions: &mut Conditions) {
         (Target::Service(s), kind) => {
             let c = &mut conditions.services[s];
             match kind {
-                FaultKind::CrashLoop { uptime, .. } => {
+                FaultKind::CrashLoop { uptime } => {
                     c.crash_after =
                         Some(c.crash_after.map_or(uptime.get(), |a| a.min(uptime.get())));
                 }

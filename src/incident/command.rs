@@ -243,6 +243,7 @@ impl Command {
                 target: target.clone(),
                 start: FaultStart::At(Seconds(at)),
                 duration: *duration,
+                caused_by: None,
             }),
             _ => None,
         }

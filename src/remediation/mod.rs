@@ -98,22 +98,16 @@ fn expert_finding(
     }
 }
 
-/// Undoing a change ends the crash loops it set off: the changes made to `service` at
-/// `changed_at` are the ones being rolled back.
-fn end_crash_loops_caused_by(faults: &mut FaultTimeline, service: usize, changed_at: f64, now: f64) {
-    let undone: Vec<String> = faults
+/// Undoing a change ends the faults it caused: `undone` picks the change faults being undone.
+fn end_faults_caused_by(faults: &mut FaultTimeline, now: f64, undone: impl Fn(&Fault) -> bool) {
+    let causes: Vec<String> = faults
         .faults
         .iter()
-        .filter(|f| {
-            f.target == Target::Service(service)
-                && matches!(f.kind, FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. })
-                && f.started_at.is_some_and(|at| (at - changed_at).abs() < 1e-9)
-        })
+        .filter(|f| f.kind.is_change() && undone(f))
         .map(|f| f.name.clone())
         .collect();
     faults.end_where(now, |f| {
-        f.target == Target::Service(service)
-            && matches!(&f.kind, FaultKind::CrashLoop { caused_by: Some(cause), .. } if undone.contains(cause))
+        f.caused_by.as_ref().is_some_and(|cause| causes.contains(cause))
     });
 }
 
@@ -377,7 +371,12 @@ impl Remediations {
                 }
                 let target = history[latest.previous].clone();
                 if matches!(latest.change, ChangeKind::Deploy | ChangeKind::Config) {
-                    end_crash_loops_caused_by(faults, service, latest.at_s, now);
+                    // The changes made to the service at that moment are the ones undone.
+                    end_faults_caused_by(faults, now, |f| {
+                        f.target == Target::Service(service)
+                            && !matches!(f.kind, FaultKind::FeatureFlag { .. })
+                            && f.started_at.is_some_and(|at| (at - latest.at_s).abs() < 1e-9)
+                    });
                 }
                 let history = &mut conditions.versions[service];
                 history.push(Version {
@@ -397,10 +396,12 @@ impl Remediations {
                 }
             }
             Op::DisableFlag { service, flag } => {
-                faults.end_where(now, |f| {
+                let is_the_flag = |f: &Fault| {
                     f.target == Target::Service(service)
                         && matches!(&f.kind, FaultKind::FeatureFlag { flag: name, .. } if *name == flag)
-                });
+                };
+                end_faults_caused_by(faults, now, |f| is_the_flag(f) && f.ended_at.is_none());
+                faults.end_where(now, is_the_flag);
             }
             Op::RollForward { service, version } => {
                 let history = &mut conditions.versions[service];

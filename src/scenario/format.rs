@@ -971,6 +971,11 @@ pub struct FaultSpec {
     /// How long it lasts; left out, it lasts until the run ends or a remediation ends it.
     #[serde(default)]
     pub duration: Option<Seconds>,
+    /// The change (a `Deploy`, `ConfigPush` or `FeatureFlag` fault on the same service, by
+    /// name) this fault is the doing of: undoing the change (rolling it back, disabling the
+    /// flag) ends it, as it would end a crash loop on a config the process cannot start with.
+    #[serde(default)]
+    pub caused_by: Option<String>,
 }
 
 /// When a fault begins.
@@ -1015,10 +1020,6 @@ pub enum FaultKind {
     CrashLoop {
         #[serde(default = "defaults::crash_uptime")]
         uptime: Seconds,
-        /// The change (a `Deploy` or `ConfigPush` fault on the same service, by name) the
-        /// process cannot start with: rolling that change back ends the loop.
-        #[serde(default)]
-        caused_by: Option<String>,
     },
     /// Memory that is never freed, per request served and per minute, until a restart.
     MemoryLeak {

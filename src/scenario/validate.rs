@@ -716,6 +716,31 @@ pub fn check_extra_fault(scenario: &Scenario, path: &str, fault: &FaultSpec) -> 
     c.problems
 }
 
+/// A fault's cause must be a change to the service it hits, so that undoing the change can
+/// end it.
+fn check_cause(c: &mut Checker, path: String, fault: &FaultSpec, cause: &str, scenario: &Scenario) {
+    fault_named(c, path.clone(), cause, scenario);
+    let Some(change) = scenario
+        .faults
+        .iter()
+        .find(|f| f.name.as_deref() == Some(cause))
+    else {
+        return;
+    };
+    let undoable = change.kind.is_change() && change.kind.target_kind() == TargetKind::Service;
+    if !undoable || change.target != fault.target || fault.kind.target_kind() != TargetKind::Service {
+        c.error(
+            path,
+            format!(
+                "\"{cause}\" is not a Deploy, ConfigPush or FeatureFlag on \"{}\": a fault is caused by a change to the service it hits, and ends when that change is undone",
+                fault.target
+            ),
+        );
+    } else if std::ptr::eq(change, fault) {
+        c.error(path, format!("\"{cause}\" cannot be its own cause"));
+    }
+}
+
 fn check_fault(
     c: &mut Checker,
     path: &str,
@@ -776,6 +801,9 @@ fn check_fault(
             }
         }
     }
+    if let Some(cause) = &fault.caused_by {
+        check_cause(c, format!("{path}.caused_by"), fault, cause, scenario);
+    }
     match &fault.kind {
         FaultKind::Crash { instances } => {
             if *instances == 0 {
@@ -785,28 +813,8 @@ fn check_fault(
                 );
             }
         }
-        FaultKind::CrashLoop { uptime, caused_by } => {
-            c.positive(format!("{kind}.uptime"), "uptime", uptime.get());
-            if let Some(cause) = caused_by {
-                let path = format!("{kind}.caused_by");
-                fault_named(c, path.clone(), cause, scenario);
-                let change = scenario
-                    .faults
-                    .iter()
-                    .find(|f| f.name.as_deref() == Some(cause.as_str()));
-                if let Some(change) = change
-                    && !(matches!(change.kind, FaultKind::Deploy { .. } | FaultKind::ConfigPush { .. })
-                        && change.target == fault.target)
-                {
-                    c.error(
-                        path,
-                        format!(
-                            "\"{cause}\" is not a Deploy or ConfigPush on \"{}\": a crash loop is caused by a change to the service that loops",
-                            fault.target
-                        ),
-                    );
-                }
-            }
+        FaultKind::CrashLoop { uptime } => {
+            c.positive(format!("{kind}.uptime"), "uptime", uptime.get())
         }
         FaultKind::MemoryLeak {
             per_request_mb,
