@@ -458,7 +458,11 @@ fn a_crash_loop_set_off_by_a_config_ends_when_the_config_is_rolled_back_and_only
     let api = rows(&sim, 0);
     // Up 10 s of every 15 s at best (10 s restart, 5 s up), so half the time or more
     // nothing serves: most requests fail while the loop runs.
-    assert!(error_ratio(&api, 61.0, 150.0) > 0.3, "{}", error_ratio(&api, 61.0, 150.0));
+    assert!(
+        error_ratio(&api, 61.0, 150.0) > 0.3,
+        "{}",
+        error_ratio(&api, 61.0, 150.0)
+    );
     assert!(looping >= 5, "a crash every restart: {looping}");
     let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
     assert_eq!(ended[1], Some(150.0), "the rollback ends the loop");
@@ -472,15 +476,13 @@ fn a_crash_loop_set_off_by_a_config_ends_when_the_config_is_rolled_back_and_only
 
 #[test]
 fn disabling_a_flag_ends_the_faults_it_caused_and_a_rollback_of_another_service_does_not() {
-    let mut sim = sim(
-        r#"services: [(name: "web", instances: 4, workers: 32)],
+    let mut sim = sim(r#"services: [(name: "web", instances: 4, workers: 32)],
            traffic: [(to: "web", rate: 40.0)],
            faults: [
                (name: "new-search", kind: FeatureFlag(flag: "new-search"), target: "web", start: At("10s")),
                (kind: ReadinessFailure(instances: 2), target: "web", start: At("10s"), caused_by: Some("new-search")),
                (kind: Errors(ratio: 0.2), target: "web", start: At("10s")),
-           ]"#,
-    );
+           ]"#);
     sim.schedule(
         60.0,
         Remediation::DisableFlag {
@@ -494,7 +496,11 @@ fn disabling_a_flag_ends_the_faults_it_caused_and_a_rollback_of_another_service_
     sim.run_until(120.0);
     assert_eq!(in_rotation(&sim), 4, "back once the flag is off");
     let ended: Vec<Option<f64>> = sim.faults().faults.iter().map(|f| f.ended_at).collect();
-    assert_eq!(ended, vec![Some(60.0), Some(60.0), None], "the unrelated fault stays");
+    assert_eq!(
+        ended,
+        vec![Some(60.0), Some(60.0), None],
+        "the unrelated fault stays"
+    );
 }
 
 #[test]
@@ -856,4 +862,80 @@ fn shedding_and_circuits_can_be_lifted() {
         (rps(&recs, 45.0, 70.0) - 40.0).abs() < 6.0,
         "calls flow again"
     );
+}
+
+/// Instances provisioned and not leaving: what an autoscaler counts as current.
+fn provisioned(sim: &Simulation, service_slots: std::ops::Range<u32>) -> usize {
+    service_slots
+        .filter(|&g| sim.instance(g).provisioned && !sim.instance(g).draining)
+        .count()
+}
+
+#[test]
+fn the_autoscaler_settles_where_the_hpa_formula_says_and_scales_in_only_after_its_window() {
+    // 12 requests a second of 100 ms of pure CPU: 1.2 cores of work, one core per instance.
+    // At a 50% target the HPA's fixed point is ceil(1.2 / 0.5) = 3 instances; it gets there in
+    // one sync: 2 instances at 60% want ceil(2 × 0.6 / 0.5) = 3.
+    let mut sim = sim(
+        r#"services: [(name: "api", instances: 2, max_instances: 10, workers: 32,
+               service_time: Constant(value: "100ms"), cpu: (cores: 1.0, cpu_share: 1.0),
+               autoscale: (min: 2, max: 10, target_cpu: 0.5))],
+           traffic: [(name: "users", to: "api", rate: 12.0)],
+           faults: [(kind: TrafficSurge(multiplier: 0.25), target: "users", start: At("300s"))]"#,
+    );
+    sim.run_until(14.0);
+    assert_eq!(provisioned(&sim, 0..10), 2, "no sync before 15 s");
+    sim.run_until(16.0);
+    assert_eq!(provisioned(&sim, 0..10), 3, "ceil(2 × 0.6 / 0.5)");
+    sim.run_until(299.0);
+    assert_eq!(
+        provisioned(&sim, 0..10),
+        3,
+        "3 at 40% is within reach of the target: it stays"
+    );
+    // Load falls to 0.3 cores: 3 instances at 10% want ceil(3 × 0.2) = 1, held at min 2,
+    // but only once the 3-instance recommendations have left the 5-minute window.
+    sim.run_until(590.0);
+    assert_eq!(
+        provisioned(&sim, 0..10),
+        3,
+        "held by the stabilisation window"
+    );
+    sim.run_until(640.0);
+    assert_eq!(
+        provisioned(&sim, 0..10),
+        2,
+        "down to min once the window has passed"
+    );
+    let log = sim.log_lines(0, 1000).join("\n");
+    assert!(log.contains("autoscaler: 2 -> 3 instances"), "{log}");
+    assert!(log.contains("autoscaler: 3 -> 2 instances"), "{log}");
+}
+
+#[test]
+fn a_disabled_autoscaler_leaves_the_count_to_the_responders_and_an_enabled_one_undoes_them() {
+    let body = r#"services: [(name: "api", instances: 2, max_instances: 10, workers: 32,
+               service_time: Constant(value: "100ms"), cpu: (cores: 1.0, cpu_share: 1.0),
+               autoscale: (min: 2, max: 10, target_cpu: 0.5, scale_down_window: "0s"))],
+           traffic: [(to: "api", rate: 2.0)]"#;
+    let scale_out = Remediation::ScaleOut {
+        service: "api".into(),
+        count: 4,
+    };
+    // With the autoscaler on, an idle service scaled out by hand is scaled back in.
+    let mut fighting = sim(body);
+    fighting.schedule(100.0, scale_out.clone());
+    fighting.run_until(200.0);
+    assert_eq!(provisioned(&fighting, 0..10), 2, "the automation undid it");
+    // Turned off first, the hand-made count stays.
+    let mut pinned = sim(body);
+    pinned.schedule(
+        90.0,
+        Remediation::DisableAutoscaler {
+            service: "api".into(),
+        },
+    );
+    pinned.schedule(100.0, scale_out);
+    pinned.run_until(200.0);
+    assert_eq!(provisioned(&pinned, 0..10), 6);
 }

@@ -20,9 +20,11 @@ pub use vocabulary::{CATALOG, CatalogEntry, Remediation, least_time_to_act};
 
 use crate::faults::{Fault, FaultTimeline, Target};
 use crate::scenario::{FaultKind, Seconds};
+use crate::sim::autoscale::Autoscaler;
 use crate::sim::conditions::Conditions;
 use crate::sim::conditions::{ChangeKind, Version};
 use crate::sim::instance::{Effects, Me};
+use crate::sim::logs::{Level, LogEvent};
 use crate::sim::metrics::Tallies;
 use crate::sim::restarts::Restarts;
 use crate::sim::step::{InstanceStore, Tick};
@@ -107,7 +109,9 @@ fn end_faults_caused_by(faults: &mut FaultTimeline, now: f64, undone: impl Fn(&F
         .map(|f| f.name.clone())
         .collect();
     faults.end_where(now, |f| {
-        f.caused_by.as_ref().is_some_and(|cause| causes.contains(cause))
+        f.caused_by
+            .as_ref()
+            .is_some_and(|cause| causes.contains(cause))
     });
 }
 
@@ -247,6 +251,8 @@ pub struct Remediations {
     pub freeze: bool,
     circuits: Vec<Vec<bool>>,
     policies: Vec<Vec<Option<RetryPolicy>>>,
+    /// Each service's autoscaler, if it has one: automation that acts as a responder would.
+    autoscalers: Vec<Option<Autoscaler>>,
     pub applied: Vec<Applied>,
 }
 
@@ -271,7 +277,68 @@ impl Remediations {
                 .iter()
                 .map(|s| vec![None; s.edges.len()])
                 .collect(),
+            autoscalers: topology
+                .services
+                .iter()
+                .map(|s| s.autoscale.map(Autoscaler::new))
+                .collect(),
             applied: Vec::new(),
+        }
+    }
+
+    /// Each autoscaler due for a sync decides, and scales as `ScaleOut` and `ScaleIn` would;
+    /// what it did goes to the service's log.
+    fn autoscale(
+        &mut self,
+        topology: &Topology,
+        engine: (&mut Conditions, &mut FaultTimeline, &mut Restarts),
+        instances: &mut impl InstanceStore,
+        utilization: impl Fn(usize, f64) -> f64,
+        fx: &mut Effects,
+        now: f64,
+    ) {
+        let (conditions, faults, restarts) = engine;
+        for s in 0..self.autoscalers.len() {
+            let Some(hpa) = self.autoscalers[s].as_mut().filter(|h| h.due(now)) else {
+                continue;
+            };
+            let m = &topology.services[s];
+            let current = m
+                .members()
+                .filter(|&g| {
+                    let state = instances.instance(g);
+                    state.provisioned && !state.draining
+                })
+                .count() as u32;
+            let used = utilization(s, hpa.spec.sync.get());
+            let wanted = hpa.sync(now, current, used);
+            let op = match wanted.cmp(&current) {
+                std::cmp::Ordering::Greater => Op::ScaleOut {
+                    service: s,
+                    count: wanted - current,
+                },
+                std::cmp::Ordering::Less => Op::ScaleIn {
+                    service: s,
+                    count: current - wanted,
+                },
+                std::cmp::Ordering::Equal => continue,
+            };
+            let event = LogEvent::Autoscaled {
+                from: current,
+                to: wanted,
+                utilization: used,
+            };
+            fx.tallies
+                .logs
+                .log(s, m.first_instance, now, Level::Info, event);
+            self.start(
+                op,
+                topology,
+                (conditions, faults, restarts),
+                instances,
+                fx,
+                now,
+            );
         }
     }
 
@@ -287,13 +354,17 @@ impl Remediations {
         self.pending.insert(index, (at, remediation, op));
     }
 
-    /// Starts what is due at the start of `tick`, moves running remediations on, and folds
-    /// those in force into `conditions` (after the faults have written theirs).
+    /// Starts what is due at the start of `tick`, moves running remediations on, lets the
+    /// autoscalers decide (`utilization(service, seconds)` is the mean CPU share of its
+    /// instances over the last seconds), and folds those in force into `conditions` (after
+    /// the faults have written theirs).
+    #[allow(clippy::too_many_arguments)] // the engine's state, borrowed apart
     pub fn advance(
         &mut self,
         topology: &Topology,
         (conditions, faults, restarts): (&mut Conditions, &mut FaultTimeline, &mut Restarts),
         instances: &mut impl InstanceStore,
+        utilization: impl Fn(usize, f64) -> f64,
         fx: &mut Effects,
         tick: Tick,
     ) {
@@ -314,6 +385,14 @@ impl Remediations {
                 violates_freeze: self.freeze && remediation.is_change(),
             });
         }
+        self.autoscale(
+            topology,
+            (conditions, faults, restarts),
+            instances,
+            utilization,
+            fx,
+            now,
+        );
         restarts.progress(topology, conditions, instances, fx, now);
         let (arrived, waiting): (Vec<_>, Vec<_>) =
             self.experts.iter().partition(|(at, _)| *at <= now);
@@ -375,7 +454,8 @@ impl Remediations {
                     end_faults_caused_by(faults, now, |f| {
                         f.target == Target::Service(service)
                             && !matches!(f.kind, FaultKind::FeatureFlag { .. })
-                            && f.started_at.is_some_and(|at| (at - latest.at_s).abs() < 1e-9)
+                            && f.started_at
+                                .is_some_and(|at| (at - latest.at_s).abs() < 1e-9)
                     });
                 }
                 let history = &mut conditions.versions[service];
@@ -522,6 +602,11 @@ impl Remediations {
                 }
             }
             Op::Circuit { from, edge, open } => self.circuits[from][edge] = open,
+            Op::Autoscaler { service, enabled } => {
+                if let Some(hpa) = self.autoscalers[service].as_mut() {
+                    hpa.set_enabled(enabled, now);
+                }
+            }
             Op::Tune {
                 from,
                 edge,
@@ -574,6 +659,7 @@ fn apply_remediations(
     mut instances: Query<(&InstanceOf, &mut InstanceState)>,
     mut faults: ResMut<FaultTimeline>,
     mut restarts: ResMut<Restarts>,
+    metrics: Query<&crate::sim::metrics::ServiceMetrics>,
     slos: Option<Res<crate::slo::Slos>>,
 ) {
     remediations.freeze = slos.is_some_and(|s| s.0.iter().any(|slo| slo.budget_left() <= 0.0));
@@ -583,10 +669,22 @@ fn apply_remediations(
         events: &mut events,
         tallies: &mut tallies,
     };
+    // Mean CPU share over the last `window` seconds of the service's rows.
+    let utilization = |s: usize, window: f64| {
+        let Ok(m) = metrics.get(fleet.services[s]) else {
+            return 0.0;
+        };
+        let rows = m.seconds.rows();
+        let take = (window.ceil() as usize).clamp(1, rows.len().max(1));
+        let recent = rows.iter().rev().take(take);
+        let (sum, n) = recent.fold((0.0, 0), |(sum, n), r| (sum + r.cpu, n + 1));
+        if n == 0 { 0.0 } else { sum / f64::from(n) }
+    };
     remediations.advance(
         &fleet.topology,
         (&mut conditions, &mut faults, &mut restarts),
         &mut store,
+        utilization,
         &mut fx,
         clock.current(),
     );

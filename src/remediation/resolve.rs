@@ -74,6 +74,10 @@ pub enum Op {
         edge: usize,
         open: bool,
     },
+    Autoscaler {
+        service: usize,
+        enabled: bool,
+    },
     Tune {
         from: usize,
         edge: usize,
@@ -307,6 +311,17 @@ impl Op {
                 let (from, edge) = edge(from, to)?;
                 let open = matches!(remediation, Remediation::OpenCircuit { .. });
                 Op::Circuit { from, edge, open }
+            }
+            Remediation::DisableAutoscaler { service: name }
+            | Remediation::EnableAutoscaler { service: name } => {
+                let s = service(name)?;
+                if topology.services[s].autoscale.is_none() {
+                    return Err(format!("\"{name}\" has no autoscaler"));
+                }
+                Op::Autoscaler {
+                    service: s,
+                    enabled: matches!(remediation, Remediation::EnableAutoscaler { .. }),
+                }
             }
             Remediation::TuneCalls {
                 from,

@@ -132,6 +132,14 @@ pub enum Remediation {
         service: String,
         count: u32,
     },
+    /// Turn a service's autoscaler off: the instance count stays where it is until a
+    /// responder changes it.
+    DisableAutoscaler {
+        service: String,
+    },
+    EnableAutoscaler {
+        service: String,
+    },
     /// Change a caller's timeout, retries or backoff on one edge.
     TuneCalls {
         from: String,
@@ -190,7 +198,9 @@ impl Remediation {
             | Self::RestoreInstance { service, .. }
             | Self::ResyncReplicas { service }
             | Self::ScaleOut { service, .. }
-            | Self::ScaleIn { service, .. } => service.clone(),
+            | Self::ScaleIn { service, .. }
+            | Self::DisableAutoscaler { service }
+            | Self::EnableAutoscaler { service } => service.clone(),
             Self::OpenCircuit { from, to }
             | Self::CloseCircuit { from, to }
             | Self::FixDns { from, to }
@@ -226,6 +236,8 @@ impl Remediation {
             Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
             Self::ScaleIn { .. } => "ScaleIn",
+            Self::DisableAutoscaler { .. } => "DisableAutoscaler",
+            Self::EnableAutoscaler { .. } => "EnableAutoscaler",
             Self::TuneCalls { .. } => "TuneCalls",
         }
     }
@@ -386,6 +398,18 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "30m", do: Apply(ScaleIn(service: "web", count: 2)))"#,
         delay: "drain",
         description: "drains and removes the newest instances; at least one stays",
+    },
+    CatalogEntry {
+        name: "DisableAutoscaler",
+        example: r#"(at: "6m", do: Apply(DisableAutoscaler(service: "api")))"#,
+        delay: "immediate",
+        description: "turns the service's autoscaler off: the instance count stays until changed by hand",
+    },
+    CatalogEntry {
+        name: "EnableAutoscaler",
+        example: r#"(at: "20m", do: Apply(EnableAutoscaler(service: "api")))"#,
+        delay: "next sync (15 s)",
+        description: "turns it back on, with no memory of its old recommendations",
     },
     CatalogEntry {
         name: "TuneCalls",

@@ -456,6 +456,30 @@ pub struct ServiceSpec {
     pub health_check: HealthCheck,
     #[serde(default)]
     pub calls: Vec<CallSpec>,
+    /// A horizontal autoscaler on CPU, as Kubernetes' HPA: left out, the instance count
+    /// changes only by hand.
+    #[serde(default)]
+    pub autoscale: Option<AutoscaleSpec>,
+}
+
+/// A horizontal pod autoscaler's settings, with Kubernetes' defaults.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleSpec {
+    pub min: u32,
+    /// At most `max_instances`.
+    pub max: u32,
+    /// Mean CPU utilisation (share of the cores) it steers toward.
+    pub target_cpu: f64,
+    /// How often it decides (the HPA controller's sync period).
+    #[serde(default = "defaults::hpa_sync")]
+    pub sync: Seconds,
+    /// It scales down only to the highest recommendation within this window.
+    #[serde(default = "defaults::hpa_scale_down_window")]
+    pub scale_down_window: Seconds,
+    /// Within this share of the target it changes nothing.
+    #[serde(default = "defaults::hpa_tolerance")]
+    pub tolerance: f64,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -942,6 +966,15 @@ mod defaults {
     }
     pub fn crash_uptime() -> Seconds {
         Seconds::new(5.0)
+    }
+    pub fn hpa_sync() -> Seconds {
+        Seconds::new(15.0)
+    }
+    pub fn hpa_scale_down_window() -> Seconds {
+        Seconds::new(300.0)
+    }
+    pub fn hpa_tolerance() -> f64 {
+        0.1
     }
 }
 

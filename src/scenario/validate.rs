@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use super::duration::Seconds;
 
 use super::format::{
-    AlertRowSpec, AlertSeverity, Backoff, FaultKind, FaultSpec, FaultStart, IncidentSpec,
-    MessageTrigger, RetryBudget, Scenario, ServiceKind, ServiceSpec, ServiceTime, Sli, SloSpec,
-    TargetKind,
+    AlertRowSpec, AlertSeverity, AutoscaleSpec, Backoff, FaultKind, FaultSpec, FaultStart,
+    IncidentSpec, MessageTrigger, RetryBudget, Scenario, ServiceKind, ServiceSpec, ServiceTime,
+    Sli, SloSpec, TargetKind,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -212,6 +212,10 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
 
     for (i, service) in scenario.services.iter().enumerate() {
         check_service(&mut c, i, service, &index_of, &names);
+        if let Some(hpa) = &service.autoscale {
+            let path = format!("services[{i}].autoscale");
+            check_autoscale(&mut c, &path, hpa, service, scenario.tick.get());
+        }
     }
     check_cores(&mut c, scenario);
     for (i, traffic) in scenario.traffic.iter().enumerate() {
@@ -728,7 +732,8 @@ fn check_cause(c: &mut Checker, path: String, fault: &FaultSpec, cause: &str, sc
         return;
     };
     let undoable = change.kind.is_change() && change.kind.target_kind() == TargetKind::Service;
-    if !undoable || change.target != fault.target || fault.kind.target_kind() != TargetKind::Service {
+    if !undoable || change.target != fault.target || fault.kind.target_kind() != TargetKind::Service
+    {
         c.error(
             path,
             format!(
@@ -738,6 +743,70 @@ fn check_cause(c: &mut Checker, path: String, fault: &FaultSpec, cause: &str, sc
         );
     } else if std::ptr::eq(change, fault) {
         c.error(path, format!("\"{cause}\" cannot be its own cause"));
+    }
+}
+
+/// An autoscaler must have room to work in, a target it can reach, and a pace the
+/// simulation can keep.
+fn check_autoscale(
+    c: &mut Checker,
+    path: &str,
+    hpa: &AutoscaleSpec,
+    service: &ServiceSpec,
+    tick: f64,
+) {
+    let slots = service
+        .max_instances
+        .unwrap_or(service.instances)
+        .max(service.instances);
+    if hpa.min == 0 {
+        c.error(
+            format!("{path}.min"),
+            "an autoscaler keeps at least 1 instance; use min: 1 or more",
+        );
+    }
+    if hpa.max < hpa.min {
+        c.error(
+            format!("{path}.max"),
+            format!("max {} is below min {}", hpa.max, hpa.min),
+        );
+    } else if hpa.max > slots {
+        c.error(
+            format!("{path}.max"),
+            format!(
+                "max {} is above the service's max_instances {slots}: raise max_instances to {}",
+                hpa.max, hpa.max
+            ),
+        );
+    }
+    if !(hpa.target_cpu > 0.0 && hpa.target_cpu <= 1.0) {
+        c.error(
+            format!("{path}.target_cpu"),
+            format!(
+                "target_cpu is a share of the cores above 0 and at most 1 (got {}); write 0.6 for 60%",
+                hpa.target_cpu
+            ),
+        );
+    }
+    if !(hpa.sync.get() >= tick) {
+        c.error(
+            format!("{path}.sync"),
+            format!("sync must be at least one tick ({tick} s)"),
+        );
+    }
+    c.non_negative(
+        format!("{path}.scale_down_window"),
+        "scale_down_window",
+        hpa.scale_down_window.get(),
+    );
+    if !(0.0..1.0).contains(&hpa.tolerance) {
+        c.error(
+            format!("{path}.tolerance"),
+            format!(
+                "tolerance is a share of the target from 0 up to 1 (got {}); Kubernetes uses 0.1",
+                hpa.tolerance
+            ),
+        );
     }
 }
 

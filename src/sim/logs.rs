@@ -83,6 +83,12 @@ pub enum LogEvent {
     Noise {
         which: u8,
     },
+    /// The service's autoscaler changed its instance count.
+    Autoscaled {
+        from: u32,
+        to: u32,
+        utilization: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -277,6 +283,15 @@ impl fmt::Display for Line<'_> {
                 f,
                 "started, version {}",
                 self.versions.get(version).map_or("?", String::as_str)
+            ),
+            LogEvent::Autoscaled {
+                from,
+                to,
+                utilization,
+            } => write!(
+                f,
+                "autoscaler: {from} -> {to} instances (CPU {:.0}% of cores)",
+                utilization * 100.0
             ),
             LogEvent::Noise { which } => f.write_str(match which % 4 {
                 0 => "health check latency 180ms above threshold 150ms",

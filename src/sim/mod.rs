@@ -1,6 +1,7 @@
 //! The fleet simulation: services, instances and traffic sources as ECS entities, advanced
 //! one fixed tick at a time by a chain of systems.
 
+pub mod autoscale;
 pub mod balancer;
 pub mod conditions;
 pub mod events;

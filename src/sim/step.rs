@@ -115,8 +115,8 @@ pub fn run_health_checks(
         let flapped =
             bent.probe_flap_ratio > 0.0 && uniform(&mut state.rng) < bent.probe_flap_ratio;
         // A broker answers its probe whatever its backlog: waiting messages are its job.
-        let answers_in_time = service.kind == ServiceKind::Queue
-            || state.queue_age(tick.t0) <= service.hc_timeout;
+        let answers_in_time =
+            service.kind == ServiceKind::Queue || state.queue_age(tick.t0) <= service.hc_timeout;
         let passed = state.up
             && answers_in_time
             && global as u32 - service.first_instance >= bent.probe_fails

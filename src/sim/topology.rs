@@ -32,6 +32,8 @@ pub struct ServiceModel {
     pub instances: u32,
     /// Instance slots: the most `ScaleOut` can provision.
     pub slots: u32,
+    /// Its horizontal autoscaler, if it has one.
+    pub autoscale: Option<crate::scenario::AutoscaleSpec>,
     /// Global index of this service's first instance slot.
     pub first_instance: u32,
     pub workers: u32,
@@ -143,6 +145,7 @@ impl Topology {
                     kind: s.kind,
                     instances: s.instances,
                     slots: s.max_instances.unwrap_or(s.instances).max(s.instances),
+                    autoscale: s.autoscale,
                     first_instance,
                     workers: s.effective_workers(),
                     service_time: Sampler::new(s.service_time),

@@ -672,7 +672,9 @@ impl ActionForm {
             | Remediation::Rollback { service }
             | Remediation::FreeDisk { service }
             | Remediation::RotateCertificate { service }
-            | Remediation::ResyncReplicas { service } => *service = target.to_string(),
+            | Remediation::ResyncReplicas { service }
+            | Remediation::DisableAutoscaler { service }
+            | Remediation::EnableAutoscaler { service } => *service = target.to_string(),
             Remediation::ShedLoad { service, max_rps } => {
                 *service = target.to_string();
                 *max_rps = self.rps;
