@@ -416,6 +416,16 @@ impl Remediations {
                 conditions.services[s].admit_rps = Some(rps / live as f64);
             }
         }
+        for (s, m) in topology.services.iter().enumerate() {
+            if let Some(limit) = m.rate_limit {
+                let live = m
+                    .members()
+                    .filter(|&g| instances.instance(g).provisioned)
+                    .count()
+                    .max(1);
+                conditions.services[s].quota = Some((limit.rps / live as f64, limit.counts_refused));
+            }
+        }
         for (zone, drained) in self.zones_drained.iter().enumerate() {
             conditions.zones_drained[zone] |= drained;
         }
@@ -613,6 +623,7 @@ impl Remediations {
                 timeout,
                 retries,
                 backoff,
+                honour_retry_after,
             } => {
                 let current =
                     self.policies[from][edge].unwrap_or(topology.services[from].edges[edge].policy);
@@ -621,6 +632,7 @@ impl Remediations {
                     retries: retries.unwrap_or(current.retries),
                     backoff: backoff.unwrap_or(current.backoff),
                     budget: current.budget,
+                    honour_retry_after: honour_retry_after.unwrap_or(current.honour_retry_after),
                 });
             }
         }

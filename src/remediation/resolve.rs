@@ -84,6 +84,7 @@ pub enum Op {
         timeout: Option<f64>,
         retries: Option<u32>,
         backoff: Option<Backoff>,
+        honour_retry_after: Option<bool>,
     },
 }
 
@@ -329,6 +330,7 @@ impl Op {
                 timeout,
                 retries,
                 backoff,
+                honour_retry_after,
             } => {
                 if timeout.is_some_and(|t| t.get() <= 0.0) {
                     return Err("timeout must be greater than zero".to_string());
@@ -340,6 +342,7 @@ impl Op {
                     timeout: timeout.map(Seconds::get),
                     retries: *retries,
                     backoff: *backoff,
+                    honour_retry_after: *honour_retry_after,
                 }
             }
         })

@@ -150,6 +150,9 @@ pub enum Remediation {
         retries: Option<u32>,
         #[serde(default)]
         backoff: Option<Backoff>,
+        /// Whether retries after a 429 wait out its `Retry-After`.
+        #[serde(default)]
+        honour_retry_after: Option<bool>,
     },
 }
 
@@ -415,6 +418,6 @@ pub const CATALOG: &[CatalogEntry] = &[
         name: "TuneCalls",
         example: r#"(at: "6m", do: Apply(TuneCalls(from: "web", to: "api", retries: 0, timeout: "500ms")))"#,
         delay: "immediate",
-        description: "changes a caller's timeout, retries or backoff on one edge (e.g. stop a retry storm)",
+        description: "changes a caller's timeout, retries, backoff or honour_retry_after on one edge (e.g. stop a retry storm)",
     },
 ];

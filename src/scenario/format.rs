@@ -460,6 +460,26 @@ pub struct ServiceSpec {
     /// changes only by hand.
     #[serde(default)]
     pub autoscale: Option<AutoscaleSpec>,
+    /// A quota on calls to the service, as a provider's API enforces it: left out, none.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+}
+
+/// A rate limit: a token bucket holding one second's worth, refilled at `rps`, shared by
+/// every caller. A call beyond it is answered at once with 429 Too Many Requests and a
+/// `Retry-After` header.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub rps: f64,
+    /// What the 429's `Retry-After` asks callers to wait.
+    #[serde(default = "defaults::retry_after")]
+    pub retry_after: Seconds,
+    /// Whether refused calls count against the quota too (down to one second's worth owed),
+    /// as limiters that count every attempt do: clients that retry at once then lock
+    /// themselves out.
+    #[serde(default)]
+    pub counts_refused: bool,
 }
 
 /// A horizontal pod autoscaler's settings, with Kubernetes' defaults.
@@ -756,6 +776,10 @@ pub struct CallSpec {
     pub backoff: Backoff,
     #[serde(default)]
     pub retry_budget: Option<RetryBudget>,
+    /// Whether a retry after a 429 waits at least the callee's `Retry-After` (gRPC and
+    /// Envoy can; many HTTP clients do not).
+    #[serde(default = "defaults::yes")]
+    pub honour_retry_after: bool,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
@@ -975,6 +999,9 @@ mod defaults {
     }
     pub fn hpa_tolerance() -> f64 {
         0.1
+    }
+    pub fn retry_after() -> Seconds {
+        Seconds::new(1.0)
     }
 }
 

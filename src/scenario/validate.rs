@@ -216,6 +216,11 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
             let path = format!("services[{i}].autoscale");
             check_autoscale(&mut c, &path, hpa, service, scenario.tick.get());
         }
+        if let Some(limit) = &service.rate_limit {
+            let path = format!("services[{i}].rate_limit");
+            c.positive(format!("{path}.rps"), "rps", limit.rps);
+            c.non_negative(format!("{path}.retry_after"), "retry_after", limit.retry_after.get());
+        }
     }
     check_cores(&mut c, scenario);
     for (i, traffic) in scenario.traffic.iter().enumerate() {

@@ -23,6 +23,9 @@ pub struct ServiceConditions {
     pub crash_after: Option<f64>,
     /// Admission control: requests per second each instance accepts; the rest are refused.
     pub admit_rps: Option<f64>,
+    /// Each instance's share of the service's quota (calls a second), and whether refused
+    /// calls count against it.
+    pub quota: Option<(f64, bool)>,
     /// Readiness probes of the first this many instances fail whatever their state.
     pub probe_fails: u32,
     /// Probability that a probe fails at random.
@@ -58,6 +61,7 @@ impl Default for ServiceConditions {
             cpu_hog_cores: 0.0,
             crash_after: None,
             admit_rps: None,
+            quota: None,
             probe_fails: 0,
             probe_flap_ratio: 0.0,
             gc: None,

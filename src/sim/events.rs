@@ -49,6 +49,8 @@ pub enum Refusal {
     QueueFull,
     /// Admission control shed it: 429.
     Shed,
+    /// Over the callee's quota: 429 with `Retry-After`.
+    RateLimited,
     /// The callee's certificate has expired: the handshake fails.
     Tls,
     /// The callee's name does not resolve.

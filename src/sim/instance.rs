@@ -78,8 +78,9 @@ pub struct InstanceState {
     /// Held out of rotation by a responder until restored.
     pub ejected: bool,
     /// Admission control: tokens of the per-instance rate limit, and when they were counted.
-    admit_tokens: f64,
-    admit_counted_at: f64,
+    /// Admission control (`ShedLoad`) and the service's quota, each a token bucket.
+    shed_bucket: TokenBucket,
+    quota_bucket: TokenBucket,
     jobs: Slab<Job>,
     next_seq: u32,
     retry: Vec<RetryState>,
@@ -153,8 +154,8 @@ impl InstanceState {
             busy_workers: 0,
             draining: false,
             ejected: false,
-            admit_tokens: 0.0,
-            admit_counted_at: 0.0,
+            shed_bucket: TokenBucket::default(),
+            quota_bucket: TokenBucket::default(),
             jobs: Slab::default(),
             next_seq: 0,
             retry: service
@@ -229,7 +230,11 @@ impl InstanceState {
         tally.arrivals += 1;
         let refusal = if !self.up {
             Some(Refusal::Down)
-        } else if me.bent().admit_rps.is_some_and(|rps| !self.admit(rps, now)) {
+        } else if (me.bent().quota)
+            .is_some_and(|(rps, debt)| !self.quota_bucket.take(rps, now, debt))
+        {
+            Some(Refusal::RateLimited)
+        } else if (me.bent().admit_rps).is_some_and(|rps| !self.shed_bucket.take(rps, now, false)) {
             Some(Refusal::Shed)
         } else if self.busy_workers >= self.workers && self.queue.len() >= service.queue_limit {
             Some(Refusal::QueueFull)
@@ -612,20 +617,6 @@ impl InstanceState {
         self.cached_keys = 0;
         self.leaked_mb = 0.0;
         self.memory_mb = service.base_mb;
-    }
-
-    /// A token bucket of `rps` per second holding up to one second's worth: whether one more
-    /// request is admitted at `now`.
-    fn admit(&mut self, rps: f64, now: f64) -> bool {
-        self.admit_tokens =
-            (self.admit_tokens + (now - self.admit_counted_at) * rps).min(rps.max(1.0));
-        self.admit_counted_at = now;
-        if self.admit_tokens >= 1.0 {
-            self.admit_tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
 
     /// Keys a cache instance can hold.
@@ -1035,7 +1026,15 @@ impl InstanceState {
                     failure,
                 },
             );
-            let delay = backoff_delay(policy.backoff, attempt, job.previous_backoff, &mut self.rng);
+            let mut delay =
+                backoff_delay(policy.backoff, attempt, job.previous_backoff, &mut self.rng);
+            if let (Failure::Rejected(Refusal::RateLimited), true, Some(limit)) = (
+                failure,
+                policy.honour_retry_after,
+                me.topology.services[edge.to].rate_limit,
+            ) {
+                delay = delay.max(limit.retry_after.get());
+            }
             job.attempt = attempt;
             job.previous_backoff = delay;
             fx.tallies.services[edge.to].retries += 1;
@@ -1116,6 +1115,32 @@ impl InstanceState {
             Outcome::Rejected(_) => tally.rejected += 1,
         }
         fx.events.reply(reply, now, outcome);
+    }
+}
+
+/// A token bucket holding one second's worth (at least one token), refilled at `rps`.
+#[derive(Clone, Copy, Debug, Default)]
+struct TokenBucket {
+    tokens: f64,
+    counted_at: f64,
+}
+
+impl TokenBucket {
+    /// Takes a token if there is one. With `debt`, a refused call costs one anyway, down
+    /// to one second's worth owed: a limiter that counts every attempt.
+    fn take(&mut self, rps: f64, now: f64, debt: bool) -> bool {
+        let full = rps.max(1.0);
+        self.tokens = (self.tokens + (now - self.counted_at) * rps).min(full);
+        self.counted_at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            if debt {
+                self.tokens = (self.tokens - 1.0).max(-full);
+            }
+            false
+        }
     }
 }
 

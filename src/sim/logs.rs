@@ -195,6 +195,9 @@ impl fmt::Display for Line<'_> {
                     format!("{callee} answered 503 Service Unavailable (queue full)")
                 }
                 Refusal::Shed => format!("{callee} answered 429 Too Many Requests (load shed)"),
+                Refusal::RateLimited => {
+                    format!("{callee} answered 429 Too Many Requests (rate limit exceeded, Retry-After)")
+                }
                 Refusal::Tls => {
                     format!("TLS handshake with {callee} failed: certificate has expired")
                 }

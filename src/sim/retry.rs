@@ -107,6 +107,7 @@ mod tests {
     #[test]
     fn budget_allows_one_retry_per_ten_successes() {
         let policy = RetryPolicy {
+            honour_retry_after: true,
             timeout: 1.0,
             retries: 3,
             backoff: Backoff::Immediate,

@@ -14,6 +14,8 @@ pub struct RetryPolicy {
     pub retries: u32,
     pub backoff: Backoff,
     pub budget: Option<RetryBudget>,
+    /// A retry after a 429 waits at least the callee's `Retry-After`.
+    pub honour_retry_after: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +34,8 @@ pub struct ServiceModel {
     pub instances: u32,
     /// Instance slots: the most `ScaleOut` can provision.
     pub slots: u32,
+    /// The quota its callers share, if it has one.
+    pub rate_limit: Option<crate::scenario::RateLimitSpec>,
     /// Its horizontal autoscaler, if it has one.
     pub autoscale: Option<crate::scenario::AutoscaleSpec>,
     /// Global index of this service's first instance slot.
@@ -146,6 +150,7 @@ impl Topology {
                     instances: s.instances,
                     slots: s.max_instances.unwrap_or(s.instances).max(s.instances),
                     autoscale: s.autoscale,
+                    rate_limit: s.rate_limit,
                     first_instance,
                     workers: s.effective_workers(),
                     service_time: Sampler::new(s.service_time),
@@ -185,6 +190,7 @@ impl Topology {
                                 retries: c.retries,
                                 backoff: c.backoff,
                                 budget: c.retry_budget,
+                                honour_retry_after: c.honour_retry_after,
                             },
                         })
                         .collect(),
@@ -268,6 +274,7 @@ fn source_model(i: usize, t: &TrafficSpec, to: usize) -> SourceModel {
             retries: t.retries,
             backoff: t.backoff,
             budget: t.retry_budget,
+            honour_retry_after: true,
         },
     }
 }
