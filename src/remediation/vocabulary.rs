@@ -150,8 +150,9 @@ pub enum Remediation {
         retries: Option<u32>,
         #[serde(default)]
         backoff: Option<Backoff>,
-        /// Whether retries after a 429 wait out its `Retry-After`.
-        #[serde(default)]
+        /// Whether retries after a 429 wait out its `Retry-After` (left out of what is
+        /// written when unset, so older journals and reports read the same).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         honour_retry_after: Option<bool>,
     },
 }
