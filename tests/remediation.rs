@@ -271,6 +271,7 @@ fn tuning_retries_away_ends_a_retry_amplified_overload() {
             timeout: None,
             retries: Some(0),
             backoff: None,
+            honour_retry_after: None,
         },
     );
     storm.run_until(60.0);
@@ -938,4 +939,106 @@ fn a_disabled_autoscaler_leaves_the_count_to_the_responders_and_an_enabled_one_u
     pinned.schedule(100.0, scale_out);
     pinned.run_until(200.0);
     assert_eq!(provisioned(&pinned, 0..10), 6);
+}
+
+#[test]
+fn a_rate_limit_admits_its_quota_and_answers_the_rest_429_at_once() {
+    // 300 calls a second against a 100/s quota: a token bucket admits 100 a second (plus
+    // one second's worth at the start), whatever the callers do.
+    let mut sim = sim(r#"services: [
+               (name: "shop", workers: 512, service_time: Constant(value: "1ms"),
+                calls: [(to: "tax", timeout: "2s")]),
+               (name: "tax", kind: External, instances: 2, service_time: Constant(value: "10ms"),
+                rate_limit: (rps: 100.0)),
+           ],
+           traffic: [(to: "shop", rate: 300.0)]"#);
+    sim.run_until(120.0);
+    let tax = rows(&sim, 1);
+    let (ok, rejected) =
+        window(&tax, 20.0, 120.0).fold((0, 0), |(ok, rej), r| (ok + r.ok, rej + r.rejected));
+    let admitted = ok as f64 / 100.0;
+    assert!((admitted - 100.0).abs() < 3.0, "admitted {admitted}/s");
+    let refused = rejected as f64 / 100.0;
+    assert!((refused - 200.0).abs() < 10.0, "refused {refused}/s");
+    let log = sim.log_lines(0, 50).join("\n");
+    assert!(
+        log.contains("429 Too Many Requests (rate limit exceeded"),
+        "{log}"
+    );
+}
+
+#[test]
+fn after_a_burst_immediate_retries_lock_a_counting_limiter_until_the_retries_stop() {
+    // 80 calls a second against a 100/s quota that counts refused calls, with a 10-second
+    // burst to 160/s; three immediate retries that ignore Retry-After.
+    let mut sim = sim(r#"services: [
+               (name: "shop", workers: 4096, service_time: Constant(value: "1ms"),
+                calls: [(to: "tax", timeout: "5s", retries: 3, backoff: Immediate, honour_retry_after: false)]),
+               (name: "tax", kind: External, service_time: Constant(value: "10ms"),
+                rate_limit: (rps: 100.0, retry_after: "2s", counts_refused: true)),
+           ],
+           traffic: [(to: "shop", rate: 80.0, spikes: [(at: "20s", duration: "10s", multiplier: 2.0)])]"#);
+    sim.schedule(
+        90.0,
+        Remediation::TuneCalls {
+            from: "shop".into(),
+            to: "tax".into(),
+            timeout: None,
+            retries: Some(0),
+            backoff: None,
+            honour_retry_after: None,
+        },
+    );
+    sim.run_until(150.0);
+    let tax = rows(&sim, 1);
+    let admitted =
+        |from: f64, to: f64| window(&tax, from, to).map(|r| r.ok).sum::<u64>() as f64 / (to - from);
+    assert!(
+        (admitted(5.0, 20.0) - 80.0).abs() < 5.0,
+        "all admitted before the burst"
+    );
+    // Every request makes four attempts at once, every attempt counts: 320 a second keep
+    // the limiter in debt long after the burst (a metastable failure).
+    assert!(
+        admitted(50.0, 90.0) < 10.0,
+        "locked out: {}/s",
+        admitted(50.0, 90.0)
+    );
+    // One attempt per request is below the quota: the limiter climbs out of debt.
+    assert!(
+        (admitted(100.0, 150.0) - 80.0).abs() < 5.0,
+        "{}/s",
+        admitted(100.0, 150.0)
+    );
+}
+
+#[test]
+fn retries_that_honour_retry_after_turn_a_burst_s_refusals_into_late_successes() {
+    // A 4-second burst to 160/s against a 100/s quota that does not count refusals.
+    let failed = |honour: bool| {
+        let mut sim = sim(&format!(
+            r#"services: [
+               (name: "shop", workers: 4096, service_time: Constant(value: "1ms"),
+                calls: [(to: "tax", timeout: "10s", retries: 3, backoff: Immediate, honour_retry_after: {honour})]),
+               (name: "tax", kind: External, service_time: Constant(value: "10ms"),
+                rate_limit: (rps: 100.0, retry_after: "2s")),
+           ],
+           traffic: [(to: "shop", rate: 80.0, spikes: [(at: "20s", duration: "4s", multiplier: 2.0)])]"#
+        ));
+        sim.run_until(90.0);
+        let shop = rows(&sim, 0);
+        window(&shop, 0.0, 90.0)
+            .map(|r| r.server_errors)
+            .sum::<u64>()
+    };
+    // Four immediate attempts land in the same empty bucket: the 240 calls over the quota,
+    // less the full bucket's 100 at the start of the burst, fail.
+    let ignoring = failed(false);
+    assert!(ignoring.abs_diff(140) < 20, "{ignoring} failed");
+    // Spaced 2 s apart, the retries land after the burst, when the bucket has room.
+    let honouring = failed(true);
+    assert!(
+        honouring * 4 < ignoring,
+        "{honouring} failed against {ignoring}"
+    );
 }

@@ -423,7 +423,8 @@ impl Remediations {
                     .filter(|&g| instances.instance(g).provisioned)
                     .count()
                     .max(1);
-                conditions.services[s].quota = Some((limit.rps / live as f64, limit.counts_refused));
+                conditions.services[s].quota =
+                    Some((limit.rps / live as f64, limit.counts_refused));
             }
         }
         for (zone, drained) in self.zones_drained.iter().enumerate() {

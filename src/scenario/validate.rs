@@ -219,7 +219,11 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
         if let Some(limit) = &service.rate_limit {
             let path = format!("services[{i}].rate_limit");
             c.positive(format!("{path}.rps"), "rps", limit.rps);
-            c.non_negative(format!("{path}.retry_after"), "retry_after", limit.retry_after.get());
+            c.non_negative(
+                format!("{path}.retry_after"),
+                "retry_after",
+                limit.retry_after.get(),
+            );
         }
     }
     check_cores(&mut c, scenario);

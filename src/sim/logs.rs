@@ -196,7 +196,9 @@ impl fmt::Display for Line<'_> {
                 }
                 Refusal::Shed => format!("{callee} answered 429 Too Many Requests (load shed)"),
                 Refusal::RateLimited => {
-                    format!("{callee} answered 429 Too Many Requests (rate limit exceeded, Retry-After)")
+                    format!(
+                        "{callee} answered 429 Too Many Requests (rate limit exceeded, Retry-After)"
+                    )
                 }
                 Refusal::Tls => {
                     format!("TLS handshake with {callee} failed: certificate has expired")
