@@ -8,6 +8,7 @@ const FLEET: &str = r#"
     services: [
         (name: "gateway", calls: [(to: "web"), (to: "auth")]),
         (name: "web", instances: 3, max_instances: 6, memory: (limit_mb: 2048.0),
+         autoscale: (min: 2, max: 6, target_cpu: 0.6),
          calls: [(to: "catalog"), (to: "api"), (to: "recommendations", optional: true)]),
         (name: "api", calls: [(to: "emails")]),
         (name: "emails", kind: Queue, calls: [(to: "mailer")]),
@@ -63,7 +64,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        25,
+        27,
         "a new remediation needs its catalog entry"
     );
 }

@@ -405,13 +405,13 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
     CatalogEntry {
         name: "DisableAutoscaler",
-        example: r#"(at: "6m", do: Apply(DisableAutoscaler(service: "api")))"#,
+        example: r#"(at: "6m", do: Apply(DisableAutoscaler(service: "web")))"#,
         delay: "immediate",
         description: "turns the service's autoscaler off: the instance count stays until changed by hand",
     },
     CatalogEntry {
         name: "EnableAutoscaler",
-        example: r#"(at: "20m", do: Apply(EnableAutoscaler(service: "api")))"#,
+        example: r#"(at: "20m", do: Apply(EnableAutoscaler(service: "web")))"#,
         delay: "next sync (15 s)",
         description: "turns it back on, with no memory of its old recommendations",
     },
