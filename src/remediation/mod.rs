@@ -115,6 +115,24 @@ fn end_faults_caused_by(faults: &mut FaultTimeline, now: f64, undone: impl Fn(&F
     });
 }
 
+/// Makes `replica` the primary of database `service`: writes go to it from now on, and
+/// what it had not replicated is lost (logged).
+fn promote(
+    conditions: &mut Conditions,
+    instances: &mut impl InstanceStore,
+    fx: &mut Effects,
+    (service, replica): (usize, u32),
+    now: f64,
+) {
+    let state = instances.instance(replica);
+    let lost_s = std::mem::take(&mut state.replica_lag_s);
+    conditions.primaries[service] = Some(replica);
+    let level = if lost_s > 0.0 { Level::Warn } else { Level::Info };
+    fx.tallies
+        .logs
+        .log(service, replica, now, level, LogEvent::Promoted { lost_s });
+}
+
 /// What a fault that fired once (or is over) left behind and still bends, if anything: the
 /// release it shipped still running, the cache it emptied still cold, the backlog a burst of
 /// load left that outlives it.
@@ -253,6 +271,8 @@ pub struct Remediations {
     policies: Vec<Vec<Option<RetryPolicy>>>,
     /// Each service's autoscaler, if it has one: automation that acts as a responder would.
     autoscalers: Vec<Option<Autoscaler>>,
+    /// Since when each database with a failover has had its primary down.
+    primary_down_since: Vec<Option<f64>>,
     pub applied: Vec<Applied>,
 }
 
@@ -282,6 +302,7 @@ impl Remediations {
                 .iter()
                 .map(|s| s.autoscale.map(Autoscaler::new))
                 .collect(),
+            primary_down_since: vec![None; topology.services.len()],
             applied: Vec::new(),
         }
     }
@@ -342,6 +363,43 @@ impl Remediations {
         }
     }
 
+    /// A database whose primary has been down for its detection and promotion times
+    /// promotes the replica least behind, if it fails over on its own.
+    fn fail_over(
+        &mut self,
+        topology: &Topology,
+        conditions: &mut Conditions,
+        instances: &mut impl InstanceStore,
+        fx: &mut Effects,
+        now: f64,
+    ) {
+        for (s, m) in topology.services.iter().enumerate() {
+            let Some(spec) = m.failover else { continue };
+            let primary = conditions.primary(s, m.first_instance);
+            if instances.instance(primary).up {
+                self.primary_down_since[s] = None;
+                continue;
+            }
+            let since = *self.primary_down_since[s].get_or_insert(now);
+            if !spec.automatic || now - since < spec.detection.get() + spec.promotion.get() - 1e-9 {
+                continue;
+            }
+            let least_behind = m
+                .members()
+                .filter(|&g| g != primary)
+                .filter_map(|g| {
+                    let state = instances.instance(g);
+                    state.up.then_some((state.replica_lag_s, g))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, g)| g);
+            if let Some(replica) = least_behind {
+                promote(conditions, instances, fx, (s, replica), now);
+                self.primary_down_since[s] = None;
+            }
+        }
+    }
+
     /// Sends an expert on `service`, who arrives after [`EXPERT_DELAY`] and says what they find.
     pub fn page_expert(&mut self, service: usize, now: f64) {
         self.experts.push((now + EXPERT_DELAY, service));
@@ -393,6 +451,7 @@ impl Remediations {
             fx,
             now,
         );
+        self.fail_over(topology, conditions, instances, fx, now);
         restarts.progress(topology, conditions, instances, fx, now);
         let (arrived, waiting): (Vec<_>, Vec<_>) =
             self.experts.iter().partition(|(at, _)| *at <= now);
@@ -613,6 +672,13 @@ impl Remediations {
                 }
             }
             Op::Circuit { from, edge, open } => self.circuits[from][edge] = open,
+            Op::Promote { service, instance } => {
+                let primary = conditions.primary(service, topology.services[service].first_instance);
+                if instance != primary && instances.instance(instance).up {
+                    promote(conditions, instances, fx, (service, instance), now);
+                    self.primary_down_since[service] = None;
+                }
+            }
             Op::Autoscaler { service, enabled } => {
                 if let Some(hpa) = self.autoscalers[service].as_mut() {
                     hpa.set_enabled(enabled, now);

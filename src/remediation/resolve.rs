@@ -78,6 +78,10 @@ pub enum Op {
         service: usize,
         enabled: bool,
     },
+    Promote {
+        service: usize,
+        instance: u32,
+    },
     Tune {
         from: usize,
         edge: usize,
@@ -204,6 +208,29 @@ impl Op {
                 Op::Eject {
                     instance: m.first_instance + instance,
                     ejected: matches!(remediation, Remediation::EjectInstance { .. }),
+                }
+            }
+            Remediation::PromoteReplica {
+                service: name,
+                instance,
+            } => {
+                let s = service(name)?;
+                let m = &topology.services[s];
+                if m.failover.is_none() {
+                    return Err(format!(
+                        "\"{name}\" has no primary to replace: only a Database with a failover section has replicas to promote"
+                    ));
+                }
+                if *instance >= m.slots {
+                    return Err(format!(
+                        "\"{name}\" has {} instances (0 to {}): there is no instance {instance}",
+                        m.slots,
+                        m.slots - 1
+                    ));
+                }
+                Op::Promote {
+                    service: s,
+                    instance: m.first_instance + instance,
                 }
             }
             Remediation::ResyncReplicas { service: name } => {

@@ -132,6 +132,12 @@ pub enum Remediation {
         service: String,
         count: u32,
     },
+    /// Make a database replica the primary: it takes the writes from now on, and the
+    /// writes it had not replicated yet are lost.
+    PromoteReplica {
+        service: String,
+        instance: u32,
+    },
     /// Turn a service's autoscaler off: the instance count stays where it is until a
     /// responder changes it.
     DisableAutoscaler {
@@ -200,6 +206,7 @@ impl Remediation {
             | Self::RollForward { service, .. }
             | Self::EjectInstance { service, .. }
             | Self::RestoreInstance { service, .. }
+            | Self::PromoteReplica { service, .. }
             | Self::ResyncReplicas { service }
             | Self::ScaleOut { service, .. }
             | Self::ScaleIn { service, .. }
@@ -240,6 +247,7 @@ impl Remediation {
             Self::ResumeConsumers { .. } => "ResumeConsumers",
             Self::ScaleOut { .. } => "ScaleOut",
             Self::ScaleIn { .. } => "ScaleIn",
+            Self::PromoteReplica { .. } => "PromoteReplica",
             Self::DisableAutoscaler { .. } => "DisableAutoscaler",
             Self::EnableAutoscaler { .. } => "EnableAutoscaler",
             Self::TuneCalls { .. } => "TuneCalls",
@@ -402,6 +410,12 @@ pub const CATALOG: &[CatalogEntry] = &[
         example: r#"(at: "30m", do: Apply(ScaleIn(service: "web", count: 2)))"#,
         delay: "drain",
         description: "drains and removes the newest instances; at least one stays",
+    },
+    CatalogEntry {
+        name: "PromoteReplica",
+        example: r#"(at: "6m", do: Apply(PromoteReplica(service: "orders-db", instance: 1)))"#,
+        delay: "immediate",
+        description: "makes a database replica the primary (writes go to it); what it had not replicated is lost",
     },
     CatalogEntry {
         name: "DisableAutoscaler",

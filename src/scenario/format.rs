@@ -463,6 +463,27 @@ pub struct ServiceSpec {
     /// A quota on calls to the service, as a provider's API enforces it: left out, none.
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
+    /// A database's primary and its failover: instance 0 starts as the primary, takes every
+    /// write, and the others are replicas. Left out, every instance takes every query.
+    #[serde(default)]
+    pub failover: Option<FailoverSpec>,
+}
+
+/// How a database replaces a lost primary: detection (failed health checks) then the
+/// promotion of the replica least behind, as Patroni or RDS Multi-AZ do in about a minute.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverSpec {
+    /// Whether it fails over on its own; otherwise a responder promotes a replica
+    /// (`PromoteReplica`).
+    #[serde(default = "defaults::yes")]
+    pub automatic: bool,
+    /// From the primary going down to the failover starting.
+    #[serde(default = "defaults::failover_detection")]
+    pub detection: Seconds,
+    /// From the failover starting to the new primary taking writes.
+    #[serde(default = "defaults::failover_promotion")]
+    pub promotion: Seconds,
 }
 
 /// A rate limit: a token bucket holding one second's worth, refilled at `rps`, shared by
@@ -780,6 +801,10 @@ pub struct CallSpec {
     /// Envoy can; many HTTP clients do not).
     #[serde(default = "defaults::yes")]
     pub honour_retry_after: bool,
+    /// Share of these calls that write: they go to the callee's primary (a database with
+    /// a `failover`); the rest read from any instance.
+    #[serde(default)]
+    pub writes: f64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
@@ -1002,6 +1027,12 @@ mod defaults {
     }
     pub fn retry_after() -> Seconds {
         Seconds::new(1.0)
+    }
+    pub fn failover_detection() -> Seconds {
+        Seconds::new(30.0)
+    }
+    pub fn failover_promotion() -> Seconds {
+        Seconds::new(30.0)
     }
 }
 

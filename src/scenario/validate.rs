@@ -216,6 +216,31 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
             let path = format!("services[{i}].autoscale");
             check_autoscale(&mut c, &path, hpa, service, scenario.tick.get());
         }
+        if let Some(failover) = &service.failover {
+            let path = format!("services[{i}].failover");
+            if !matches!(service.kind, ServiceKind::Database { .. }) || service.instances < 2 {
+                c.error(
+                    path.clone(),
+                    "a failover promotes a replica: it needs a Database with at least 2 instances (instance 0 the primary)",
+                );
+            }
+            c.non_negative(format!("{path}.detection"), "detection", failover.detection.get());
+            c.non_negative(format!("{path}.promotion"), "promotion", failover.promotion.get());
+        }
+        for (k, call) in service.calls.iter().enumerate() {
+            let path = format!("services[{i}].calls[{k}].writes");
+            c.ratio(path.clone(), "writes", call.writes);
+            let callee = scenario.services.iter().find(|s| s.name == call.to);
+            if call.writes > 0.0 && callee.is_some_and(|s| s.failover.is_none()) {
+                c.error(
+                    path,
+                    format!(
+                        "writes go to a primary, and \"{}\" has none: give it a failover section, or leave writes out",
+                        call.to
+                    ),
+                );
+            }
+        }
         if let Some(limit) = &service.rate_limit {
             let path = format!("services[{i}].rate_limit");
             c.positive(format!("{path}.rps"), "rps", limit.rps);

@@ -160,6 +160,9 @@ pub struct Conditions {
     pub zones_drained: Vec<bool>,
     /// When each service's certificate expires, if a fault has it expire.
     pub cert_expires_at: Vec<Option<f64>>,
+    /// Each database's primary (global instance index), for those with a failover: it
+    /// takes the writes; the others are replicas.
+    pub primaries: Vec<Option<u32>>,
 }
 
 impl Conditions {
@@ -177,7 +180,17 @@ impl Conditions {
             zones_down: vec![false; topology.zones.len()],
             zones_drained: vec![false; topology.zones.len()],
             cert_expires_at: vec![None; topology.services.len()],
+            primaries: topology
+                .services
+                .iter()
+                .map(|s| s.failover.map(|_| s.first_instance))
+                .collect(),
         }
+    }
+
+    /// The instance of `service` that replicates from nobody: its primary, or its first.
+    pub fn primary(&self, service: usize, first_instance: u32) -> u32 {
+        self.primaries[service].unwrap_or(first_instance)
     }
 
     /// Straightens what faults and remediations bend each tick; the version history stays.

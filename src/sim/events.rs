@@ -20,6 +20,16 @@ pub struct Call {
     pub trace: TraceContext,
     /// The user request's key, carried along every hop (a hot key fails every time).
     pub key: u32,
+    /// It writes: it goes to the callee's primary.
+    pub write: bool,
+}
+
+/// Whether the call of request `key` on an edge where `writes` of calls write is a write:
+/// decided by the key, so a request's retries write too, with no random draw.
+pub fn is_write(key: u32, writes: f64) -> bool {
+    // Mixed so that writes and hot keys (the lowest keys) are independent.
+    let mixed = key.wrapping_mul(0x9E37_79B9).rotate_left(13);
+    writes > 0.0 && f64::from(mixed) < writes * f64::from(u32::MAX)
 }
 
 /// Where an answer goes: a calling instance's job, or a traffic source's request.

@@ -17,6 +17,7 @@ use crate::scenario::ServiceKind;
 use super::conditions::{Conditions, ServiceConditions};
 use super::events::{
     Call, Completion, Event, Events, Failure, Outcome, Refusal, ReplyTo, SharedResource, Slab,
+    is_write,
 };
 use super::logs::{Cause, Down, Level, LogEvent};
 use super::metrics::Tallies;
@@ -449,7 +450,7 @@ impl InstanceState {
         let service = me.model();
         let bent = me.bent();
         let dt = t1 - t0;
-        let replica = me.global != service.first_instance;
+        let replica = me.global != me.conditions.primary(me.service, service.first_instance);
         if replica && bent.replication_lag_rate > 0.0 {
             self.replica_lag_s += bent.replication_lag_rate * dt;
         } else {
@@ -981,6 +982,7 @@ impl InstanceState {
                     reply,
                     trace,
                     key: job.key,
+                    write: is_write(job.key, edge.writes),
                 },
             );
             true
@@ -1357,6 +1359,7 @@ fn trace_completion(
             reply: completion.reply,
             trace,
             key: 0,
+            write: false,
         };
         trace_span(me, &call, began, end, completion.outcome, fx);
     }

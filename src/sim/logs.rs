@@ -83,6 +83,10 @@ pub enum LogEvent {
     Noise {
         which: u8,
     },
+    /// A replica became the primary; `lost_s`: how far behind it was, in writes lost.
+    Promoted {
+        lost_s: f64,
+    },
     /// The service's autoscaler changed its instance count.
     Autoscaled {
         from: u32,
@@ -289,6 +293,11 @@ impl fmt::Display for Line<'_> {
                 "started, version {}",
                 self.versions.get(version).map_or("?", String::as_str)
             ),
+            LogEvent::Promoted { lost_s } if lost_s > 0.0 => write!(
+                f,
+                "promoted to primary: it was {lost_s:.1} s behind, and the writes of those seconds are lost"
+            ),
+            LogEvent::Promoted { .. } => f.write_str("promoted to primary, fully caught up"),
             LogEvent::Autoscaled {
                 from,
                 to,

@@ -170,6 +170,7 @@ impl SourceState {
                     reply,
                     trace,
                     key,
+                    write: false,
                 },
             );
         }

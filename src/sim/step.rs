@@ -162,7 +162,11 @@ pub fn run_events(
                 let s = service as usize;
                 let model = &topology.services[s];
                 let first = model.first_instance;
-                let k = balancer::pick(
+                let primary = conditions.primaries[s].filter(|_| call.write);
+                let k = if let Some(primary) = primary {
+                    (primary - first) as usize
+                } else {
+                    balancer::pick(
                     model.load_balancer,
                     &mut cursors[s],
                     model.slots as usize,
@@ -176,7 +180,8 @@ pub fn run_events(
                             load: state.queue_len() + state.busy(),
                         }
                     },
-                );
+                    )
+                };
                 let global = first + k as u32;
                 let me = Me {
                     topology,

@@ -23,6 +23,8 @@ pub struct Edge {
     pub to: usize,
     pub per_request: f64,
     pub optional: bool,
+    /// Share of calls that write (to the callee's primary).
+    pub writes: f64,
     pub policy: RetryPolicy,
 }
 
@@ -34,6 +36,8 @@ pub struct ServiceModel {
     pub instances: u32,
     /// Instance slots: the most `ScaleOut` can provision.
     pub slots: u32,
+    /// How it replaces a lost primary, if it is a database with one.
+    pub failover: Option<crate::scenario::FailoverSpec>,
     /// The quota its callers share, if it has one.
     pub rate_limit: Option<crate::scenario::RateLimitSpec>,
     /// Its horizontal autoscaler, if it has one.
@@ -151,6 +155,7 @@ impl Topology {
                     slots: s.max_instances.unwrap_or(s.instances).max(s.instances),
                     autoscale: s.autoscale,
                     rate_limit: s.rate_limit,
+                    failover: s.failover,
                     first_instance,
                     workers: s.effective_workers(),
                     service_time: Sampler::new(s.service_time),
@@ -185,6 +190,7 @@ impl Topology {
                             to: index(&c.to),
                             per_request: c.per_request,
                             optional: c.optional,
+                            writes: c.writes,
                             policy: RetryPolicy {
                                 timeout: c.timeout.get(),
                                 retries: c.retries,

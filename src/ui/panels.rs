@@ -588,7 +588,9 @@ pub enum Needs {
 pub fn needs(action: &str) -> &'static [Needs] {
     use Needs::*;
     match action {
-        "RestartInstance" | "EjectInstance" | "RestoreInstance" => &[Service, Instance],
+        "RestartInstance" | "EjectInstance" | "RestoreInstance" | "PromoteReplica" => {
+            &[Service, Instance]
+        }
         "ShedLoad" => &[Service, Rps],
         "SetPool" => &[Service, Size],
         "ScaleOut" | "ScaleIn" => &[Service, Count],
@@ -661,7 +663,8 @@ impl ActionForm {
         match remediation {
             Remediation::RestartInstance { service, instance }
             | Remediation::EjectInstance { service, instance }
-            | Remediation::RestoreInstance { service, instance } => {
+            | Remediation::RestoreInstance { service, instance }
+            | Remediation::PromoteReplica { service, instance } => {
                 *service = target.to_string();
                 *instance = self.instance;
             }
