@@ -19,7 +19,7 @@ const FLEET: &str = r#"
         (name: "recommendations"),
         (name: "checkout", calls: [(to: "payment"), (to: "orders-db")]),
         (name: "payment", kind: External),
-        (name: "orders-db", kind: Database(pool: 10), instances: 2),
+        (name: "orders-db", kind: Database(pool: 10), instances: 2, failover: ()),
     ],
     traffic: [(name: "shoppers", to: "gateway", rate: 10.0), (to: "checkout", rate: 1.0)],
     zones: ["a", "b"],
@@ -64,7 +64,7 @@ fn every_remediation_example_loads_and_every_one_is_listed() {
     }
     assert_eq!(
         firedrill::remediation::CATALOG.len(),
-        27,
+        28,
         "a new remediation needs its catalog entry"
     );
 }

@@ -1042,3 +1042,67 @@ fn retries_that_honour_retry_after_turn_a_burst_s_refusals_into_late_successes()
         "{honouring} failed against {ignoring}"
     );
 }
+
+const REPLICATED: &str = r#"services: [
+        (name: "orders", workers: 64, service_time: Constant(value: "2ms"),
+         calls: [(to: "orders-db", timeout: "500ms", writes: 0.4)]),
+        (name: "orders-db", kind: Database(pool: 16), instances: 3, restart_time: "10m",
+         service_time: Constant(value: "5ms"), FAILOVER),
+    ],
+    traffic: [(to: "orders", rate: 50.0)]"#;
+
+#[test]
+fn a_lost_primary_fails_the_writes_until_the_failover_timeline_has_run() {
+    // Detection 20 s, promotion 25 s: writes fail from the crash at 60 s to 105 s.
+    let mut sim = sim(&format!(
+        "{}, faults: [(kind: Crash(instances: 1), target: \"orders-db\", start: At(\"60s\"))]",
+        REPLICATED.replace(
+            "FAILOVER",
+            r#"failover: (detection: "20s", promotion: "25s")"#
+        )
+    ));
+    sim.run_until(160.0);
+    let orders = rows(&sim, 0);
+    assert!(error_ratio(&orders, 10.0, 60.0) < 0.001);
+    // Writes, 40% of calls, fail; reads go on from the replicas.
+    let outage = error_ratio(&orders, 61.0, 104.0);
+    assert!((outage - 0.4).abs() < 0.06, "{outage}");
+    assert!(
+        error_ratio(&orders, 106.0, 160.0) < 0.001,
+        "the new primary takes the writes"
+    );
+    let log = sim.log_lines(1, 1000).join("\n");
+    assert!(
+        log.contains("00:01:45.000") && log.contains("promoted to primary, fully caught up"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_manual_failover_waits_for_the_responder_and_a_lagging_replica_loses_its_lag() {
+    let mut sim = sim(&format!(
+        "{}, faults: [
+            (kind: ReplicationLag(per_second: 0.5), target: \"orders-db\", start: At(\"0s\")),
+            (kind: Crash(instances: 1), target: \"orders-db\", start: At(\"60s\")),
+        ]",
+        REPLICATED.replace("FAILOVER", "failover: (automatic: false)")
+    ));
+    sim.schedule(
+        180.0,
+        Remediation::PromoteReplica {
+            service: "orders-db".into(),
+            instance: 2,
+        },
+    );
+    sim.run_until(240.0);
+    let orders = rows(&sim, 0);
+    let waiting = error_ratio(&orders, 61.0, 179.0);
+    assert!(waiting > 0.35, "no automatic failover: {waiting}");
+    // Writes work again; what remains is the other replica's stale reads (it still lags:
+    // a fifth of the reads it gets need fresh data), about 0.6 × 0.5 × 0.2 = 6%.
+    let after = error_ratio(&orders, 181.0, 240.0);
+    assert!((after - 0.06).abs() < 0.03, "{after}");
+    // The replica fell 0.5 s behind every second for 180 s: 90 s of writes are lost.
+    let log = sim.log_lines(1, 1000).join("\n");
+    assert!(log.contains("it was 90.0 s behind"), "{log}");
+}

@@ -127,7 +127,11 @@ fn promote(
     let state = instances.instance(replica);
     let lost_s = std::mem::take(&mut state.replica_lag_s);
     conditions.primaries[service] = Some(replica);
-    let level = if lost_s > 0.0 { Level::Warn } else { Level::Info };
+    let level = if lost_s > 0.0 {
+        Level::Warn
+    } else {
+        Level::Info
+    };
     fx.tallies
         .logs
         .log(service, replica, now, level, LogEvent::Promoted { lost_s });
@@ -673,7 +677,8 @@ impl Remediations {
             }
             Op::Circuit { from, edge, open } => self.circuits[from][edge] = open,
             Op::Promote { service, instance } => {
-                let primary = conditions.primary(service, topology.services[service].first_instance);
+                let primary =
+                    conditions.primary(service, topology.services[service].first_instance);
                 if instance != primary && instances.instance(instance).up {
                     promote(conditions, instances, fx, (service, instance), now);
                     self.primary_down_since[service] = None;

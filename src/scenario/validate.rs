@@ -224,8 +224,16 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
                     "a failover promotes a replica: it needs a Database with at least 2 instances (instance 0 the primary)",
                 );
             }
-            c.non_negative(format!("{path}.detection"), "detection", failover.detection.get());
-            c.non_negative(format!("{path}.promotion"), "promotion", failover.promotion.get());
+            c.non_negative(
+                format!("{path}.detection"),
+                "detection",
+                failover.detection.get(),
+            );
+            c.non_negative(
+                format!("{path}.promotion"),
+                "promotion",
+                failover.promotion.get(),
+            );
         }
         for (k, call) in service.calls.iter().enumerate() {
             let path = format!("services[{i}].calls[{k}].writes");

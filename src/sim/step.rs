@@ -167,19 +167,19 @@ pub fn run_events(
                     (primary - first) as usize
                 } else {
                     balancer::pick(
-                    model.load_balancer,
-                    &mut cursors[s],
-                    model.slots as usize,
-                    |k| {
-                        let global = first + k as u32;
-                        let state = instances.instance(global);
-                        Backend {
-                            provisioned: state.provisioned,
-                            in_rotation: state.takes_traffic()
-                                && !conditions.zones_drained[topology.zone_of(global)],
-                            load: state.queue_len() + state.busy(),
-                        }
-                    },
+                        model.load_balancer,
+                        &mut cursors[s],
+                        model.slots as usize,
+                        |k| {
+                            let global = first + k as u32;
+                            let state = instances.instance(global);
+                            Backend {
+                                provisioned: state.provisioned,
+                                in_rotation: state.takes_traffic()
+                                    && !conditions.zones_drained[topology.zone_of(global)],
+                                load: state.queue_len() + state.busy(),
+                            }
+                        },
                     )
                 };
                 let global = first + k as u32;
