@@ -137,3 +137,54 @@ fn self_tests_print_the_same_on_one_thread_and_on_many() {
     assert!(printed.contains(" 0 failed"), "{printed}");
     assert_eq!(printed, String::from_utf8_lossy(&many.stdout));
 }
+
+/// The library covers what a mentor needs: at least 27 scored scenarios, every fault kind
+/// used by one of them, and each with its facilitator's notes and its routes tested.
+#[test]
+fn the_library_covers_every_fault_kind_with_notes_and_tested_routes() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut kinds_used = std::collections::BTreeSet::new();
+    let mut scored = 0;
+    for file in scenario_files(&[dir]) {
+        let scenario = load_file(&file).unwrap().scenario;
+        let Some(incident) = &scenario.incident else {
+            continue;
+        };
+        scored += 1;
+        kinds_used.extend(scenario.faults.iter().map(|f| f.kind.label()));
+        let notes = &incident.notes;
+        let name = file.display();
+        assert!(!notes.class.is_empty(), "{name}: notes.class");
+        assert!(!notes.precedent.is_empty(), "{name}: notes.precedent");
+        assert!(!notes.objectives.is_empty(), "{name}: notes.objectives");
+        assert!(!notes.questions.is_empty(), "{name}: notes.questions");
+        // A reference, and besides doing nothing at least two other responses.
+        assert!(incident.reference.is_some(), "{name}: no reference");
+        let scripted = scenario.tests.iter().filter(|t| t.script.is_some()).count();
+        assert!(scripted >= 3, "{name}: {scripted} scripted routes");
+    }
+    assert!(scored >= 27, "only {scored} scored scenarios");
+    let missing: Vec<&str> = firedrill::faults::CATALOG
+        .iter()
+        .map(|entry| entry.name)
+        .filter(|kind| !kinds_used.contains(kind))
+        .collect();
+    assert!(missing.is_empty(), "fault kinds no scored scenario uses: {missing:?}");
+}
+
+/// docs/scenarios.md is what `firedrill library --markdown` prints for the shipped library.
+#[test]
+fn the_library_document_is_up_to_date() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["library", "--markdown"])
+        .arg(root.join("scenarios"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = std::fs::read_to_string(root.join("docs/scenarios.md")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == written,
+        "docs/scenarios.md is stale: run `firedrill library --markdown > docs/scenarios.md`"
+    );
+}

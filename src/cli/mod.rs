@@ -6,6 +6,7 @@ mod authoring;
 mod catalog;
 mod estimate;
 mod history;
+mod library;
 #[cfg(feature = "gui")]
 mod play;
 mod run;
@@ -61,6 +62,9 @@ pub enum Command {
     History(history::HistoryArgs),
     /// List every fault kind, command and remediation, with an example of each.
     Catalog,
+    /// List the scored scenarios of a folder with what each teaches (--notes: the
+    /// facilitator's notes; --markdown: docs/scenarios.md).
+    Library(library::LibraryArgs),
     /// Estimate what a remediation would cost each SLO's budget: the scenario is run twice,
     /// with and without it, and the budgets compared over the horizon.
     Estimate(estimate::EstimateArgs),
@@ -139,6 +143,7 @@ pub fn main() -> ExitCode {
             print!("{}", catalog());
             Ok(())
         }
+        Some(Command::Library(args)) => library::exec(args),
         Some(Command::Estimate(args)) => estimate::exec(args),
         Some(Command::Test(args)) => authoring::exec_test(args),
         Some(Command::New(args)) => authoring::exec_new(args),

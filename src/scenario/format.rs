@@ -156,7 +156,10 @@ pub struct IncidentSpec {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FacilitatorNotes {
-    /// The public incident or failure class the scenario is drawn from.
+    /// The incident class it teaches: "a config push that goes global at once".
+    #[serde(default)]
+    pub class: String,
+    /// The public incident (or documented failure mode) it is drawn from.
     #[serde(default)]
     pub precedent: String,
     /// What a trainee should be able to do afterwards.
