@@ -169,7 +169,10 @@ fn the_library_covers_every_fault_kind_with_notes_and_tested_routes() {
         .map(|entry| entry.name)
         .filter(|kind| !kinds_used.contains(kind))
         .collect();
-    assert!(missing.is_empty(), "fault kinds no scored scenario uses: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fault kinds no scored scenario uses: {missing:?}"
+    );
 }
 
 /// docs/scenarios.md is what `firedrill library --markdown` prints for the shipped library.
@@ -181,7 +184,11 @@ fn the_library_document_is_up_to_date() {
         .arg(root.join("scenarios"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let written = std::fs::read_to_string(root.join("docs/scenarios.md")).unwrap();
     assert!(
         String::from_utf8_lossy(&out.stdout) == written,

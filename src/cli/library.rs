@@ -82,7 +82,11 @@ pub fn table(scenarios: &[(String, Scenario)]) -> String {
             s.name,
             format!("{:?}", difficulty(s)),
             shift(s),
-            if class.is_empty() { &s.description } else { class }
+            if class.is_empty() {
+                &s.description
+            } else {
+                class
+            }
         ));
     }
     out.push_str(&format!(
@@ -96,7 +100,9 @@ pub fn table(scenarios: &[(String, Scenario)]) -> String {
 pub fn notes(scenarios: &[(String, Scenario)]) -> String {
     let mut out = String::new();
     for (_, s) in scenarios {
-        let Some(incident) = &s.incident else { continue };
+        let Some(incident) = &s.incident else {
+            continue;
+        };
         let n = &incident.notes;
         out.push_str(&format!(
             "{} ({:?}, {})\n  {}\n",
@@ -140,7 +146,9 @@ pub fn markdown(scenarios: &[(String, Scenario)]) -> String {
          |---|---|---|---|---|---|\n",
     );
     for (file, s) in scenarios {
-        let Some(incident) = &s.incident else { continue };
+        let Some(incident) = &s.incident else {
+            continue;
+        };
         let n = &incident.notes;
         out.push_str(&format!(
             "| [`{}`](../scenarios/{file}) | {:?} | {} | {} | {} | {} |\n",
@@ -153,7 +161,9 @@ pub fn markdown(scenarios: &[(String, Scenario)]) -> String {
         ));
     }
     for (_, s) in scenarios {
-        let Some(incident) = &s.incident else { continue };
+        let Some(incident) = &s.incident else {
+            continue;
+        };
         let n = &incident.notes;
         out.push_str(&format!("\n## {}\n\n{}\n", s.name, s.description));
         for (label, items) in [

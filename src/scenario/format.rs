@@ -221,9 +221,35 @@ pub enum IncidentSeverity {
 }
 
 impl IncidentSeverity {
+    pub const ALL: [Self; 4] = [Self::Sev1, Self::Sev2, Self::Sev3, Self::Sev4];
+
     /// SEV-1 is 1: a lower rank is more severe.
     pub fn rank(self) -> u8 {
         self as u8 + 1
+    }
+
+    /// What the severity means where a scenario does not say (the common ladder of
+    /// PagerDuty's and Atlassian's incident guides).
+    pub fn generic_meaning(self) -> &'static str {
+        match self {
+            Self::Sev1 => {
+                "Critical: the product is down or unusable for many users, or data is at risk."
+            }
+            Self::Sev2 => "Major: a core function fails or is badly degraded for many users.",
+            Self::Sev3 => {
+                "Minor: a feature is degraded or a few users are affected; there is a workaround."
+            }
+            Self::Sev4 => "Low: no user impact yet, but something needs attention.",
+        }
+    }
+}
+
+impl IncidentSpec {
+    /// What `severity` means in this scenario's organisation.
+    pub fn severity_meaning(&self, severity: IncidentSeverity) -> &str {
+        self.severities
+            .get(&severity)
+            .map_or(severity.generic_meaning(), String::as_str)
     }
 }
 

@@ -111,6 +111,38 @@ pub fn talking(issued: &[Entry], by: &str) -> bool {
 }
 
 /// The ground truth and the drill's controls; the command the game master gave, if any.
+/// The mentor's notes: objectives, what to watch for, questions for the debrief.
+fn facilitator_notes(ui: &mut Ui, notes: &crate::scenario::FacilitatorNotes) {
+    if notes.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("Facilitator's notes")
+        .default_open(true)
+        .show(ui, |ui| {
+            for (title, items) in [
+                ("Objectives", &notes.objectives),
+                ("Watch for", &notes.watch_for),
+                ("Ask at the debrief", &notes.questions),
+            ] {
+                if items.is_empty() {
+                    continue;
+                }
+                ui.label(RichText::new(title).small().strong());
+                for item in items {
+                    ui.label(RichText::new(format!("• {item}")).small());
+                }
+            }
+            if !notes.precedent.is_empty() {
+                ui.label(
+                    RichText::new(format!("Drawn from: {}", notes.precedent))
+                        .small()
+                        .italics()
+                        .color(MUTED),
+                );
+            }
+        });
+}
+
 pub fn panel(
     ui: &mut Ui,
     form: &mut GameMasterForm,
@@ -120,6 +152,7 @@ pub fn panel(
     let mut command = None;
     ui.label(RichText::new("Ground truth (only you see this)").strong());
     if let Some(truth) = &scenario.incident {
+        facilitator_notes(ui, &truth.notes);
         ui.label(format!("root cause: {}", truth.root_cause.join(", ")));
         let fixes = crate::scoring::mitigations(scenario, truth);
         if !fixes.is_empty() {

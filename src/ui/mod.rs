@@ -561,6 +561,12 @@ impl Game {
             events: timeline.events(),
             budget_spent: timeline.incident_budget_spent(),
             saved,
+            notes: session
+                .scenario
+                .incident
+                .as_ref()
+                .map(|incident| incident.notes.clone())
+                .unwrap_or_default(),
         });
     }
 }

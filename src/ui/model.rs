@@ -81,6 +81,8 @@ pub struct ControlRoom {
     pub zones: Vec<String>,
     /// Deploys, config pushes and rollbacks: time, service, version.
     pub deploys: Vec<(f64, String, String)>,
+    /// What each severity means in the scenario's organisation, SEV-1 first.
+    pub severity_meanings: Vec<(IncidentSeverity, String)>,
 }
 
 impl ControlRoom {
@@ -231,6 +233,18 @@ impl ControlRoom {
                 .collect(),
             zones: topology.zones.clone(),
             deploys,
+            severity_meanings: IncidentSeverity::ALL
+                .into_iter()
+                .map(|severity| {
+                    let meaning = scenario
+                        .incident
+                        .as_ref()
+                        .map_or(severity.generic_meaning(), |incident| {
+                            incident.severity_meaning(severity)
+                        });
+                    (severity, meaning.to_string())
+                })
+                .collect(),
         }
     }
 

@@ -713,11 +713,13 @@ impl ActionForm {
                 timeout,
                 retries,
                 backoff,
+                honour_retry_after,
             } => {
                 (*from, *to) = edge()?;
                 *timeout = None;
                 *retries = Some(self.retries);
                 *backoff = None;
+                *honour_retry_after = None;
             }
         }
         Ok(())
@@ -998,13 +1000,9 @@ pub fn incident_controls(
         egui::ComboBox::from_id_salt("severity")
             .selected_text(form.severity.to_string())
             .show_ui(ui, |ui| {
-                for s in [
-                    IncidentSeverity::Sev1,
-                    IncidentSeverity::Sev2,
-                    IncidentSeverity::Sev3,
-                    IncidentSeverity::Sev4,
-                ] {
-                    ui.selectable_value(&mut form.severity, s, s.to_string());
+                for (s, meaning) in &room.severity_meanings {
+                    ui.selectable_value(&mut form.severity, *s, s.to_string())
+                        .on_hover_text(meaning);
                 }
             });
         if ui.button("Declare").clicked() {
@@ -1016,6 +1014,18 @@ pub fn incident_controls(
             command = Some(Command::TakeRole(Role::IncidentCommander));
         }
     });
+    // What the chosen severity means here, so the declaration is a decision, not a guess.
+    if let Some((_, meaning)) = room
+        .severity_meanings
+        .iter()
+        .find(|(s, _)| *s == form.severity)
+    {
+        ui.label(
+            RichText::new(format!("{}: {meaning}", form.severity))
+                .small()
+                .color(MUTED),
+        );
+    }
     ui.separator();
     ui.label(RichText::new("Status update (CAN)").strong());
     ui.horizontal(|ui| {

@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{Screen, root};
 use crate::incident::{ActionItem, ActionItemKind, Command, Postmortem, Priority};
+use crate::scenario::FacilitatorNotes;
 use crate::scoring::measured::Effect;
 use crate::scoring::{Score, Verdict};
 use crate::ui::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
@@ -71,6 +72,8 @@ pub struct DebriefView {
     pub postmortem_markdown: String,
     /// Where the postmortem was saved, once it was.
     pub saved: Option<String>,
+    /// The facilitator's notes: what the scenario teaches and what to ask.
+    pub notes: FacilitatorNotes,
 }
 
 /// The postmortem being written, with the action item being added.
@@ -199,6 +202,7 @@ pub fn debrief(
                 }
             });
         let ui = &mut columns[1];
+        notes_for_the_debrief(ui, &view.notes);
         ui.label(RichText::new("Postmortem").strong());
         let pm = &mut form.postmortem;
         egui::Grid::new("postmortem").num_columns(2).show(ui, |ui| {
@@ -276,4 +280,33 @@ pub fn debrief(
             });
     });
     action
+}
+
+/// What the scenario teaches and the questions to talk through, above the postmortem.
+fn notes_for_the_debrief(ui: &mut Ui, notes: &FacilitatorNotes) {
+    if notes.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(RichText::new("What this drill teaches").strong())
+        .default_open(true)
+        .show(ui, |ui| {
+            if !notes.precedent.is_empty() {
+                ui.label(
+                    RichText::new(format!("Drawn from: {}", notes.precedent))
+                        .small()
+                        .italics()
+                        .color(MUTED),
+                );
+            }
+            for objective in &notes.objectives {
+                ui.label(format!("• {objective}"));
+            }
+            if !notes.questions.is_empty() {
+                ui.label(RichText::new("Talk it through").strong());
+                for question in &notes.questions {
+                    ui.label(RichText::new(format!("? {question}")).color(AMBER));
+                }
+            }
+        });
+    ui.separator();
 }
