@@ -830,7 +830,8 @@ fn check_autoscale(
             ),
         );
     }
-    if !(hpa.sync.get() >= tick) {
+    // NaN included: a sync that is not at least one tick is refused.
+    if hpa.sync.get().partial_cmp(&tick).is_none_or(|o| o.is_lt()) {
         c.error(
             format!("{path}.sync"),
             format!("sync must be at least one tick ({tick} s)"),
