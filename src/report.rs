@@ -55,6 +55,9 @@ pub struct IncidentReport {
     pub postmortem: Option<Postmortem>,
     /// The budget estimates asked for, with their answers.
     pub estimates: Vec<crate::incident::Estimate>,
+    /// The runbooks' steps, followed (and when) or not; left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runbooks: Vec<crate::incident::runbook::RunbookProgress>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -263,6 +266,7 @@ pub fn run(
                 chat: timeline.chat.clone(),
                 postmortem: incident.postmortem.clone(),
                 estimates: timeline.estimates.clone(),
+                runbooks: timeline.runbooks.clone(),
             },
             score,
         },

@@ -55,6 +55,9 @@ pub struct Timeline {
     pub slos: Vec<String>,
     #[serde(skip)]
     pub vitals: Vec<Vitals>,
+    /// The runbooks' steps, followed or not (left out of reports when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runbooks: Vec<super::runbook::RunbookProgress>,
 }
 
 impl Timeline {
@@ -136,6 +139,28 @@ impl Timeline {
         }
         for estimate in &self.estimates {
             events.push((estimate.at_s, format!("estimate: {}", estimate.describe())));
+        }
+        for runbook in &self.runbooks {
+            for (n, step) in runbook
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.checkable)
+            {
+                let (t, done) = match step.followed_s {
+                    Some(t) => (t, "followed"),
+                    None => (self.end_s, "not followed"),
+                };
+                events.push((
+                    t,
+                    format!(
+                        "runbook \"{}\" step {}: {done}: {}",
+                        runbook.title,
+                        n + 1,
+                        step.text
+                    ),
+                ));
+            }
         }
         for message in &self.chat {
             events.push((

@@ -9,6 +9,7 @@
 mod command;
 pub mod debrief;
 pub mod journal;
+pub mod runbook;
 mod script;
 pub mod stakeholders;
 
@@ -227,6 +228,8 @@ pub struct Incident {
     pub chat: Vec<Message>,
     pub vitals: Vec<Vitals>,
     /// The estimates asked for; the session layer answers them.
+    /// The team's runbooks, whose steps the timeline marks followed or not.
+    pub runbooks: Vec<crate::scenario::RunbookSpec>,
     pub estimates: Vec<Estimate>,
     stakeholders: Stakeholders,
     last_update_s: Option<f64>,
@@ -252,6 +255,7 @@ impl Incident {
             chat: Vec::new(),
             vitals: Vec::new(),
             estimates: Vec::new(),
+            runbooks: Vec::new(),
             stakeholders: Stakeholders::new(chat),
             last_update_s: None,
             hints_seen: 0,

@@ -42,6 +42,9 @@ pub struct Scenario {
     /// Plain threshold alerts on any service metric.
     #[serde(default)]
     pub alerts: Vec<ThresholdSpec>,
+    /// The team's runbooks, each for an SLO or alert: shown with its page, step by step.
+    #[serde(default)]
+    pub runbooks: Vec<RunbookSpec>,
     /// The ground truth of the incident and how a response is judged; left out, the run is
     /// a simulation without a game.
     #[serde(default)]
@@ -52,6 +55,36 @@ pub struct Scenario {
     /// Self-tests: responses and the outcomes they must reach (`firedrill test`).
     #[serde(default)]
     pub tests: Vec<SelfTest>,
+}
+
+/// A runbook as a team wrote it (and perhaps let go stale): steps, each with an optional
+/// link and what doing it looks like, so the timeline can say which were followed.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookSpec {
+    /// The SLO or threshold alert it is for, by name.
+    pub alert: String,
+    pub title: String,
+    /// When it was last reviewed, as its page says.
+    #[serde(default)]
+    pub updated: String,
+    pub steps: Vec<RunbookStep>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookStep {
+    pub text: String,
+    /// A link to a dashboard, a document or a tool.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The step reads this service's dashboards, logs or traces (or an SLO's panel, or
+    /// `"Deploys"`): any such look follows it.
+    #[serde(default)]
+    pub look: Option<String>,
+    /// The step applies this remediation: applying it follows the step.
+    #[serde(default)]
+    pub apply: Option<ActionPattern>,
 }
 
 /// A test case of a scenario: a response (an action script) and what it must achieve.

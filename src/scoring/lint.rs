@@ -4,14 +4,17 @@
 //! `session::load_str` runs both.
 
 use crate::remediation::{CATALOG, least_time_to_act};
-use crate::scenario::{Edge, FaultKind, IncidentSpec, Problem, Scenario, Seconds, closest};
+use crate::scenario::{
+    ActionPattern, Edge, FaultKind, IncidentSpec, Problem, Scenario, Seconds, closest,
+};
 
 /// Every problem the game's rules find in `scenario`'s incident, none stopping the others.
 pub fn check(scenario: &Scenario) -> Vec<Problem> {
-    let Some(incident) = &scenario.incident else {
-        return Vec::new();
-    };
     let mut problems = Vec::new();
+    check_runbooks(&mut problems, scenario);
+    let Some(incident) = &scenario.incident else {
+        return problems;
+    };
     check_patterns(&mut problems, incident, scenario);
     if let Some((least, how)) = fastest_mitigation(incident, scenario)
         && incident.par_mitigate.get() < least
@@ -40,9 +43,75 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
     problems
 }
 
+/// A runbook is for an SLO or alert that exists; its steps look at things that exist and
+/// prescribe remediations of the catalog.
+fn check_runbooks(problems: &mut Vec<Problem>, scenario: &Scenario) {
+    let alerts: Vec<&str> = scenario
+        .slos
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(scenario.alerts.iter().map(|a| a.name.as_str()))
+        .collect();
+    let lookable: Vec<&str> = scenario
+        .services
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(scenario.slos.iter().map(|s| s.name.as_str()))
+        .chain(["Deploys", "ServiceMap"])
+        .collect();
+    for (i, runbook) in scenario.runbooks.iter().enumerate() {
+        let path = format!("runbooks[{i}]");
+        if !alerts.contains(&runbook.alert.as_str()) {
+            let hint = closest(&runbook.alert, &alerts)
+                .map(|close| format!(" (did you mean \"{close}\"?)"))
+                .unwrap_or_else(|| format!(" (SLOs and alerts: {})", alerts.join(", ")));
+            problems.push(Problem::error(
+                format!("{path}.alert"),
+                format!("no SLO or alert is named \"{}\"{hint}", runbook.alert),
+            ));
+        }
+        for (k, step) in runbook.steps.iter().enumerate() {
+            if let Some(look) = &step.look
+                && !lookable.contains(&look.as_str())
+            {
+                let hint = closest(look, &lookable)
+                    .map(|close| format!(" (did you mean \"{close}\"?)"))
+                    .unwrap_or_default();
+                problems.push(Problem::error(
+                    format!("{path}.steps[{k}].look"),
+                    format!("\"{look}\" is no service, SLO, \"Deploys\" or \"ServiceMap\"{hint}"),
+                ));
+            }
+        }
+        let prescribed = runbook.steps.iter().enumerate().filter_map(|(k, step)| {
+            let pattern = step.apply.as_ref()?;
+            Some((format!("{path}.steps[{k}].apply"), pattern))
+        });
+        check_pattern_list(problems, prescribed, scenario);
+    }
+}
+
 /// Mitigations and red herrings must name a remediation of the catalog and a target that
 /// exists.
 fn check_patterns(problems: &mut Vec<Problem>, incident: &IncidentSpec, scenario: &Scenario) {
+    for (list, patterns) in [
+        ("mitigations", &incident.mitigations),
+        ("red_herrings", &incident.red_herrings),
+    ] {
+        let paths = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, pattern)| (format!("incident.{list}[{i}]"), pattern));
+        check_pattern_list(problems, paths, scenario);
+    }
+}
+
+/// Each pattern, with its path, names a remediation of the catalog and a target that exists.
+fn check_pattern_list<'a>(
+    problems: &mut Vec<Problem>,
+    patterns: impl IntoIterator<Item = (String, &'a ActionPattern)>,
+    scenario: &Scenario,
+) {
     let actions: Vec<&str> = CATALOG.iter().map(|r| r.name).collect();
     let targets: Vec<String> = scenario
         .services
@@ -60,32 +129,26 @@ fn check_patterns(problems: &mut Vec<Problem>, incident: &IncidentSpec, scenario
         }))
         .collect();
     let target_names: Vec<&str> = targets.iter().map(String::as_str).collect();
-    for (list, patterns) in [
-        ("mitigations", &incident.mitigations),
-        ("red_herrings", &incident.red_herrings),
-    ] {
-        for (i, pattern) in patterns.iter().enumerate() {
-            let path = format!("incident.{list}[{i}]");
-            if !actions.contains(&pattern.action.as_str()) {
-                let hint = closest(&pattern.action, &actions)
-                    .map(|close| format!(" (did you mean \"{close}\"?)"))
-                    .unwrap_or_else(|| " (`firedrill catalog` lists them)".to_string());
-                problems.push(Problem::error(
-                    format!("{path}.action"),
-                    format!("unknown remediation \"{}\"{hint}", pattern.action),
-                ));
-            }
-            if let Some(target) = &pattern.target
-                && !target_names.contains(&target.as_str())
-            {
-                let hint = closest(target, &target_names)
-                    .map(|close| format!(" (did you mean \"{close}\"?)"))
-                    .unwrap_or_default();
-                problems.push(Problem::error(
-                    format!("{path}.target"),
-                    format!("\"{target}\" is no service, zone or call edge{hint}"),
-                ));
-            }
+    for (path, pattern) in patterns {
+        if !actions.contains(&pattern.action.as_str()) {
+            let hint = closest(&pattern.action, &actions)
+                .map(|close| format!(" (did you mean \"{close}\"?)"))
+                .unwrap_or_else(|| " (`firedrill catalog` lists them)".to_string());
+            problems.push(Problem::error(
+                format!("{path}.action"),
+                format!("unknown remediation \"{}\"{hint}", pattern.action),
+            ));
+        }
+        if let Some(target) = &pattern.target
+            && !target_names.contains(&target.as_str())
+        {
+            let hint = closest(target, &target_names)
+                .map(|close| format!(" (did you mean \"{close}\"?)"))
+                .unwrap_or_default();
+            problems.push(Problem::error(
+                format!("{path}.target"),
+                format!("\"{target}\" is no service, zone or call edge{hint}"),
+            ));
         }
     }
 }

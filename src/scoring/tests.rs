@@ -75,6 +75,7 @@ fn timeline() -> Timeline {
                 }
             })
             .collect(),
+        runbooks: Vec::new(),
     }
 }
 

@@ -45,8 +45,9 @@ impl Simulation {
             slo::ThresholdAlerts::compile(scenario),
         );
         let mut sim = Self::build(topology, faults, alerting);
-        sim.app
-            .insert_resource(Incident::new(scenario.incident.clone(), &scenario.chat));
+        let mut incident = Incident::new(scenario.incident.clone(), &scenario.chat);
+        incident.runbooks = scenario.runbooks.clone();
+        sim.app.insert_resource(incident);
         sim
     }
 
@@ -317,6 +318,7 @@ impl Simulation {
             applied: sim.remediations().applied.clone(),
             slos: sim.slos().iter().map(|s| s.spec.name.clone()).collect(),
             vitals: incident.vitals.clone(),
+            runbooks: crate::incident::runbook::progress(&incident.runbooks, &incident.records),
         }
     }
 }

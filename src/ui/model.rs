@@ -61,9 +61,20 @@ pub struct PageView {
     /// Seconds until it escalates (negative: escalated that long ago).
     pub escalates_in_s: Option<f64>,
     pub runbook: String,
+    /// The team's runbook for the alert, with each step followed or not.
+    pub steps: Option<RunbookView>,
 }
 
 /// Everything the control room shows in one frame.
+/// A runbook as the pager shows it: its title, its age, and each step (text, link,
+/// whether it was followed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunbookView {
+    pub title: String,
+    pub updated: String,
+    pub steps: Vec<(String, Option<String>, bool)>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ControlRoom {
     pub scenario: String,
@@ -171,6 +182,25 @@ impl ControlRoom {
             })
             .collect();
         let timeout = scenario.escalation_timeout.get();
+        let progress =
+            crate::incident::runbook::progress(&scenario.runbooks, &sim.incident().records);
+        let steps_of = |alert: &str| {
+            let (spec, done) = scenario
+                .runbooks
+                .iter()
+                .zip(&progress)
+                .find(|(spec, _)| spec.alert == alert)?;
+            Some(RunbookView {
+                title: spec.title.clone(),
+                updated: spec.updated.clone(),
+                steps: spec
+                    .steps
+                    .iter()
+                    .zip(&done.steps)
+                    .map(|(step, p)| (step.text.clone(), step.link.clone(), p.followed_s.is_some()))
+                    .collect(),
+            })
+        };
         let page_of = |alert: &str, runbook: &str, page: &crate::slo::Page| PageView {
             alert: alert.to_string(),
             opened_s: page.opened_s,
@@ -180,6 +210,7 @@ impl ControlRoom {
                 .is_none()
                 .then_some(page.opened_s + timeout - now),
             runbook: runbook.to_string(),
+            steps: steps_of(alert),
         };
         let mut pages: Vec<PageView> = sim
             .slos()

@@ -5,7 +5,7 @@
 use bevy_egui::egui::{self, Align2, Color32, FontId, RichText, Sense, Stroke, Ui, vec2};
 use egui_plot::{HLine, Line, Plot, VLine};
 
-use super::model::{ControlRoom, Dashboard, Health, PageView, Range, SloView};
+use super::model::{ControlRoom, Dashboard, Health, PageView, Range, RunbookView, SloView};
 use crate::incident::stakeholders::Message;
 use crate::incident::{Audience, Command, Entry, Phase, Role, View};
 use crate::remediation::Remediation;
@@ -165,6 +165,9 @@ pub fn pager(ui: &mut Ui, pages: &[PageView], now_s: f64) -> Option<Command> {
                 if !page.runbook.is_empty() {
                     ui.label(RichText::new(format!("runbook: {}", page.runbook)).italics());
                 }
+                if let Some(runbook) = &page.steps {
+                    runbook_steps(ui, runbook);
+                }
                 if ringing
                     && ui
                         .button(RichText::new(format!("Acknowledge {}", page.alert)).strong())
@@ -177,6 +180,30 @@ pub fn pager(ui: &mut Ui, pages: &[PageView], now_s: f64) -> Option<Command> {
             });
     }
     command
+}
+
+/// A runbook's steps under its page: a tick once a command has done what a step says, and
+/// the step's link.
+fn runbook_steps(ui: &mut Ui, runbook: &RunbookView) {
+    let updated = if runbook.updated.is_empty() {
+        String::new()
+    } else {
+        format!(" (last reviewed {})", runbook.updated)
+    };
+    ui.label(
+        RichText::new(format!("Runbook: {}{updated}", runbook.title))
+            .strong()
+            .color(Color32::WHITE),
+    );
+    for (n, (text, link, followed)) in runbook.steps.iter().enumerate() {
+        ui.horizontal_wrapped(|ui| {
+            let mark = if *followed { "✔" } else { "·" };
+            ui.label(RichText::new(format!("{mark} {}. {text}", n + 1)).color(Color32::WHITE));
+            if let Some(link) = link {
+                ui.hyperlink_to(RichText::new("link").small(), link);
+            }
+        });
+    }
 }
 
 /// The call graph, laid out by depth, coloured by health; clicking a service opens its
