@@ -67,6 +67,11 @@ pub enum Command {
     Resolve,
     /// Write (or rewrite) the postmortem.
     Postmortem(Postmortem),
+    /// Hand the shift over: a note for the next on-call, saying what is going on, what was
+    /// done, and what is left for them.
+    Handoff {
+        note: String,
+    },
     /// The game master breaks something now: a fault from the catalog (`firedrill
     /// catalog`), aimed and checked as a scenario's faults are; it lasts `duration`, or
     /// until a remediation ends it.
@@ -220,6 +225,7 @@ impl Command {
             Self::Mitigated => "Mitigated",
             Self::Resolve => "Resolve",
             Self::Postmortem(_) => "Postmortem",
+            Self::Handoff { .. } => "Handoff",
             Self::Inject { .. } => "Inject",
             Self::Say { .. } => "Say",
             Self::Hint { .. } => "Hint",
@@ -353,6 +359,10 @@ impl Command {
             Self::Hint { text } if text.trim().is_empty() => {
                 Err("a hint needs its text".to_string())
             }
+            Self::Handoff { note } if note.trim().is_empty() => Err(
+                "a handoff needs a note for the next on-call: what is going on, what was done, what is left"
+                    .to_string(),
+            ),
             // Aimed and checked against the scenario when applied, as its faults are.
             Self::Inject { .. }
             | Self::Hint { .. }
@@ -363,6 +373,7 @@ impl Command {
             | Self::Declare { .. }
             | Self::TakeRole(_)
             | Self::Mitigated
+            | Self::Handoff { .. }
             | Self::Resolve => Ok(()),
         }
     }
@@ -488,6 +499,10 @@ pub const CATALOG: &[(&str, &str)] = &[
     (
         r#"(at: "20m", do: Postmortem((title: "Checkout errors after v2.4.0", summary: "...")))"#,
         "write the postmortem in the Google template's fields (see docs/actions.md)",
+    ),
+    (
+        r#"(at: "25m", do: Handoff(note: "checkout SLO at 40% budget; rolled back v2.4.0; next: watch the error ratio"))"#,
+        "hand the shift over: what is going on, what was done, what is left (scored when the scenario has a handoff)",
     ),
     (
         r#"(at: "0s", by: "mentor", do: TakeRole(GameMaster))"#,

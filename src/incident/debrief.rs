@@ -277,6 +277,7 @@ pub fn describe(command: &Command) -> String {
         Command::Mitigated => "says the incident is mitigated".to_string(),
         Command::Resolve => "resolves the incident".to_string(),
         Command::Postmortem(pm) => format!("writes the postmortem \"{}\"", pm.title),
+        Command::Handoff { note } => format!("hands the shift over: \"{note}\""),
         Command::Inject {
             kind,
             target,

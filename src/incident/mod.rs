@@ -425,6 +425,8 @@ impl Incident {
                         .push(FalseClose { at_s: now, reason });
                 }
             }
+            // Judged at the debrief, for what it tells the next on-call.
+            Command::Handoff { .. } => {}
             // Without an incident, a postmortem is a near-miss review: as welcome.
             Command::Postmortem(postmortem) => {
                 lifecycle.postmortem_s = Some(now);

@@ -59,7 +59,7 @@ fn follows(step: &RunbookStep, command: &Command) -> bool {
         Command::Apply(remediation) => step
             .apply
             .as_ref()
-            .is_some_and(|pattern| crate::scoring::matches(pattern, remediation)),
+            .is_some_and(|pattern| remediation.fits(pattern)),
         _ => false,
     }
 }

@@ -171,6 +171,16 @@ impl Remediation {
         matches!(self, Self::RollForward { .. } | Self::ScaleIn { .. })
     }
 
+    /// Whether it fits a pattern: same name, and the same target if the pattern names one
+    /// (a service pattern also matches its instances and the edges it calls).
+    pub fn fits(&self, pattern: &crate::scenario::ActionPattern) -> bool {
+        pattern.action == self.label()
+            && pattern.target.as_ref().is_none_or(|t| {
+                let target = self.target();
+                &target == t || Edge::caller_or_self(&target) == t
+            })
+    }
+
     /// The remediation as an action script writes it.
     pub fn to_ron(&self) -> String {
         ron::to_string(self).expect("remediations serialize")

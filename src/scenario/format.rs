@@ -178,6 +178,10 @@ pub struct IncidentSpec {
     /// For the mentor: what the scenario teaches, what to watch for, what to ask after.
     #[serde(default)]
     pub notes: FacilitatorNotes,
+    /// When the shift changes hands: the responder writes a `Handoff` note for the next
+    /// on-call, judged by the handoff criterion. Left out, there is no handoff.
+    #[serde(default)]
+    pub handoff: Option<Seconds>,
     /// What each severity means in this scenario's organisation, shown where a player
     /// declares; left out, the generic definitions.
     #[serde(default)]

@@ -61,6 +61,68 @@ fn singular(word: &str) -> &str {
         .unwrap_or(word)
 }
 
+/// Words that hand on work still to do.
+const NEXT_STEPS: &[&str] = &[
+    "next",
+    "watch",
+    "follow",
+    "pending",
+    "open",
+    "still",
+    "todo",
+    "tomorrow",
+    "morning",
+    "check",
+    "keep",
+    "remaining",
+    "left",
+    "monitor",
+    "ask",
+    "needs",
+];
+
+/// Words that say nothing was changed.
+const NOTHING_DONE: &[&str] = &["nothing", "none", "no change", "no changes", "untouched"];
+
+/// What a handoff note leaves out of what the next on-call needs: what is going on (a
+/// service, an SLO, or the budget named), what was done (the changes made, by their target or
+/// kind, or that none was), and what is left (a next step).
+pub fn handoff_gaps(
+    note: &str,
+    services: &[&str],
+    slos: &[String],
+    done: &[&crate::remediation::Remediation],
+) -> Vec<&'static str> {
+    let lower = note.to_lowercase();
+    let seen = words(note);
+    let has_word = |list: &[&str]| seen.iter().any(|w| list.contains(&w.as_str()));
+    let names = |name: &str| lower.contains(&name.to_lowercase());
+    let mut gaps = Vec::new();
+    let situation = services.iter().any(|s| names(s))
+        || slos.iter().any(|s| names(s))
+        || seen.iter().any(|w| w == "budget" || w == "slo");
+    if !situation {
+        gaps.push("what is going on (name the service, the SLO or the budget)");
+    }
+    let reported = if done.is_empty() {
+        NOTHING_DONE.iter().any(|p| lower.contains(p))
+    } else {
+        done.iter().any(|r| {
+            let target = r.target();
+            names(crate::scenario::Edge::caller_or_self(&target))
+                || names(r.label())
+                || names(&target)
+        })
+    };
+    if !reported {
+        gaps.push("what was done (the changes made, or that none was)");
+    }
+    if !has_word(NEXT_STEPS) {
+        gaps.push("what is left for the next person (a next step)");
+    }
+    gaps
+}
+
 /// What is missing from a status update (conditions, actions, needs), if anything, quoting
 /// it. `services` are the fleet's service names: naming one is naming what is affected.
 pub fn update_problem(
@@ -166,6 +228,37 @@ pub fn wrong_budget_figure(text: &str, spent: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handoff_says_what_is_going_on_what_was_done_and_what_is_left() {
+        let services = ["web", "api"];
+        let slos = ["web-availability".to_string()];
+        let flag_off = crate::remediation::Remediation::DisableFlag {
+            service: "api".into(),
+            flag: "dynamic-pricing".into(),
+        };
+        let complete = "web-availability has 2.7% budget left; I turned dynamic-pricing off on the api; next: watch errors";
+        assert!(handoff_gaps(complete, &services, &slos, &[&flag_off]).is_empty());
+        // Nothing said about what is going on, nor what to do next.
+        let thin = "disabled the flag on api";
+        assert_eq!(
+            handoff_gaps(thin, &services, &slos, &[&flag_off]).len(),
+            1,
+            "api names the service: only the next step is missing"
+        );
+        let vague = "all good, had a quiet night";
+        assert_eq!(handoff_gaps(vague, &services, &slos, &[&flag_off]).len(), 3);
+        // With no change made, saying so is what was done.
+        assert!(
+            handoff_gaps(
+                "web quiet, no change made; keep an eye on the ticket",
+                &services,
+                &slos,
+                &[]
+            )
+            .is_empty()
+        );
+    }
 
     #[test]
     fn updates_must_say_what_users_see_and_what_is_done() {

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::incident::debrief::Timeline;
 use crate::incident::{Command, Priority, Role, Task, View, clock};
 use crate::remediation::Remediation;
-use crate::scenario::{ActionPattern, Edge, FaultKind, FaultSpec, IncidentSpec, Scenario};
+use crate::scenario::{ActionPattern, Edge, FaultKind, FaultSpec, IncidentSpec, Scenario, Seconds};
 use measured::{ChangeEffect, Effect, Measured, Outcomes, Spend};
 
 /// Points a criterion is worth at weight 1.
@@ -180,6 +180,11 @@ pub const CRITERIA: &[(&str, &str, &str)] = &[
         "Error budget policy",
         "No risky changes during a change freeze, except P0 fixes.",
     ),
+    (
+        "handoff",
+        "Shift handoff",
+        "Hand over in writing when the shift changes: what is going on, what was done, what is left for the next person.",
+    ),
 ];
 
 const RULES: &[Rule] = &[
@@ -199,6 +204,7 @@ const RULES: &[Rule] = &[
     hypothesis,
     postmortem,
     budget_policy,
+    handoff,
 ];
 
 /// Scores a session; None when the scenario has no ground truth to score against.
@@ -210,7 +216,8 @@ pub fn score(scenario: &Scenario, timeline: &Timeline, measured: Measured) -> Op
     let mut judged = Vec::new();
     for ((id, title, practice), rule) in CRITERIA.iter().zip(RULES) {
         let weight = truth.weights.get(*id).copied().unwrap_or(1.0);
-        if weight <= 0.0 {
+        // A shift without a handoff has nothing to judge it on: left out, as weight 0 is.
+        if weight <= 0.0 || (*id == "handoff" && truth.handoff.is_none()) {
             continue;
         }
         judged.push((*id, *title, *practice, weight, rule(&facts)));
@@ -504,10 +511,7 @@ impl<'a> Facts<'a> {
     }
 
     fn is_red_herring(&self, remediation: &Remediation) -> bool {
-        self.truth
-            .red_herrings
-            .iter()
-            .any(|p| matches(p, remediation))
+        self.truth.red_herrings.iter().any(|p| remediation.fits(p))
     }
 
     /// A change caused it, and undoing the change is possible.
@@ -540,16 +544,6 @@ impl<'a> Facts<'a> {
 /// A fault's target as a service: the caller of an edge `"a->b"`.
 fn service_of(target: &str) -> &str {
     Edge::caller_or_self(target)
-}
-
-/// Whether a remediation fits a pattern: same name, and the same target if the pattern
-/// names one (a service pattern also matches its instances and the edges it calls).
-pub fn matches(pattern: &ActionPattern, remediation: &Remediation) -> bool {
-    pattern.action == remediation.label()
-        && pattern.target.as_ref().is_none_or(|t| {
-            let target = remediation.target();
-            &target == t || service_of(&target) == t
-        })
 }
 
 /// What stops a root cause by its kind, when the author did not list the mitigations.
@@ -1022,6 +1016,55 @@ fn no_harm(f: &Facts) -> Judgement {
             ),
         )
     }
+}
+
+/// The handoff note, judged for what the next on-call needs: what is going on (a service,
+/// an SLO or the budget named), what was done (the changes made, by target or kind, or that
+/// none was), and what is left (a next step). Written within 15 minutes before the change of
+/// shift, or up to 5 after; later counts half.
+fn handoff(f: &Facts) -> Judgement {
+    let Some(at) = f.truth.handoff.map(|t| t.get()) else {
+        return not_applicable("The shift has no handoff.");
+    };
+    let note = f.timeline.records.iter().find_map(|r| match &r.command {
+        Command::Handoff { note } if r.accepted() && r.at_s >= at - 900.0 => Some((r.at_s, note)),
+        _ => None,
+    });
+    let Some((written, note)) = note else {
+        return judged(
+            0.0,
+            format!(
+                "The shift changed hands at {} and you left no handoff note: the next on-call starts blind.",
+                Seconds(at)
+            ),
+        );
+    };
+    let done_before: Vec<&Remediation> = f
+        .changes
+        .iter()
+        .filter(|(t, _, _)| *t <= written)
+        .map(|(_, _, r)| *r)
+        .collect();
+    let missing = content::handoff_gaps(note, &f.services, &f.timeline.slos, &done_before);
+    let covered = 3 - missing.len();
+    let late = written > at + 300.0;
+    let share = covered as f64 / 3.0 * if late { 0.5 } else { 1.0 };
+    let when = if late {
+        format!("late, {} after the change of shift", Seconds(written - at))
+    } else {
+        format!("at {}", Seconds(written))
+    };
+    let why = if missing.is_empty() {
+        format!(
+            "Your handoff, written {when}, says what is going on, what was done and what is left."
+        )
+    } else {
+        format!(
+            "Your handoff, written {when}, does not say {}.",
+            missing.join(", nor ")
+        )
+    };
+    judged(share, why)
 }
 
 fn delegation(f: &Facts) -> Judgement {

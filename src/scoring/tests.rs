@@ -9,7 +9,7 @@ use crate::incident::{
     SeverityChange, Task, Vitals,
 };
 use crate::remediation::Applied;
-use crate::scenario::{IncidentSeverity, load_str};
+use crate::scenario::{IncidentSeverity, Seconds, load_str};
 
 const SCENARIO: &str = r#"(name: "t", duration: "30m",
     services: [(name: "checkout"), (name: "recs")],
@@ -953,4 +953,55 @@ fn updates_that_say_nothing_and_wrong_postmortem_figures_are_quoted() {
         c.why
     );
     assert!((c.points - 7.5).abs() < 1e-9, "{}", c.points);
+}
+
+#[test]
+fn a_handoff_is_judged_only_when_the_shift_changes_hands_and_for_what_it_says() {
+    let t = timeline();
+    assert!(
+        scored(&scenario(), &t)
+            .unwrap()
+            .criterion("handoff")
+            .is_none(),
+        "no handoff in the scenario: left out"
+    );
+    let mut scenario = scenario();
+    scenario.incident.as_mut().unwrap().handoff = Some(Seconds(1200.0));
+    let judge = |t: &Timeline| {
+        scored(&scenario, t)
+            .unwrap()
+            .criterion("handoff")
+            .unwrap()
+            .clone()
+    };
+    let c = judge(&t);
+    assert_eq!(c.points, 0.0);
+    assert!(c.why.contains("no handoff note"), "{}", c.why);
+    let note = |at: f64, text: &str| you(at, Command::Handoff { note: text.into() });
+    // The timeline rolled checkout back at 300 s.
+    let mut t = timeline();
+    t.records.push(apply(300.0, rollback()));
+    t.records.push(note(
+        1150.0,
+        "checkout SLO recovering; rolled back checkout; next: watch the errors",
+    ));
+    let c = judge(&t);
+    assert_eq!((c.points, c.verdict), (10.0, Verdict::Met), "{}", c.why);
+    // A third per thing left out; written late, half.
+    let mut thin = timeline();
+    thin.records.push(apply(300.0, rollback()));
+    thin.records
+        .push(note(1150.0, "checkout was bad, rolled it back"));
+    let c = judge(&thin);
+    assert!((c.points - 6.7).abs() < 0.05, "{}: {}", c.points, c.why);
+    assert!(c.why.contains("what is left"), "{}", c.why);
+    let mut late = timeline();
+    late.records.push(apply(300.0, rollback()));
+    late.records.push(note(
+        1600.0,
+        "checkout SLO recovering; rolled back checkout; next: watch the errors",
+    ));
+    let c = judge(&late);
+    assert_eq!(c.points, 5.0, "{}", c.why);
+    assert!(c.why.contains("late"), "{}", c.why);
 }

@@ -94,6 +94,8 @@ pub struct ControlRoom {
     pub deploys: Vec<(f64, String, String)>,
     /// What each severity means in the scenario's organisation, SEV-1 first.
     pub severity_meanings: Vec<(IncidentSeverity, String)>,
+    /// When the shift changes hands, if the scenario has a handoff.
+    pub handoff_s: Option<f64>,
 }
 
 impl ControlRoom {
@@ -264,6 +266,11 @@ impl ControlRoom {
                 .collect(),
             zones: topology.zones.clone(),
             deploys,
+            handoff_s: scenario
+                .incident
+                .as_ref()
+                .and_then(|i| i.handoff)
+                .map(|t| t.get()),
             severity_meanings: IncidentSeverity::ALL
                 .into_iter()
                 .map(|severity| {

@@ -999,6 +999,7 @@ pub struct IncidentForm {
     pub fault: String,
     pub target: String,
     pub escalate: String,
+    pub handoff: String,
 }
 
 impl Default for IncidentForm {
@@ -1012,6 +1013,7 @@ impl Default for IncidentForm {
             fault: "Deploy".to_string(),
             target: String::new(),
             escalate: String::new(),
+            handoff: String::new(),
         }
     }
 }
@@ -1077,6 +1079,26 @@ pub fn incident_controls(
             actions: std::mem::take(&mut form.actions),
             needs: std::mem::take(&mut form.needs),
         });
+    }
+    if let Some(at) = room.handoff_s {
+        ui.separator();
+        ui.label(RichText::new(format!("Shift handoff at {}", clock_hms(at))).strong());
+        ui.add(
+            egui::TextEdit::multiline(&mut form.handoff)
+                .desired_rows(2)
+                .hint_text("For the next on-call: what is going on, what was done, what is left"),
+        );
+        if ui
+            .add_enabled(
+                !form.handoff.trim().is_empty(),
+                egui::Button::new("Hand over"),
+            )
+            .clicked()
+        {
+            command = Some(Command::Handoff {
+                note: std::mem::take(&mut form.handoff),
+            });
+        }
     }
     ui.separator();
     ui.label(RichText::new("Hypothesis").strong());
