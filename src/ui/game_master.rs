@@ -132,14 +132,7 @@ fn facilitator_notes(ui: &mut Ui, notes: &crate::scenario::FacilitatorNotes) {
                     ui.label(RichText::new(format!("• {item}")).small());
                 }
             }
-            if !notes.precedent.is_empty() {
-                ui.label(
-                    RichText::new(format!("Drawn from: {}", notes.precedent))
-                        .small()
-                        .italics()
-                        .color(MUTED),
-                );
-            }
+            crate::ui::panels::drawn_from(ui, &notes.precedent);
         });
 }
 

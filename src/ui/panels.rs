@@ -182,6 +182,18 @@ pub fn pager(ui: &mut Ui, pages: &[PageView], now_s: f64) -> Option<Command> {
     command
 }
 
+/// The public incident a scenario is drawn from, in small print (nothing if unknown).
+pub fn drawn_from(ui: &mut Ui, precedent: &str) {
+    if !precedent.is_empty() {
+        ui.label(
+            RichText::new(format!("Drawn from: {precedent}"))
+                .small()
+                .italics()
+                .color(MUTED),
+        );
+    }
+}
+
 /// A runbook's steps under its page: a tick once a command has done what a step says, and
 /// the step's link.
 fn runbook_steps(ui: &mut Ui, runbook: &RunbookView) {

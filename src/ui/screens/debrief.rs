@@ -290,14 +290,7 @@ fn notes_for_the_debrief(ui: &mut Ui, notes: &FacilitatorNotes) {
     egui::CollapsingHeader::new(RichText::new("What this drill teaches").strong())
         .default_open(true)
         .show(ui, |ui| {
-            if !notes.precedent.is_empty() {
-                ui.label(
-                    RichText::new(format!("Drawn from: {}", notes.precedent))
-                        .small()
-                        .italics()
-                        .color(MUTED),
-                );
-            }
+            crate::ui::panels::drawn_from(ui, &notes.precedent);
             for objective in &notes.objectives {
                 ui.label(format!("• {objective}"));
             }
