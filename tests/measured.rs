@@ -64,9 +64,7 @@ fn an_effective_change_nobody_listed_earns_the_credit() {
     let scenario = load_file(Path::new(RETRY_STORM)).unwrap().scenario;
     let listed = &scenario.incident.as_ref().unwrap().mitigations;
     assert!(
-        !listed
-            .iter()
-            .any(|p| bigger_pool().fits(p)),
+        !listed.iter().any(|p| bigger_pool().fits(p)),
         "the test needs a change the author did not list"
     );
     let (score, _) = play(&[bigger_pool()]);
