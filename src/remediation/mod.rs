@@ -138,8 +138,8 @@ fn promote(
 }
 
 /// What a fault that fired once (or is over) left behind and still bends, if anything: the
-/// release it shipped still running, the cache it emptied still cold, the backlog a burst of
-/// load left that outlives it.
+/// release it shipped still running, the instances it crashed still down, the cache it
+/// emptied still cold, the backlog a burst of load left that outlives it.
 fn lasting_effect(
     fault: &Fault,
     topology: &Topology,
@@ -189,6 +189,36 @@ fn lasting_effect(
                     Seconds(at)
                 )
             })
+        }
+        FaultKind::Crash { .. } => {
+            let down: Vec<u32> = model
+                .members()
+                .filter(|&g| {
+                    let state = instances.instance(g);
+                    state.provisioned && !state.up
+                })
+                .collect();
+            if down.is_empty() {
+                return None;
+            }
+            let primary = conditions.primaries[s];
+            let writes = match primary {
+                Some(p) if down.contains(&p) => format!(
+                    "; the primary {}-{} is among them, so every write is refused until a replica is promoted",
+                    model.name,
+                    p - model.first_instance
+                ),
+                _ => String::new(),
+            };
+            Some(format!(
+                "{} of {} instances are still down after the crash at {}{writes}",
+                down.len(),
+                model
+                    .members()
+                    .filter(|&g| instances.instance(g).provisioned)
+                    .count(),
+                Seconds(at)
+            ))
         }
         FaultKind::CacheFlush => {
             let (cached, capacity) = model.members().fold((0u64, 0u64), |(cached, capacity), g| {
