@@ -105,6 +105,38 @@ pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
         .collect()
 }
 
+/// One player's record on one scenario, for the scenario picker.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub sessions: usize,
+    pub resolved: usize,
+    /// Scores in percent, over the scored sessions: the best and the latest.
+    pub best_percent: Option<f64>,
+    pub last_percent: Option<f64>,
+}
+
+/// What `player` has done on each scenario (by name), from `sessions` in the order they
+/// finished; a team session counts for each of its players.
+pub fn progress_of(
+    sessions: &[Session],
+    player: &str,
+) -> std::collections::BTreeMap<String, Progress> {
+    let mut by_scenario = std::collections::BTreeMap::<String, Progress>::new();
+    for session in sessions
+        .iter()
+        .filter(|s| s.players.split(',').any(|p| p == player))
+    {
+        let progress = by_scenario.entry(session.scenario.clone()).or_default();
+        progress.sessions += 1;
+        progress.resolved += usize::from(session.resolved);
+        if let Some(percent) = session.percent() {
+            progress.best_percent = Some(progress.best_percent.map_or(percent, |b| b.max(percent)));
+            progress.last_percent = Some(percent);
+        }
+    }
+    by_scenario
+}
+
 /// The history database.
 pub struct History {
     connection: Connection,
@@ -265,6 +297,46 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn played(scenario: &str, players: &str, points: Option<f64>, resolved: bool) -> Session {
+        Session {
+            finished_at: String::new(),
+            scenario: scenario.into(),
+            scenario_hash: String::new(),
+            seed: 1,
+            players: players.into(),
+            points,
+            max: points.map(|_| 200.0),
+            resolved,
+            budget_spent: 0.0,
+            journal: None,
+        }
+    }
+
+    #[test]
+    fn progress_counts_a_players_sessions_best_and_latest_score_per_scenario() {
+        let sessions = [
+            played("tutorial", "ana", Some(100.0), false),
+            played("tutorial", "ana,bo", Some(180.0), true),
+            played("tutorial", "ana", Some(150.0), true),
+            played("tutorial", "bo", Some(200.0), true),
+            played("sandbox", "ana", None, false),
+        ];
+        let ana = progress_of(&sessions, "ana");
+        assert_eq!(
+            ana["tutorial"],
+            Progress {
+                sessions: 3,
+                resolved: 2,
+                best_percent: Some(90.0),
+                last_percent: Some(75.0),
+            }
+        );
+        // A session without a score counts as played, with no score to show.
+        assert_eq!(ana["sandbox"].sessions, 1);
+        assert_eq!(ana["sandbox"].best_percent, None);
+        assert!(progress_of(&sessions, "cy").is_empty());
+    }
 
     #[test]
     fn dates_from_days() {

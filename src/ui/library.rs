@@ -38,8 +38,10 @@ pub fn assets_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("assets"))
 }
 
-/// The scenarios in `dir`, for the picker (action scripts left out).
-pub fn library(dir: &Path) -> Vec<LibraryEntry> {
+/// The scenarios in `dir` for the picker (action scripts left out), each with what `player`
+/// has done on it according to the history in `data_dir` (none without one, or if it cannot
+/// be read: the picker works without a history).
+pub fn library(dir: &Path, data_dir: Option<&Path>, player: &str) -> Vec<LibraryEntry> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -69,6 +71,7 @@ pub fn library(dir: &Path) -> Vec<LibraryEntry> {
                     difficulty: loaded.scenario.incident.as_ref().map(|i| i.difficulty),
                     duration_s: loaded.scenario.duration.get(),
                     error: None,
+                    progress: Default::default(),
                     path,
                 },
                 Err(error) => LibraryEntry {
@@ -77,11 +80,22 @@ pub fn library(dir: &Path) -> Vec<LibraryEntry> {
                     difficulty: None,
                     duration_s: 0.0,
                     error: Some(error.to_string()),
+                    progress: Default::default(),
                     path,
                 },
             }
         })
         .collect();
+    let sessions = data_dir
+        .and_then(|dir| crate::history::History::open(&crate::history::database(dir)).ok())
+        .and_then(|history| history.sessions(None).ok())
+        .unwrap_or_default();
+    let progress = crate::history::progress_of(&sessions, player);
+    for entry in &mut entries {
+        if let Some(p) = progress.get(&entry.name) {
+            entry.progress = p.clone();
+        }
+    }
     // The tutorial first, then by difficulty; sandboxes without scoring last.
     entries.sort_by_key(|e| (e.difficulty.is_none(), e.difficulty));
     entries

@@ -269,7 +269,7 @@ impl Game {
         };
         let scenarios = library::scenarios_dir(options.scenarios.as_deref());
         let mut game = Game {
-            library: library(&scenarios),
+            library: library(&scenarios, options.data_dir.as_deref(), &options.player),
             scenarios,
             speed: options.speed,
             options,
@@ -332,7 +332,11 @@ impl Game {
     pub fn back_to_the_picker(&mut self) {
         self.session = None;
         self.debrief = None;
-        self.library = library(&self.scenarios);
+        self.library = library(
+            &self.scenarios,
+            self.options.data_dir.as_deref(),
+            &self.options.player,
+        );
     }
 
     /// Loads the scenario at `path` and starts a session on it, with a fresh journal.

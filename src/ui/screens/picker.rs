@@ -67,6 +67,8 @@ pub struct LibraryEntry {
     pub duration_s: f64,
     /// Why it does not load, if it does not.
     pub error: Option<String>,
+    /// What the player has done on it so far, from the history.
+    pub progress: crate::history::Progress,
 }
 
 /// The scenario picker; returns the entry chosen.
@@ -114,6 +116,12 @@ pub fn picker(
                     });
                 });
                 ui.label(&entry.description);
+                let played = entry.progress.sessions > 0;
+                ui.label(
+                    RichText::new(progress_line(&entry.progress))
+                        .small()
+                        .color(if played { GREEN } else { MUTED }),
+                );
                 if let Some(error) = &entry.error {
                     ui.label(RichText::new(error).color(RED).monospace().small());
                 }
@@ -121,4 +129,21 @@ pub fn picker(
         }
     });
     chosen
+}
+
+/// "played 3 times, resolved 2, best 92%, last 85%", or "not played yet".
+fn progress_line(progress: &crate::history::Progress) -> String {
+    if progress.sessions == 0 {
+        return "not played yet".to_string();
+    }
+    let times = if progress.sessions == 1 {
+        "once".to_string()
+    } else {
+        format!("{} times", progress.sessions)
+    };
+    let mut line = format!("played {times}, resolved {}", progress.resolved);
+    if let (Some(best), Some(last)) = (progress.best_percent, progress.last_percent) {
+        line.push_str(&format!(", best {best:.0}%, last {last:.0}%"));
+    }
+    line
 }
