@@ -18,5 +18,5 @@ pub use load::{
 pub use locate::{Locator, Position};
 pub use validate::{
     MAX_DURATION_S, MAX_FLEET_INSTANCES, MAX_INSTANCES, MAX_MULTIPLIER, MAX_OFFERED_RPS, MAX_TICKS,
-    MIN_TICK_S, Problem, Severity, check, check_extra_fault, closest,
+    MIN_TICK_S, Problem, Severity, check, check_extra_fault, closest, did_you_mean,
 };

@@ -1396,6 +1396,11 @@ fn resolve(
     None
 }
 
+/// ` (did you mean "web"?)` when a known name is plausibly what `name` meant to say.
+pub fn did_you_mean(name: &str, names: &[&str]) -> Option<String> {
+    closest(name, names).map(|close| format!(" (did you mean \"{close}\"?)"))
+}
+
 /// The known name nearest to `name`, if it is plausibly a typo of it.
 pub fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
     names

@@ -5,7 +5,7 @@
 
 use crate::remediation::{CATALOG, least_time_to_act};
 use crate::scenario::{
-    ActionPattern, Edge, FaultKind, IncidentSpec, Problem, Scenario, Seconds, closest,
+    ActionPattern, Edge, FaultKind, IncidentSpec, Problem, Scenario, Seconds, closest, did_you_mean,
 };
 
 /// Every problem the game's rules find in `scenario`'s incident, none stopping the others.
@@ -62,8 +62,7 @@ fn check_runbooks(problems: &mut Vec<Problem>, scenario: &Scenario) {
     for (i, runbook) in scenario.runbooks.iter().enumerate() {
         let path = format!("runbooks[{i}]");
         if !alerts.contains(&runbook.alert.as_str()) {
-            let hint = closest(&runbook.alert, &alerts)
-                .map(|close| format!(" (did you mean \"{close}\"?)"))
+            let hint = did_you_mean(&runbook.alert, &alerts)
                 .unwrap_or_else(|| format!(" (SLOs and alerts: {})", alerts.join(", ")));
             problems.push(Problem::error(
                 format!("{path}.alert"),
@@ -74,9 +73,7 @@ fn check_runbooks(problems: &mut Vec<Problem>, scenario: &Scenario) {
             if let Some(look) = &step.look
                 && !lookable.contains(&look.as_str())
             {
-                let hint = closest(look, &lookable)
-                    .map(|close| format!(" (did you mean \"{close}\"?)"))
-                    .unwrap_or_default();
+                let hint = did_you_mean(look, &lookable).unwrap_or_default();
                 problems.push(Problem::error(
                     format!("{path}.steps[{k}].look"),
                     format!("\"{look}\" is no service, SLO, \"Deploys\" or \"ServiceMap\"{hint}"),
@@ -131,8 +128,7 @@ fn check_pattern_list<'a>(
     let target_names: Vec<&str> = targets.iter().map(String::as_str).collect();
     for (path, pattern) in patterns {
         if !actions.contains(&pattern.action.as_str()) {
-            let hint = closest(&pattern.action, &actions)
-                .map(|close| format!(" (did you mean \"{close}\"?)"))
+            let hint = did_you_mean(&pattern.action, &actions)
                 .unwrap_or_else(|| " (`firedrill catalog` lists them)".to_string());
             problems.push(Problem::error(
                 format!("{path}.action"),
@@ -142,9 +138,7 @@ fn check_pattern_list<'a>(
         if let Some(target) = &pattern.target
             && !target_names.contains(&target.as_str())
         {
-            let hint = closest(target, &target_names)
-                .map(|close| format!(" (did you mean \"{close}\"?)"))
-                .unwrap_or_default();
+            let hint = did_you_mean(target, &target_names).unwrap_or_default();
             problems.push(Problem::error(
                 format!("{path}.target"),
                 format!("\"{target}\" is no service, zone or call edge{hint}"),
