@@ -10,6 +10,7 @@ fn firedrill(args: &[&str]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // Sessions recorded by the tests stay out of the user's own history.
         .env("FIREDRILL_DATA_DIR", scratch("data"))
+        .env_remove("FIREDRILL_HISTORY_URL")
         .output()
         .expect("the binary runs")
 }

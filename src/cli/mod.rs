@@ -60,6 +60,9 @@ pub enum Command {
     Replay(run::ReplayArgs),
     /// List the finished sessions, of one scenario or all, with their scores.
     History(history::HistoryArgs),
+    /// Assign scenarios to a trainee (a mentor's list): the trainee's picker marks them and
+    /// recommends them first until they are cleared. --list shows the assignments.
+    Assign(history::AssignArgs),
     /// List every fault kind, command and remediation, with an example of each.
     Catalog,
     /// List the scored scenarios of a folder with what each teaches (--notes: the
@@ -139,6 +142,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::exec_run(args),
         Some(Command::Replay(args)) => run::exec_replay(args),
         Some(Command::History(args)) => history::exec(args),
+        Some(Command::Assign(args)) => history::exec_assign(args),
         Some(Command::Catalog) => {
             print!("{}", catalog());
             Ok(())
@@ -186,6 +190,12 @@ fn play_or_explain() -> CliResult {
         speed: 1.0,
         player: crate::incident::SOLO_PLAYER.to_string(),
         data_dir: crate::history::data_dir(None),
+        history: crate::history::Location::choose(
+            std::env::var(crate::history::HISTORY_URL_ENV)
+                .ok()
+                .as_deref(),
+            crate::history::data_dir(None).as_deref(),
+        ),
         ..Default::default()
     })
 }

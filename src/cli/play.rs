@@ -27,6 +27,10 @@ pub struct PlayArgs {
     /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the history in a PostgreSQL database a cohort shares
+    /// (postgres://user:password@host/database) instead of the data folder.
+    #[arg(long, env = crate::history::HISTORY_URL_ENV, value_name = "URL")]
+    history_url: Option<String>,
     /// Play for this long in real time, print frame-time statistics and quit.
     #[arg(long, value_parser = duration_arg, value_name = "DURATION", requires = "scenario")]
     measure: Option<f64>,
@@ -37,6 +41,10 @@ pub struct PlayArgs {
     /// Resume the session this journal recorded (after a crash), paused where it stopped.
     #[arg(long, value_name = "JOURNAL", conflicts_with = "scenario")]
     resume: Option<PathBuf>,
+    /// Open on your profile (competencies and trends over your sessions) instead of the
+    /// scenarios.
+    #[arg(long, conflicts_with_all = ["scenario", "resume"])]
+    profile: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +75,10 @@ pub struct HostArgs {
     /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the history in a PostgreSQL database a cohort shares
+    /// (postgres://user:password@host/database) instead of the data folder.
+    #[arg(long, env = crate::history::HISTORY_URL_ENV, value_name = "URL")]
+    history_url: Option<String>,
     /// Serve the fleet's metrics for Prometheus at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<String>,
@@ -138,9 +150,11 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         name,
         shot,
         data_dir,
+        history_url,
         measure,
         metrics_addr,
         resume,
+        profile,
     } = args;
     if let Some(dir) = scenarios.as_deref().filter(|dir| !dir.is_dir()) {
         return Err(CliError::usage(format!(
@@ -157,10 +171,12 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         screenshot: shot.screenshot,
         after: shot.after.unwrap_or(0.0),
         exit: shot.exit,
+        history: history(history_url.as_deref(), data_dir.as_deref()),
         data_dir: crate::history::data_dir(data_dir.as_deref()),
         measure,
         metrics_addr,
         resume,
+        profile,
         ..Default::default()
     })
 }
@@ -175,6 +191,7 @@ pub fn exec_host(args: HostArgs) -> CliResult {
         game_master,
         seed,
         data_dir,
+        history_url,
         metrics_addr,
         shot,
     } = args;
@@ -188,6 +205,7 @@ pub fn exec_host(args: HostArgs) -> CliResult {
         seed,
         speed: 1.0,
         player: name,
+        history: history(history_url.as_deref(), data_dir.as_deref()),
         data_dir: crate::history::data_dir(data_dir.as_deref()),
         metrics_addr,
         screenshot: shot.screenshot,
@@ -224,6 +242,14 @@ pub fn exec_join(args: JoinArgs) -> CliResult {
         exit,
         ..Default::default()
     })
+}
+
+/// Where the window keeps the history: the address given, else the data folder's file.
+fn history(
+    url: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> Option<crate::history::Location> {
+    crate::history::Location::choose(url, crate::history::data_dir(data_dir).as_deref())
 }
 
 /// Opens the window and plays until it is closed.

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Where the history lives (default: $FIREDRILL_DATA_DIR, else the user data folder).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Record the session in a PostgreSQL history a cohort shares instead
+    /// (postgres://user:password@host/database).
+    #[arg(long, env = crate::history::HISTORY_URL_ENV, value_name = "URL")]
+    history_url: Option<String>,
     #[command(flatten)]
     observability: ObservabilityArgs,
 }
@@ -93,8 +97,8 @@ struct Outputs<'a> {
     logs: usize,
     traces: usize,
     journal: Option<&'a Path>,
-    /// The data directory whose history records the session.
-    history: Option<PathBuf>,
+    /// The history that records the session.
+    history: Option<crate::history::Location>,
     observability: ObservabilityArgs,
 }
 
@@ -111,6 +115,7 @@ pub fn exec_run(args: RunArgs) -> CliResult {
         journal,
         no_history,
         data_dir,
+        history_url,
         observability,
     } = args;
     existing_scenario(&path)?;
@@ -153,7 +158,10 @@ pub fn exec_run(args: RunArgs) -> CliResult {
         history: if no_history {
             None
         } else {
-            crate::history::data_dir(data_dir.as_deref())
+            crate::history::Location::choose(
+                history_url.as_deref(),
+                crate::history::data_dir(data_dir.as_deref()).as_deref(),
+            )
         },
         observability,
     };
@@ -330,12 +338,12 @@ fn execute(mut session: Session, script: &[Entry], outputs: Outputs) -> CliResul
         write_atomically(out, &markdown)?;
         println!("postmortem draft written to {}", out.display());
     }
-    if let Some(dir) = &outputs.history {
+    if let Some(location) = &outputs.history {
         let finished = crate::session::Finished {
             timeline,
             score: report.score.clone(),
         };
-        if let Err(error) = session.record_history(dir, &finished) {
+        if let Err(error) = session.record_history(location, &finished) {
             eprintln!(
                 "firedrill: history not recorded ({error}); the session's journal and report are unaffected"
             );

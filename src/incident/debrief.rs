@@ -66,6 +66,22 @@ impl Timeline {
         self.pages.first()
     }
 
+    /// How long the first page waited for its acknowledgement (None: it never got one).
+    pub fn time_to_acknowledge(&self) -> Option<f64> {
+        let page = self.first_page()?;
+        Some(page.acknowledged_s? - page.opened_s)
+    }
+
+    /// From the alarm (the first page, else the first breach) to the SLIs back within
+    /// objective (None: never hurt, or never mitigated).
+    pub fn time_to_mitigate(&self) -> Option<f64> {
+        let alarm = self
+            .first_page()
+            .map(|p| p.opened_s)
+            .or(self.lifecycle.impact_s)?;
+        Some((self.lifecycle.mitigated_s? - alarm).max(0.0))
+    }
+
     /// The vital signs at `t` (the last sample at or before it).
     pub fn vitals_at(&self, t: f64) -> Option<&Vitals> {
         let i = self.vitals.partition_point(|v| v.t <= t + 1e-9);

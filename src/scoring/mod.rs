@@ -3,6 +3,7 @@
 //! a maximum and a sentence that explains the judgement with the timeline's facts and the
 //! practice behind it. Authors reweight or disable criteria by id in `incident.weights`.
 
+pub mod competency;
 mod content;
 pub mod lint;
 pub mod measured;
@@ -94,6 +95,23 @@ fn not_applicable(why: impl Into<String>) -> Judgement {
     Judgement {
         share: None,
         why: why.into(),
+    }
+}
+
+const NEVER_MITIGATED_TITLE: &str = "Nothing you changed helped users";
+const HINTS_TITLE: &str = "Hints";
+const ESTIMATES_TITLE: &str = "Estimates";
+
+/// The title of a criterion (or penalty line) by its id, for records that keep only the id.
+pub fn criterion_title(id: &str) -> &str {
+    match id {
+        "never_mitigated" => NEVER_MITIGATED_TITLE,
+        "hints" => HINTS_TITLE,
+        "estimates" => ESTIMATES_TITLE,
+        _ => CRITERIA
+            .iter()
+            .find(|(known, _, _)| *known == id)
+            .map_or(id, |(_, title, _)| title),
     }
 }
 
@@ -296,7 +314,7 @@ fn never_mitigated(f: &Facts, earned: f64, max: f64) -> Option<Criterion> {
     }
     Some(Criterion {
         id: "never_mitigated",
-        title: "Nothing you changed helped users",
+        title: NEVER_MITIGATED_TITLE,
         points: -round1(earned - cap),
         max: 0.0,
         verdict: Verdict::Penalty,
@@ -316,7 +334,7 @@ fn hint_penalty(timeline: &Timeline, max: f64) -> Option<Criterion> {
     let when: Vec<String> = hints.iter().map(|(t, _)| clock(*t)).collect();
     Some(Criterion {
         id: "hints",
-        title: "Hints",
+        title: HINTS_TITLE,
         points: -round1(hints.len() as f64 * HINT_COST * max),
         max: 0.0,
         verdict: Verdict::Penalty,
@@ -341,7 +359,7 @@ fn estimate_penalty(timeline: &Timeline, truth: &IncidentSpec, max: f64) -> Opti
     let when: Vec<String> = timeline.estimates.iter().map(|e| clock(e.at_s)).collect();
     Some(Criterion {
         id: "estimates",
-        title: "Estimates",
+        title: ESTIMATES_TITLE,
         points: -round1(asked as f64 * cost * max),
         max: 0.0,
         verdict: Verdict::Penalty,

@@ -362,8 +362,12 @@ impl Session {
         measured
     }
 
-    /// Records a finished session in the history of `data_dir`.
-    pub fn record_history(&self, data_dir: &Path, finished: &Finished) -> Result<(), String> {
+    /// Records a finished session in the history at `location`.
+    pub fn record_history(
+        &self,
+        location: &history::Location,
+        finished: &Finished,
+    ) -> Result<(), String> {
         let record = history::Session::finished(
             &self.header,
             &self.scenario.name,
@@ -371,7 +375,7 @@ impl Session {
             finished.score.as_ref(),
             self.journal_path(),
         );
-        history::record(data_dir, &record)
+        history::record(location, &record)
     }
 
     /// Why the journal stopped being written, once.

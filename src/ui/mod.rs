@@ -21,18 +21,17 @@ use std::time::{Duration, SystemTime};
 
 use bevy::prelude::*;
 
+use crate::history::{Library, library};
 use crate::incident::journal::Header;
 use crate::incident::{Command, Entry};
 use crate::net::Link;
 use crate::scoring::postmortem_markdown;
 use crate::session::{Finished, Overrides, Resumed, Session};
-use library::library;
 use model::Range;
 use panels::{ActionForm, IncidentForm, LogFilter};
 pub use screens::Screen;
 use screens::control_room::Tab;
 use screens::debrief::{DebriefView, PostmortemForm};
-use screens::picker::LibraryEntry;
 
 /// How the game was started.
 #[derive(Clone, Debug, Default)]
@@ -50,8 +49,10 @@ pub struct PlayOptions {
     pub after: f64,
     /// Quit once the screenshot is saved.
     pub exit: bool,
-    /// Where journals and the history go (None: nowhere).
+    /// Where journals go (None: nowhere).
     pub data_dir: Option<PathBuf>,
+    /// Where the history is kept (None: nowhere).
+    pub history: Option<crate::history::Location>,
     /// Play for this many real seconds, then print frame-time statistics and quit.
     pub measure: Option<f64>,
     /// Serve the fleet's metrics for Prometheus at this address.
@@ -62,6 +63,8 @@ pub struct PlayOptions {
     pub resume: Option<PathBuf>,
     /// The player runs the drill as its game master.
     pub game_master: bool,
+    /// The picker shows the player's profile rather than the scenarios.
+    pub profile: bool,
 }
 
 /// Where the game is played: alone, as the host of a table, or at a host's table.
@@ -85,7 +88,8 @@ pub enum TableOptions {
 /// main thread's world.
 pub struct Game {
     pub options: PlayOptions,
-    pub library: Vec<LibraryEntry>,
+    /// The picker's scenarios with the player's record on each.
+    pub library: Library,
     /// The folder the picker lists.
     pub scenarios: PathBuf,
     /// The scenario being played.
@@ -269,7 +273,7 @@ impl Game {
         };
         let scenarios = library::scenarios_dir(options.scenarios.as_deref());
         let mut game = Game {
-            library: library(&scenarios, options.data_dir.as_deref(), &options.player),
+            library: library(&scenarios, options.history.as_ref(), &options.player),
             scenarios,
             speed: options.speed,
             options,
@@ -334,7 +338,7 @@ impl Game {
         self.debrief = None;
         self.library = library(
             &self.scenarios,
-            self.options.data_dir.as_deref(),
+            self.options.history.as_ref(),
             &self.options.player,
         );
     }
@@ -551,8 +555,8 @@ impl Game {
         };
         let finished = session.finish();
         if self.debrief.is_none()
-            && let Some(dir) = &self.options.data_dir
-            && let Err(error) = session.record_history(dir, &finished)
+            && let Some(location) = &self.options.history
+            && let Err(error) = session.record_history(location, &finished)
         {
             self.notice = Some(format!("history not recorded: {error}"));
         }

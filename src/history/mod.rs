@@ -4,12 +4,26 @@
 //! The database is a convenience: when it is missing, unwritable or corrupt, the session
 //! says so and goes on; its journal is written separately and never depends on it.
 
+mod library;
+mod profile;
+mod store;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+pub use library::{Library, LibraryEntry, library};
+pub use profile::{
+    Candidate, PASS_PERCENT, Profile, ProfileSession, Recommendation, Why, competency_shares,
+    profile, recommend,
+};
+pub use store::{History, Location};
+
+use crate::scoring::competency::Competency;
 
 /// The environment variable that moves the data directory.
 pub const DATA_DIR_ENV: &str = "FIREDRILL_DATA_DIR";
+/// The environment variable that sends the history to a shared PostgreSQL database.
+pub const HISTORY_URL_ENV: &str = "FIREDRILL_HISTORY_URL";
 
 /// Where firedrill keeps its history and journals: `$FIREDRILL_DATA_DIR`, else the
 /// platform's user data directory (`$XDG_DATA_HOME/firedrill`,
@@ -30,7 +44,7 @@ pub fn data_dir(flag: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// One finished session.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Session {
     /// Wall-clock time the session finished, RFC 3339 (history only, never in reports).
     pub finished_at: String,
@@ -44,6 +58,39 @@ pub struct Session {
     /// Share of the error budget the incident burned, 0..1.
     pub budget_spent: f64,
     pub journal: Option<String>,
+    /// How long the first page waited for its acknowledgement.
+    pub time_to_acknowledge_s: Option<f64>,
+    /// From the alarm to the SLIs back within objective.
+    pub time_to_mitigate_s: Option<f64>,
+    /// Every line of the score, in order (none when unscored).
+    pub criteria: Vec<Judged>,
+}
+
+/// One line of a recorded score.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Judged {
+    /// The criterion's id (`scoring::CRITERIA`), or a penalty line's.
+    pub criterion: String,
+    pub points: f64,
+    pub max: f64,
+}
+
+impl Judged {
+    /// It could earn points and did not earn them all.
+    pub fn missed(&self) -> bool {
+        self.max > 0.0 && self.points < self.max - 0.05
+    }
+}
+
+/// A scenario a mentor assigned to a trainee.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Assignment {
+    pub player: String,
+    pub scenario: String,
+    /// The mentor.
+    pub by: String,
+    /// When, RFC 3339.
+    pub at: String,
 }
 
 /// One trainee's sessions summed up: what a training lead follows across a cohort. A team
@@ -62,7 +109,24 @@ pub struct Trainee {
     pub last_percent: Option<f64>,
     /// Mean share of the error budget the incidents burned.
     pub mean_budget_spent: f64,
+    /// Each competency's share of its points over every scored session, in percent (those
+    /// no session judged are left out).
+    pub competencies: BTreeMap<Competency, f64>,
+    /// Mean time to acknowledge the first page, and to mitigate, over the sessions that did.
+    pub mean_time_to_acknowledge_s: Option<f64>,
+    pub mean_time_to_mitigate_s: Option<f64>,
     pub last_finished_at: String,
+}
+
+/// Whether `player` played in `session` (a team session counts for each of its players).
+fn played_by(session: &Session, player: &str) -> bool {
+    session.players.split(',').any(|p| p == player)
+}
+
+/// The mean of what there is, None when there is nothing.
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(sum, n), v| (sum + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// The trainees of `sessions` (in the order they finished), by name.
@@ -77,10 +141,7 @@ pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
     names
         .into_iter()
         .map(|name| {
-            let theirs: Vec<&Session> = sessions
-                .iter()
-                .filter(|s| s.players.split(',').any(|p| p == name))
-                .collect();
+            let theirs: Vec<&Session> = sessions.iter().filter(|s| played_by(s, name)).collect();
             let percents: Vec<f64> = theirs.iter().filter_map(|s| s.percent()).collect();
             let mut scenarios: Vec<&str> = theirs.iter().map(|s| s.scenario.as_str()).collect();
             scenarios.sort_unstable();
@@ -91,12 +152,16 @@ pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
                 sessions: count,
                 scenarios: scenarios.len(),
                 resolved: theirs.iter().filter(|s| s.resolved).count(),
-                mean_percent: (!percents.is_empty())
-                    .then(|| percents.iter().sum::<f64>() / percents.len() as f64),
+                mean_percent: mean(percents.iter().copied()),
                 best_percent: percents.iter().copied().reduce(f64::max),
                 last_percent: percents.last().copied(),
                 mean_budget_spent: theirs.iter().map(|s| s.budget_spent).sum::<f64>()
                     / count as f64,
+                competencies: competency_shares(theirs.iter().flat_map(|s| &s.criteria)),
+                mean_time_to_acknowledge_s: mean(
+                    theirs.iter().filter_map(|s| s.time_to_acknowledge_s),
+                ),
+                mean_time_to_mitigate_s: mean(theirs.iter().filter_map(|s| s.time_to_mitigate_s)),
                 last_finished_at: theirs
                     .last()
                     .map_or(String::new(), |s| s.finished_at.clone()),
@@ -113,115 +178,56 @@ pub struct Progress {
     /// Scores in percent, over the scored sessions: the best and the latest.
     pub best_percent: Option<f64>,
     pub last_percent: Option<f64>,
+    /// Resolved at least once with at least [`PASS_PERCENT`]: the ladder's step is climbed.
+    pub cleared: bool,
+    /// The criteria missed (not all points earned), with how many sessions missed each,
+    /// most often first.
+    pub missed: Vec<(String, usize)>,
+    /// Each competency's share in the latest scored session, in percent.
+    pub last_competencies: BTreeMap<Competency, f64>,
+}
+
+impl Progress {
+    /// The criteria most often missed, by title: "Communication (3x), Postmortem (1x)".
+    pub fn most_missed(&self, how_many: usize) -> Vec<String> {
+        self.missed
+            .iter()
+            .take(how_many)
+            .map(|(id, n)| format!("{} ({n}x)", crate::scoring::criterion_title(id)))
+            .collect()
+    }
 }
 
 /// What `player` has done on each scenario (by name), from `sessions` in the order they
 /// finished; a team session counts for each of its players.
-pub fn progress_of(
-    sessions: &[Session],
-    player: &str,
-) -> std::collections::BTreeMap<String, Progress> {
-    let mut by_scenario = std::collections::BTreeMap::<String, Progress>::new();
-    for session in sessions
-        .iter()
-        .filter(|s| s.players.split(',').any(|p| p == player))
-    {
+pub fn progress_of(sessions: &[Session], player: &str) -> BTreeMap<String, Progress> {
+    let mut by_scenario = BTreeMap::<String, Progress>::new();
+    for session in sessions.iter().filter(|s| played_by(s, player)) {
         let progress = by_scenario.entry(session.scenario.clone()).or_default();
         progress.sessions += 1;
         progress.resolved += usize::from(session.resolved);
         if let Some(percent) = session.percent() {
             progress.best_percent = Some(progress.best_percent.map_or(percent, |b| b.max(percent)));
             progress.last_percent = Some(percent);
+            progress.cleared |= session.resolved && percent >= PASS_PERCENT;
+            progress.last_competencies = competency_shares(&session.criteria);
         }
+        for judged in session.criteria.iter().filter(|j| j.missed()) {
+            match progress
+                .missed
+                .iter_mut()
+                .find(|(id, _)| *id == judged.criterion)
+            {
+                Some((_, n)) => *n += 1,
+                None => progress.missed.push((judged.criterion.clone(), 1)),
+            }
+        }
+    }
+    for progress in by_scenario.values_mut() {
+        // Most often first; a tie keeps the order the score lists them in.
+        progress.missed.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     }
     by_scenario
-}
-
-/// The history database.
-pub struct History {
-    connection: Connection,
-}
-
-impl History {
-    /// Opens (creating if needed) the history at `path`.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
-        }
-        let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
-        let connection = Connection::open(path).map_err(fail)?;
-        connection
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS sessions (
-                    id INTEGER PRIMARY KEY,
-                    finished_at TEXT NOT NULL,
-                    scenario TEXT NOT NULL,
-                    scenario_hash TEXT NOT NULL,
-                    seed INTEGER NOT NULL,
-                    players TEXT NOT NULL,
-                    points REAL,
-                    max REAL,
-                    resolved INTEGER NOT NULL,
-                    budget_spent REAL NOT NULL,
-                    journal TEXT
-                );
-                CREATE INDEX IF NOT EXISTS sessions_by_scenario ON sessions (scenario, id);",
-            )
-            .map_err(fail)?;
-        Ok(Self { connection })
-    }
-
-    pub fn record(&self, session: &Session) -> Result<(), String> {
-        self.connection
-            .execute(
-                "INSERT INTO sessions (finished_at, scenario, scenario_hash, seed, players, points, max, resolved, budget_spent, journal)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    session.finished_at,
-                    session.scenario,
-                    session.scenario_hash,
-                    session.seed as i64,
-                    session.players,
-                    session.points,
-                    session.max,
-                    session.resolved,
-                    session.budget_spent,
-                    session.journal,
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| format!("cannot record the session: {e}"))
-    }
-
-    /// Sessions in the order they finished, of one scenario or all.
-    pub fn sessions(&self, scenario: Option<&str>) -> Result<Vec<Session>, String> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT finished_at, scenario, scenario_hash, seed, players, points, max, resolved, budget_spent, journal
-                 FROM sessions WHERE ?1 IS NULL OR scenario = ?1 ORDER BY id",
-            )
-            .map_err(|e| format!("cannot read the history: {e}"))?;
-        let rows = statement
-            .query_map(params![scenario], |row| {
-                Ok(Session {
-                    finished_at: row.get(0)?,
-                    scenario: row.get(1)?,
-                    scenario_hash: row.get(2)?,
-                    seed: row.get::<_, i64>(3)? as u64,
-                    players: row.get(4)?,
-                    points: row.get(5)?,
-                    max: row.get(6)?,
-                    resolved: row.get(7)?,
-                    budget_spent: row.get(8)?,
-                    journal: row.get(9)?,
-                })
-            })
-            .map_err(|e| format!("cannot read the history: {e}"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| format!("cannot read the history: {e}"))
-    }
 }
 
 impl Session {
@@ -252,13 +258,38 @@ impl Session {
             resolved: timeline.lifecycle.resolved_s.is_some(),
             budget_spent: timeline.incident_budget_spent(),
             journal: journal.map(|p| p.display().to_string()),
+            time_to_acknowledge_s: timeline.time_to_acknowledge(),
+            time_to_mitigate_s: timeline.time_to_mitigate(),
+            criteria: score.map_or_else(Vec::new, |s| {
+                s.criteria
+                    .iter()
+                    .map(|c| Judged {
+                        criterion: c.id.to_string(),
+                        points: c.points,
+                        max: c.max,
+                    })
+                    .collect()
+            }),
         }
     }
 }
 
-/// Records `session` in the history of `data_dir`.
-pub fn record(data_dir: &Path, session: &Session) -> Result<(), String> {
-    History::open(&database(data_dir)).and_then(|h| h.record(session))
+/// Records `session` in the history at `location`.
+pub fn record(location: &Location, session: &Session) -> Result<(), String> {
+    History::at(location).and_then(|mut h| h.record(session))
+}
+
+/// Every session and assignment at `location`; an empty history when the file does not
+/// exist yet.
+pub fn read(
+    location: &Location,
+    player: Option<&str>,
+) -> Result<(Vec<Session>, Vec<Assignment>), String> {
+    if location.is_empty_file() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut history = History::at(location)?;
+    Ok((history.sessions(None)?, history.assignments(player)?))
 }
 
 /// The history file inside a data directory.
@@ -308,21 +339,49 @@ mod tests {
             points,
             max: points.map(|_| 200.0),
             resolved,
-            budget_spent: 0.0,
-            journal: None,
+            ..Default::default()
+        }
+    }
+
+    fn judged(criterion: &str, points: f64, max: f64) -> Judged {
+        Judged {
+            criterion: criterion.into(),
+            points,
+            max,
         }
     }
 
     #[test]
     fn progress_counts_a_players_sessions_best_and_latest_score_per_scenario() {
-        let sessions = [
+        let mut sessions = [
             played("tutorial", "ana", Some(100.0), false),
             played("tutorial", "ana,bo", Some(180.0), true),
             played("tutorial", "ana", Some(150.0), true),
             played("tutorial", "bo", Some(200.0), true),
             played("sandbox", "ana", None, false),
         ];
+        sessions[0].criteria = vec![
+            judged("acknowledge", 0.0, 10.0),
+            judged("communication", 5.0, 10.0),
+            judged("hints", -4.0, 0.0),
+        ];
+        sessions[1].criteria = vec![
+            judged("acknowledge", 10.0, 10.0),
+            judged("communication", 2.0, 10.0),
+        ];
+        sessions[2].criteria = vec![
+            judged("acknowledge", 10.0, 10.0),
+            judged("communication", 10.0, 10.0),
+            judged("postmortem", 2.5, 10.0),
+            // Not applicable: nothing to miss.
+            judged("handoff", 0.0, 0.0),
+        ];
         let ana = progress_of(&sessions, "ana");
+        let communication_and_learning = BTreeMap::from([
+            (Competency::Detection, 100.0),
+            (Competency::Communication, 100.0),
+            (Competency::Learning, 25.0),
+        ]);
         assert_eq!(
             ana["tutorial"],
             Progress {
@@ -330,7 +389,19 @@ mod tests {
                 resolved: 2,
                 best_percent: Some(90.0),
                 last_percent: Some(75.0),
+                // 90% resolved is over the pass mark.
+                cleared: true,
+                missed: vec![
+                    ("communication".into(), 2),
+                    ("acknowledge".into(), 1),
+                    ("postmortem".into(), 1)
+                ],
+                last_competencies: communication_and_learning,
             }
+        );
+        assert_eq!(
+            ana["tutorial"].most_missed(2),
+            ["Communication (2x)", "Acknowledge the page (1x)"]
         );
         // A session without a score counts as played, with no score to show.
         assert_eq!(ana["sandbox"].sessions, 1);
