@@ -6,6 +6,7 @@ mod common;
 
 use common::entry;
 
+use firedrill::incident::debrief::{Mark, MarkKind};
 use firedrill::incident::{Command, Entry, Role, SOLO_PLAYER, load_script_file};
 use firedrill::remediation::Remediation;
 use firedrill::scenario::IncidentSeverity;
@@ -323,4 +324,58 @@ fn a_timeline_is_what_the_simulation_recorded() {
             .iter()
             .any(|(_, e)| e == "fault starts: bad v2 (Deploy)")
     );
+}
+
+#[test]
+fn the_debrief_chart_marks_faults_pages_and_commands_over_the_slis_and_budget() {
+    let mut sim = deploy();
+    sim.issue(solo(100.0, Command::TakeRole(Role::IncidentCommander)));
+    sim.run_until(900.0);
+    let timeline = sim.timeline();
+    let marks = timeline.marks();
+    assert!(marks.windows(2).all(|w| w[0].t <= w[1].t), "in time order");
+    let fault = timeline.faults[0].started_s.unwrap();
+    assert!(marks.iter().any(|m| m.kind == MarkKind::Fault
+        && m.t == fault
+        && m.text == "fault starts: bad v2 (Deploy)"));
+    let page = timeline.first_page().expect("it paged");
+    assert!(marks.iter().any(|m| m.kind == MarkKind::Page
+        && m.t == page.opened_s
+        && m.text == format!("page: {}", page.alert)));
+    // Nobody acknowledged: the escalation is marked too.
+    let escalated = page.escalated_s.expect("unacknowledged pages escalate");
+    assert!(
+        marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Page && m.t == escalated)
+    );
+    let commands: Vec<&Mark> = marks
+        .iter()
+        .filter(|m| m.kind == MarkKind::Command)
+        .collect();
+    assert_eq!(commands.len(), timeline.records.len());
+    assert_eq!(commands[0].t, 100.0);
+
+    let objective = 0.999;
+    let curves = timeline.curves(&[objective]);
+    assert_eq!(curves.len(), 1);
+    let curve = &curves[0];
+    assert_eq!(curve.sli.len(), timeline.vitals.len());
+    for (point, vitals) in curve.sli.iter().zip(&timeline.vitals) {
+        // The SLI is the error ratio the burn rate stands for: burn x (1 - objective).
+        let expected = 100.0 * (1.0 - (vitals.burn_1m[0] * (1.0 - objective)).clamp(0.0, 1.0));
+        assert_eq!(*point, [vitals.t, expected]);
+    }
+    let before = curve.sli.iter().find(|p| p[0] < fault).unwrap();
+    assert_eq!(before[1], 100.0, "all good before the fault");
+    assert!(
+        curve.sli.iter().any(|p| p[1] < 100.0 * objective),
+        "the SLI breached"
+    );
+    let budget: Vec<f64> = curve.budget_left.iter().map(|p| p[1]).collect();
+    assert!(
+        budget.windows(2).all(|w| w[1] <= w[0] + 1e-9),
+        "a budget only goes down"
+    );
+    assert!(budget.last().unwrap() < &budget[0]);
 }

@@ -45,6 +45,9 @@ pub struct PlayArgs {
     /// scenarios.
     #[arg(long, conflicts_with_all = ["scenario", "resume"])]
     profile: bool,
+    /// No sound: the pager stays silent and no audio device is opened.
+    #[arg(long)]
+    mute: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +87,9 @@ pub struct HostArgs {
     metrics_addr: Option<String>,
     #[command(flatten)]
     shot: ScreenshotArgs,
+    /// No sound: the pager stays silent and no audio device is opened.
+    #[arg(long)]
+    mute: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -104,6 +110,9 @@ pub struct JoinArgs {
     screenshot: Option<PathBuf>,
     #[arg(long)]
     exit: bool,
+    /// No sound: the pager stays silent and no audio device is opened.
+    #[arg(long)]
+    mute: bool,
 }
 
 /// Looking at the window without sitting in front of it (under Xvfb, in CI).
@@ -155,6 +164,7 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         metrics_addr,
         resume,
         profile,
+        mute,
     } = args;
     if let Some(dir) = scenarios.as_deref().filter(|dir| !dir.is_dir()) {
         return Err(CliError::usage(format!(
@@ -177,6 +187,7 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         metrics_addr,
         resume,
         profile,
+        mute,
         ..Default::default()
     })
 }
@@ -194,6 +205,7 @@ pub fn exec_host(args: HostArgs) -> CliResult {
         history_url,
         metrics_addr,
         shot,
+        mute,
     } = args;
     let code = code.unwrap_or_else(session_code);
     crate::net::protocol::check_name("session code", &code)
@@ -213,6 +225,7 @@ pub fn exec_host(args: HostArgs) -> CliResult {
         exit: shot.exit,
         table: TableOptions::Host { bind, code },
         game_master,
+        mute,
         ..Default::default()
     })
 }
@@ -225,6 +238,7 @@ pub fn exec_join(args: JoinArgs) -> CliResult {
         role,
         screenshot,
         exit,
+        mute,
     } = args;
     let addr = crate::net::protocol::check_name("name", &name)
         .and(crate::net::protocol::check_name("session code", &code))
@@ -240,6 +254,7 @@ pub fn exec_join(args: JoinArgs) -> CliResult {
         },
         screenshot,
         exit,
+        mute,
         ..Default::default()
     })
 }

@@ -35,6 +35,34 @@ pub struct AlertFact {
     pub cleared_s: Option<f64>,
 }
 
+/// What a mark on the debrief's chart stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    /// A fault starting (the ground truth, revealed at the debrief).
+    Fault,
+    /// A page opening or escalating.
+    Page,
+    /// A responder's command.
+    Command,
+}
+
+/// One mark on the debrief's chart: when, what, and the line its hover shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub t: f64,
+    pub kind: MarkKind,
+    pub text: String,
+}
+
+/// One SLO over the shift, for the debrief's chart: its SLI (share of good requests over
+/// the last minute) and the share of its error budget left, both in percent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloCurve {
+    pub name: String,
+    pub sli: Vec<[f64; 2]>,
+    pub budget_left: Vec<[f64; 2]>,
+}
+
 /// Everything that happened in a session that scoring and the debrief look at.
 #[derive(Clone, Debug, Serialize)]
 pub struct Timeline {
@@ -80,6 +108,66 @@ impl Timeline {
             .map(|p| p.opened_s)
             .or(self.lifecycle.impact_s)?;
         Some((self.lifecycle.mitigated_s? - alarm).max(0.0))
+    }
+
+    /// The chart's marks in time order: faults starting, pages opening and escalating, and
+    /// every command a responder issued (refused ones say so).
+    pub fn marks(&self) -> Vec<Mark> {
+        let mark = |t: f64, kind: MarkKind, text: String| Mark { t, kind, text };
+        let mut marks: Vec<Mark> = self
+            .faults
+            .iter()
+            .filter_map(|f| {
+                let text = format!("fault starts: {} ({})", f.name, f.kind);
+                Some(mark(f.started_s?, MarkKind::Fault, text))
+            })
+            .chain(self.pages.iter().flat_map(|p| {
+                let opened = mark(p.opened_s, MarkKind::Page, format!("page: {}", p.alert));
+                let escalated = p
+                    .escalated_s
+                    .map(|t| mark(t, MarkKind::Page, format!("page escalated: {}", p.alert)));
+                std::iter::once(opened).chain(escalated)
+            }))
+            .chain(self.records.iter().map(|r| {
+                let refused = if r.refused.is_some() {
+                    " (refused)"
+                } else {
+                    ""
+                };
+                let text = format!("{}: {}{refused}", r.by, describe(&r.command));
+                mark(r.at_s, MarkKind::Command, text)
+            }))
+            .collect();
+        // Stable: same-time marks keep the order above.
+        marks.sort_by(|a, b| a.t.total_cmp(&b.t));
+        marks
+    }
+
+    /// Each SLO's curves from the vital signs; `objectives` are the SLOs' targets (0.999),
+    /// in the timeline's SLO order. A burn rate is the error ratio over the budget's share,
+    /// so the SLI is 1 - burn x (1 - objective).
+    pub fn curves(&self, objectives: &[f64]) -> Vec<SloCurve> {
+        self.slos
+            .iter()
+            .zip(objectives)
+            .enumerate()
+            .map(|(i, (name, objective))| SloCurve {
+                name: name.clone(),
+                sli: self
+                    .vitals
+                    .iter()
+                    .map(|v| {
+                        let errors = (v.burn_1m[i] * (1.0 - objective)).clamp(0.0, 1.0);
+                        [v.t, 100.0 * (1.0 - errors)]
+                    })
+                    .collect(),
+                budget_left: self
+                    .vitals
+                    .iter()
+                    .map(|v| [v.t, 100.0 * v.budget_left[i]])
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The vital signs at `t` (the last sample at or before it).

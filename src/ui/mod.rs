@@ -11,7 +11,9 @@ pub mod dev_tools;
 pub mod game_master;
 pub mod hot_reload;
 pub mod library;
+pub mod markdown;
 pub mod model;
+pub mod pager_sound;
 pub mod panels;
 pub mod screens;
 mod third_party;
@@ -65,6 +67,8 @@ pub struct PlayOptions {
     pub game_master: bool,
     /// The picker shows the player's profile rather than the scenarios.
     pub profile: bool,
+    /// No sound: the audio plugin is left out altogether.
+    pub mute: bool,
 }
 
 /// Where the game is played: alone, as the host of a table, or at a host's table.
@@ -96,6 +100,8 @@ pub struct Game {
     pub session: Option<Session>,
     /// How many sessions this game started: the desk starts afresh with each.
     sessions_started: u64,
+    /// The pager's sound is switched off (the toggle beside the pager).
+    pub muted: bool,
     /// The player has left the briefing.
     briefed: bool,
     /// The scenario file the session plays, for hot reload (none for a joined or resumed one).
@@ -208,8 +214,9 @@ pub fn run(options: PlayOptions) -> AppExit {
         crate::session::watched_source(library::assets_dir()),
     );
     app.insert_resource(sources);
+    let mute = game.options.mute;
     app.add_plugins(
-        DefaultPlugins
+        default_plugins(mute)
             .set(WindowPlugin {
                 primary_window: Some(Window {
                     title: "firedrill".to_string(),
@@ -226,6 +233,9 @@ pub fn run(options: PlayOptions) -> AppExit {
     )
     .insert_non_send(game)
     .add_plugins((third_party::plugin, plugin));
+    if !mute {
+        app.add_plugins(pager_sound::plugin);
+    }
     if !matches!(
         app.world().non_send::<Game>().options.table,
         TableOptions::Solo
@@ -234,6 +244,16 @@ pub fn run(options: PlayOptions) -> AppExit {
             .add_systems(Startup, open_table);
     }
     app.run()
+}
+
+/// Bevy's plugins for the window; with `mute`, without audio at all (no device is opened).
+pub fn default_plugins(mute: bool) -> bevy::app::PluginGroupBuilder {
+    let plugins = DefaultPlugins.build();
+    if mute {
+        plugins.disable::<bevy::audio::AudioPlugin>()
+    } else {
+        plugins
+    }
 }
 
 /// Hosts or joins the table the command line asked for, once the plugins are set up.
@@ -276,6 +296,7 @@ impl Game {
             library: library(&scenarios, options.history.as_ref(), &options.player),
             scenarios,
             speed: options.speed,
+            muted: options.mute,
             options,
             session: None,
             scenario_path: None,
@@ -567,6 +588,21 @@ impl Game {
             score,
             slos: timeline.slos.clone(),
             events: timeline.events(),
+            marks: timeline.marks(),
+            curves: timeline.curves(
+                &session
+                    .scenario
+                    .slos
+                    .iter()
+                    .map(|slo| slo.objective / 100.0)
+                    .collect::<Vec<_>>(),
+            ),
+            objectives: session
+                .scenario
+                .slos
+                .iter()
+                .map(|slo| slo.objective)
+                .collect(),
             budget_spent: timeline.incident_budget_spent(),
             saved,
             notes: session

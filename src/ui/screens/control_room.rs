@@ -72,7 +72,10 @@ pub fn control_room(root: &mut egui::Ui, game: &mut Game, desk: &mut Desk) {
     egui::Panel::left("left")
         .default_size(330.0)
         .show(root, |ui| {
-            ui.heading("Pager");
+            ui.horizontal(|ui| {
+                ui.heading("Pager");
+                sound_toggle(ui, game.options.mute, &mut game.muted);
+            });
             issued.extend(panels::pager(ui, &room.pages, room.now_s));
             ui.separator();
             ui.heading("SLOs");
@@ -220,4 +223,22 @@ pub fn control_room(root: &mut egui::Ui, game: &mut Game, desk: &mut Desk) {
     if directing && game.speed > 0.0 && game_master::talking(game.issued(), &game.options.player) {
         game.issue(Command::Resume);
     }
+}
+
+/// The pager's sound, on or off; off for good with `--mute`.
+fn sound_toggle(ui: &mut egui::Ui, mute: bool, muted: &mut bool) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        if mute {
+            ui.add_enabled(false, egui::Button::new("sound off (--mute)"));
+        } else {
+            let label = if *muted { "sound: off" } else { "sound: on" };
+            if ui
+                .button(label)
+                .on_hover_text("The pager chirps when a page opens and when one escalates")
+                .clicked()
+            {
+                *muted = !*muted;
+            }
+        }
+    });
 }

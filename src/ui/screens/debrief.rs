@@ -8,11 +8,12 @@ use bevy_egui::egui::{self, RichText, Ui};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{Screen, root};
+use crate::incident::debrief::{Mark, MarkKind, SloCurve};
 use crate::incident::{ActionItem, ActionItemKind, Command, Postmortem, Priority};
 use crate::scenario::FacilitatorNotes;
 use crate::scoring::measured::Effect;
 use crate::scoring::{Score, Verdict};
-use crate::ui::panels::{AMBER, GREEN, MUTED, RED, clock_hms};
+use crate::ui::panels::{AMBER, BLUE, GREEN, MUTED, RED, clock_hms};
 use crate::ui::{Desk, Game};
 
 pub(super) fn plugin(app: &mut App) {
@@ -68,6 +69,12 @@ pub struct DebriefView {
     /// SLO names, in the order of the score's per-SLO figures.
     pub slos: Vec<String>,
     pub events: Vec<(f64, String)>,
+    /// The chart's marks: faults, pages and commands.
+    pub marks: Vec<Mark>,
+    /// Each SLO's SLI and budget over the shift.
+    pub curves: Vec<SloCurve>,
+    /// Each SLO's objective in percent, in the curves' order.
+    pub objectives: Vec<f64>,
     pub budget_spent: f64,
     pub postmortem_markdown: String,
     /// Where the postmortem was saved, once it was.
@@ -140,6 +147,7 @@ pub fn debrief(
             }
         });
     });
+    incident_chart(ui, view);
     ui.columns(2, |columns| {
         let ui = &mut columns[0];
         egui::ScrollArea::vertical()
@@ -276,7 +284,10 @@ pub fn debrief(
         egui::ScrollArea::vertical()
             .id_salt("markdown")
             .show(ui, |ui| {
-                ui.label(RichText::new(&view.postmortem_markdown).monospace().small());
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    crate::ui::markdown::show(ui, &view.postmortem_markdown);
+                });
             });
     });
     action
@@ -302,4 +313,208 @@ fn notes_for_the_debrief(ui: &mut Ui, notes: &FacilitatorNotes) {
             }
         });
     ui.separator();
+}
+
+const SLO_COLORS: [egui::Color32; 4] = [
+    BLUE,
+    GREEN,
+    egui::Color32::from_rgb(0xb4, 0x8e, 0xf0),
+    egui::Color32::from_rgb(0x4c, 0xc9, 0xc9),
+];
+
+/// The incident as a picture: each SLI and each budget over the shift, with the faults
+/// (revealed now), the pages and every command marked, hover for what each was; beside it,
+/// what users got against doing nothing and the reference response, same seed.
+fn incident_chart(ui: &mut Ui, view: &DebriefView) {
+    if view.curves.is_empty() {
+        return;
+    }
+    let comparison = view.score.as_ref().and_then(|s| s.outcomes.as_ref());
+    let width = ui.available_width();
+    let chart_width = if comparison.is_some() {
+        width * 0.72
+    } else {
+        width
+    };
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(chart_width);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("The incident").strong());
+                for (label, color) in [
+                    ("| fault (revealed)", RED),
+                    ("| page", AMBER),
+                    ("| command", MUTED),
+                ] {
+                    ui.label(RichText::new(label).small().color(color));
+                }
+                ui.label(
+                    RichText::new("hover a dot on the top edge for what happened")
+                        .small()
+                        .italics()
+                        .color(MUTED),
+                );
+            });
+            let marks = &view.marks;
+            let series = |which: fn(&SloCurve) -> &Vec<[f64; 2]>| {
+                view.curves
+                    .iter()
+                    .zip(SLO_COLORS.iter().cycle())
+                    .map(|(curve, color)| (curve.name.clone(), which(curve).clone(), *color))
+                    .collect::<Vec<_>>()
+            };
+            let objective = view.objectives.iter().copied().fold(100.0, f64::min);
+            let low = view
+                .curves
+                .iter()
+                .flat_map(|c| c.sli.iter().map(|p| p[1]))
+                .fold(objective, f64::min);
+            timeline_plot(
+                ui,
+                "SLI: good requests over the last minute (%)",
+                &series(|c| &c.sli),
+                marks,
+                (low.max(0.0), 100.0),
+                Some(objective),
+                chart_width,
+            );
+            let lowest = view
+                .curves
+                .iter()
+                .flat_map(|c| c.budget_left.iter().map(|p| p[1]))
+                .fold(0.0, f64::min);
+            timeline_plot(
+                ui,
+                "Error budget left (%)",
+                &series(|c| &c.budget_left),
+                marks,
+                (lowest, 100.0),
+                None,
+                chart_width,
+            );
+        });
+        if let Some(outcomes) = comparison {
+            ui.vertical(|ui| {
+                ui.label(RichText::new("What users got, same seed").strong());
+                let runs = [
+                    ("doing nothing", &outcomes.nothing, RED),
+                    ("your response", &outcomes.yours, AMBER),
+                    (outcomes.reference_is.as_str(), &outcomes.reference, GREEN),
+                ];
+                let bars: Vec<egui_plot::Bar> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, spend, color))| {
+                        egui_plot::Bar::new(i as f64, 100.0 * spend.budget(&outcomes.budget_events))
+                            .name(format!("{name}: {} bad requests", spend.total()))
+                            .fill(*color)
+                            .width(0.6)
+                    })
+                    .collect();
+                let names: Vec<String> = runs.iter().map(|(n, _, _)| n.to_string()).collect();
+                egui_plot::Plot::new("debrief comparison")
+                    .height(236.0)
+                    .width(ui.available_width())
+                    .allow_drag(false)
+                    .allow_zoom(false)
+                    .allow_scroll(false)
+                    .include_y(0.0)
+                    .x_axis_formatter(move |mark, _| {
+                        let i = mark.value.round();
+                        if (mark.value - i).abs() < 0.01 && i >= 0.0 {
+                            names.get(i as usize).cloned().unwrap_or_default()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .y_axis_label("error budget spent (%)")
+                    .show(ui, |plot| {
+                        plot.bar_chart(egui_plot::BarChart::new("runs", bars));
+                    });
+            });
+        }
+    });
+}
+
+/// One chart of the incident: `series` over the shift, the marks as vertical lines with a
+/// dot each on the top edge that hover explains, and an objective line if given.
+fn timeline_plot(
+    ui: &mut Ui,
+    title: &str,
+    series: &[(String, Vec<[f64; 2]>, egui::Color32)],
+    marks: &[Mark],
+    (low, high): (f64, f64),
+    objective: Option<f64>,
+    width: f32,
+) {
+    ui.label(RichText::new(title).small());
+    egui_plot::Plot::new(title)
+        .height(110.0)
+        .width(width)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(low)
+        .include_y(high)
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
+        .x_axis_formatter(|mark, _| clock_hms(mark.value))
+        .label_formatter(move |hover| match hover {
+            // The dots on the top edge carry no name (the legend keeps to the SLOs): the
+            // mark nearest in time says what it was.
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name: "",
+                position,
+                ..
+            } => marks
+                .iter()
+                .min_by(|a, b| {
+                    (a.t - position.x)
+                        .abs()
+                        .total_cmp(&(b.t - position.x).abs())
+                })
+                .map(|mark| format!("T+{} {}", clock_hms(mark.t), mark.text)),
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(format!(
+                "{plot_name}\nT+{}: {:.2}%",
+                clock_hms(position.x),
+                position.y
+            )),
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot| {
+            for (name, points, color) in series {
+                plot.line(egui_plot::Line::new(name.as_str(), points.clone()).color(*color));
+            }
+            if let Some(objective) = objective {
+                plot.hline(
+                    egui_plot::HLine::new("objective", objective)
+                        .color(RED)
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+            for mark in marks {
+                let color = mark_color(mark.kind);
+                plot.vline(
+                    egui_plot::VLine::new("", mark.t)
+                        .color(color.gamma_multiply(0.45))
+                        .width(1.0),
+                );
+                plot.points(
+                    egui_plot::Points::new("", vec![[mark.t, high]])
+                        .color(color)
+                        .radius(3.0),
+                );
+            }
+        });
+}
+
+fn mark_color(kind: MarkKind) -> egui::Color32 {
+    match kind {
+        MarkKind::Fault => RED,
+        MarkKind::Page => AMBER,
+        MarkKind::Command => MUTED,
+    }
 }
