@@ -219,27 +219,40 @@ fn two_laptops_share_one_history_and_a_dead_server_loses_nothing() {
         "{out:?}"
     );
 
-    // The server dies: the session still runs, says the history was not recorded, and its
-    // journal replays to the same report.
-    server.kill();
+    // The server dies mid-session: a run paced at 100x real time (12 s for the tutorial's
+    // 20 minutes) loses its server once its journal holds the first command. It still
+    // finishes, says the history was not recorded, and its journal replays to the same report.
     let data = dir.join("laptop-a");
     let (journal, report) = (dir.join("after.jsonl"), dir.join("after.json"));
     let script = script_of("ana", &dir);
-    let out = firedrill(
-        &[
+    let session = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args([
             "run",
             "scenarios/tutorial.ron",
+            "--speed",
+            "100",
             "--script",
-            script.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        &url,
-    );
+        ])
+        .arg(&script)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("FIREDRILL_HISTORY_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count()) < 2 {
+        assert!(Instant::now() < deadline, "the journal got no command");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill();
+    let out = session.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("history not recorded"), "{stderr}");
@@ -247,6 +260,12 @@ fn two_laptops_share_one_history_and_a_dead_server_loses_nothing() {
         !stderr.contains("firedrill@"),
         "no address with its user: {stderr}"
     );
+    let commands = std::fs::read_to_string(&script)
+        .unwrap()
+        .matches("(by:")
+        .count();
+    let journaled = std::fs::read_to_string(&journal).unwrap().lines().count();
+    assert_eq!(journaled, 1 + commands, "the header and every command");
     let replayed = dir.join("replayed.json");
     let out = firedrill(
         &[

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::{Candidate, Location, Profile, Progress, Recommendation};
 use crate::scenario::Difficulty;
-use crate::session::load_str;
 
 /// A scenario in the picker.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,7 +88,10 @@ pub fn library(dir: &Path, history: Option<&Location>, player: &str) -> Library 
 
 fn entry(path: PathBuf) -> LibraryEntry {
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    match load_str(&path.display().to_string(), &text) {
+    // Loaded as a session loads it (with the scoring lint), without the session module,
+    // which records into this one.
+    let file = path.display().to_string();
+    match crate::scenario::load_str_with(&file, &text, crate::scoring::lint::check) {
         Ok(loaded) => {
             let scenario = loaded.scenario;
             LibraryEntry {

@@ -343,7 +343,7 @@ mod tests {
         }
     }
 
-    fn judged(criterion: &str, points: f64, max: f64) -> Judged {
+    pub(super) fn judged(criterion: &str, points: f64, max: f64) -> Judged {
         Judged {
             criterion: criterion.into(),
             points,

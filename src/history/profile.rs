@@ -197,15 +197,8 @@ pub fn recommend(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::judged;
     use super::*;
-
-    fn judged(criterion: &str, points: f64, max: f64) -> Judged {
-        Judged {
-            criterion: criterion.into(),
-            points,
-            max,
-        }
-    }
 
     #[test]
     fn competencies_sum_their_criteria_and_leave_penalties_and_unjudged_out() {

@@ -172,72 +172,73 @@ const SELECT_ASSIGNMENTS: &str =
     "SELECT player, scenario, assigned_by, assigned_at FROM assignments
      WHERE CAST($1 AS TEXT) IS NULL OR player = $1 ORDER BY assigned_at, player, scenario";
 
-/// Columns added since the first schema: (name, SQLite type, PostgreSQL type).
-const ADDED_SESSION_COLUMNS: &[(&str, &str, &str)] = &[
-    ("time_to_acknowledge_s", "REAL", "DOUBLE PRECISION"),
-    ("time_to_mitigate_s", "REAL", "DOUBLE PRECISION"),
-];
+/// The column types each database spells its own way.
+struct Types {
+    id: &'static str,
+    int: &'static str,
+    real: &'static str,
+    bool: &'static str,
+}
 
-const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
-        id INTEGER PRIMARY KEY,
-        finished_at TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        scenario_hash TEXT NOT NULL,
-        seed INTEGER NOT NULL,
-        players TEXT NOT NULL,
-        points REAL,
-        max REAL,
-        resolved INTEGER NOT NULL,
-        budget_spent REAL NOT NULL,
-        journal TEXT
-    );
-    CREATE INDEX IF NOT EXISTS sessions_by_scenario ON sessions (scenario, id);
-    CREATE TABLE IF NOT EXISTS criteria (
-        session INTEGER NOT NULL REFERENCES sessions (id),
-        position INTEGER NOT NULL,
-        criterion TEXT NOT NULL,
-        points REAL NOT NULL,
-        max REAL NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS criteria_by_session ON criteria (session, position);
-    CREATE TABLE IF NOT EXISTS assignments (
-        player TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        assigned_by TEXT NOT NULL,
-        assigned_at TEXT NOT NULL,
-        PRIMARY KEY (player, scenario)
-    );";
+const SQLITE: Types = Types {
+    id: "INTEGER PRIMARY KEY",
+    int: "INTEGER",
+    real: "REAL",
+    bool: "INTEGER",
+};
 
 #[cfg(feature = "postgres")]
-const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
-        id BIGSERIAL PRIMARY KEY,
-        finished_at TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        scenario_hash TEXT NOT NULL,
-        seed BIGINT NOT NULL,
-        players TEXT NOT NULL,
-        points DOUBLE PRECISION,
-        max DOUBLE PRECISION,
-        resolved BOOLEAN NOT NULL,
-        budget_spent DOUBLE PRECISION NOT NULL,
-        journal TEXT
-    );
-    CREATE INDEX IF NOT EXISTS sessions_by_scenario ON sessions (scenario, id);
-    CREATE TABLE IF NOT EXISTS criteria (
-        session BIGINT NOT NULL REFERENCES sessions (id),
-        position BIGINT NOT NULL,
-        criterion TEXT NOT NULL,
-        points DOUBLE PRECISION NOT NULL,
-        max DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS criteria_by_session ON criteria (session, position);
-    CREATE TABLE IF NOT EXISTS assignments (
-        player TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        assigned_by TEXT NOT NULL,
-        assigned_at TEXT NOT NULL,
-        PRIMARY KEY (player, scenario)
-    );";
+const POSTGRES: Types = Types {
+    id: "BIGSERIAL PRIMARY KEY",
+    int: "BIGINT",
+    real: "DOUBLE PRECISION",
+    bool: "BOOLEAN",
+};
+
+/// Columns added to `sessions` since the first schema, all of the `real` type: an older
+/// history gains them on first use.
+const ADDED_SESSION_COLUMNS: &[&str] = &["time_to_acknowledge_s", "time_to_mitigate_s"];
+
+/// The tables of the first schema and those added since, in `types`.
+fn schema(types: &Types) -> String {
+    let Types {
+        id,
+        int,
+        real,
+        bool,
+    } = types;
+    format!(
+        "CREATE TABLE IF NOT EXISTS sessions (
+            id {id},
+            finished_at TEXT NOT NULL,
+            scenario TEXT NOT NULL,
+            scenario_hash TEXT NOT NULL,
+            seed {int} NOT NULL,
+            players TEXT NOT NULL,
+            points {real},
+            max {real},
+            resolved {bool} NOT NULL,
+            budget_spent {real} NOT NULL,
+            journal TEXT
+        );
+        CREATE INDEX IF NOT EXISTS sessions_by_scenario ON sessions (scenario, id);
+        CREATE TABLE IF NOT EXISTS criteria (
+            session {int} NOT NULL REFERENCES sessions (id),
+            position {int} NOT NULL,
+            criterion TEXT NOT NULL,
+            points {real} NOT NULL,
+            max {real} NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS criteria_by_session ON criteria (session, position);
+        CREATE TABLE IF NOT EXISTS assignments (
+            player TEXT NOT NULL,
+            scenario TEXT NOT NULL,
+            assigned_by TEXT NOT NULL,
+            assigned_at TEXT NOT NULL,
+            PRIMARY KEY (player, scenario)
+        );"
+    )
+}
 
 /// How long to wait for a PostgreSQL server that does not answer, unless the address says.
 #[cfg(feature = "postgres")]
@@ -260,16 +261,17 @@ impl History {
         }
         let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
         let connection = rusqlite::Connection::open(path).map_err(fail)?;
-        connection.execute_batch(SQLITE_SCHEMA).map_err(fail)?;
+        connection.execute_batch(&schema(&SQLITE)).map_err(fail)?;
         let present: Vec<String> = connection
             .prepare("SELECT name FROM pragma_table_info('sessions')")
             .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
             .map_err(fail)?;
-        for (column, sqlite_type, _) in ADDED_SESSION_COLUMNS {
+        for column in ADDED_SESSION_COLUMNS {
             if !present.iter().any(|p| p == column) {
                 connection
                     .execute_batch(&format!(
-                        "ALTER TABLE sessions ADD COLUMN {column} {sqlite_type}"
+                        "ALTER TABLE sessions ADD COLUMN {column} {}",
+                        SQLITE.real
                     ))
                     .map_err(fail)?;
             }
@@ -297,11 +299,12 @@ impl History {
         migration
             .batch_execute("SELECT pg_advisory_xact_lock(7261)")
             .map_err(fail)?;
-        migration.batch_execute(POSTGRES_SCHEMA).map_err(fail)?;
-        for (column, _, postgres_type) in ADDED_SESSION_COLUMNS {
+        migration.batch_execute(&schema(&POSTGRES)).map_err(fail)?;
+        for column in ADDED_SESSION_COLUMNS {
             migration
                 .batch_execute(&format!(
-                    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS {column} {postgres_type}"
+                    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS {column} {}",
+                    POSTGRES.real
                 ))
                 .map_err(fail)?;
         }
