@@ -188,7 +188,7 @@ fn quiet_when_the_reader_leaves() {
 fn play_or_explain() -> CliResult {
     play::open(crate::ui::PlayOptions {
         speed: 1.0,
-        player: crate::incident::SOLO_PLAYER.to_string(),
+        player: play::player_name(None),
         data_dir: crate::history::data_dir(None),
         history: crate::history::Location::choose(
             std::env::var(crate::history::HISTORY_URL_ENV)

@@ -19,9 +19,10 @@ pub struct PlayArgs {
     /// Simulated seconds per real second at the start: 0 (paused), 1, 5, 20 or 60.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-    /// Your name in the journal.
-    #[arg(long, default_value = crate::incident::SOLO_PLAYER)]
-    name: String,
+    /// Your name in the journal and the history, which keeps your progress under it
+    /// (default: your login name; `on-call` for root or when there is none).
+    #[arg(long)]
+    name: Option<String>,
     #[command(flatten)]
     shot: ScreenshotArgs,
     /// Where journals and history go (default: $FIREDRILL_DATA_DIR, else the user data folder).
@@ -166,6 +167,9 @@ pub fn exec_play(args: PlayArgs) -> CliResult {
         profile,
         mute,
     } = args;
+    let name = player_name(name);
+    crate::net::protocol::check_name("name", &name)
+        .map_err(|error| CliError::usage(format!("firedrill: {error}")))?;
     if let Some(dir) = scenarios.as_deref().filter(|dir| !dir.is_dir()) {
         return Err(CliError::usage(format!(
             "firedrill: --scenarios {}: no such folder",
@@ -257,6 +261,18 @@ pub fn exec_join(args: JoinArgs) -> CliResult {
         mute,
         ..Default::default()
     })
+}
+
+/// The solo player's name: the one given, else the login name (`$USER`, `$USERNAME`), else
+/// `on-call`. root is no trainee: its sessions stay `on-call`'s.
+pub fn player_name(flag: Option<String>) -> String {
+    flag.or_else(|| {
+        ["USER", "USERNAME"]
+            .iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .find(|name| name != "root" && crate::net::protocol::check_name("name", name).is_ok())
+    })
+    .unwrap_or_else(|| crate::incident::SOLO_PLAYER.to_string())
 }
 
 /// Where the window keeps the history: the address given, else the data folder's file.
