@@ -286,7 +286,7 @@ impl History {
     #[cfg(feature = "postgres")]
     pub fn connect(url: &str) -> Result<Self, String> {
         let place = Location::Url(url.to_string()).describe();
-        let fail = |e: postgres::Error| format!("{place}: {e}");
+        let fail = |e: postgres::Error| format!("{place}: {}", with_causes(&e));
         let mut config: postgres::Config = url
             .parse()
             .map_err(|e| format!("{place}: not a PostgreSQL address ({e})"))?;
@@ -473,7 +473,7 @@ impl History {
         match &mut self.store {
             Store::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
             #[cfg(feature = "postgres")]
-            Store::Postgres(c) => c.batch_execute(sql).map_err(|e| e.to_string()),
+            Store::Postgres(c) => c.batch_execute(sql).map_err(|e| with_causes(&e)),
         }
     }
 
@@ -490,7 +490,7 @@ impl History {
             #[cfg(feature = "postgres")]
             Store::Postgres(c) => c
                 .execute(sql, &postgres_params(params))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| with_causes(&e)),
         }
     }
 
@@ -525,7 +525,7 @@ impl History {
             Store::Postgres(c) => {
                 let rows = c
                     .query(sql, &postgres_params(params))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| with_causes(&e))?;
                 rows.iter()
                     .map(|row| {
                         columns
@@ -540,12 +540,28 @@ impl History {
                                 })
                             })
                             .collect::<Result<Vec<Value>, postgres::Error>>()
-                            .map_err(|e| e.to_string())
+                            .map_err(|e| with_causes(&e))
                     })
                     .collect()
             }
         }
     }
+}
+
+/// An error with what caused it ("error connecting to server: Connection refused"): the
+/// PostgreSQL client's own message leaves the cause to its source.
+#[cfg(feature = "postgres")]
+fn with_causes(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(&format!(": {said}"));
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 #[cfg(feature = "postgres")]
