@@ -280,3 +280,76 @@ fn the_action_form_builds_every_remediation_of_the_catalog() {
             .contains("unknown remediation Reboot")
     );
 }
+
+/// A trainee's picker: tutorial cleared, hot-key assigned by a mentor.
+fn library() -> firedrill::history::Library {
+    use firedrill::history::{Library, LibraryEntry, Profile, Progress, Recommendation, Why};
+    use firedrill::scenario::Difficulty;
+    let entry =
+        |name: &str, difficulty, progress: Progress, assigned_by: Option<&str>| LibraryEntry {
+            path: format!("scenarios/{name}.ron").into(),
+            name: name.into(),
+            description: format!("the {name} briefing"),
+            difficulty: Some(difficulty),
+            duration_s: 1200.0,
+            error: None,
+            progress,
+            assigned_by: assigned_by.map(Into::into),
+        };
+    let tutorial = Progress {
+        sessions: 3,
+        resolved: 2,
+        best_percent: Some(96.0),
+        last_percent: Some(88.0),
+        cleared: true,
+        missed: vec![("communication".into(), 2), ("verify".into(), 1)],
+        ..Default::default()
+    };
+    Library {
+        entries: vec![
+            entry("tutorial", Difficulty::Tutorial, tutorial, None),
+            entry(
+                "hot-key",
+                Difficulty::Hard,
+                Progress::default(),
+                Some("mia"),
+            ),
+        ],
+        recommendation: Some(Recommendation {
+            scenario: "hot-key".into(),
+            why: Why::Assigned { by: "mia".into() },
+        }),
+        profile: Profile {
+            player: "ana".into(),
+            ..Default::default()
+        },
+        trouble: None,
+    }
+}
+
+#[test]
+fn the_picker_shows_the_record_and_plays_the_recommendation() {
+    use firedrill::ui::screens::picker::picker;
+    let library = library();
+    let mut harness = Harness::new_ui_state(
+        |ui, (chosen, showing_profile): &mut (Option<usize>, bool)| {
+            if let Some(i) = picker(ui, &library, "ana", showing_profile, None) {
+                *chosen = Some(i);
+            }
+        },
+        (None, false),
+    );
+    harness.get_by_label("assigned to you by mia");
+    harness.get_by_label("assigned by mia");
+    harness.get_by_label("played 3 times, resolved 2, best 96%, last 88% · cleared");
+    harness.get_by_label("· most often missed: Communication (2x), Verify before closing (1x)");
+    harness.get_by_label("not played yet");
+    harness.get_by_label("Play next").click();
+    harness.run();
+    assert_eq!(harness.state().0, Some(1), "hot-key is the second entry");
+    // The profile tab, before any scored session.
+    harness.get_by_label("Profile of ana").click();
+    harness.run();
+    assert!(harness.state().1);
+    harness.get_by_label("No scored session yet: play a scenario to start your profile.");
+}
