@@ -110,9 +110,10 @@ pub struct Trainee {
     /// Mean share of the error budget the incidents burned.
     pub mean_budget_spent: f64,
     /// Each competency's share of its points over every scored session, in percent (those
-    /// no session judged are left out).
+    /// no session judged are left out), as the trainee's profile shows them.
     pub competencies: BTreeMap<Competency, f64>,
-    /// Mean time to acknowledge the first page, and to mitigate, over the sessions that did.
+    /// Mean time to acknowledge the first page, and to mitigate, over the scored sessions
+    /// that did.
     pub mean_time_to_acknowledge_s: Option<f64>,
     pub mean_time_to_mitigate_s: Option<f64>,
     pub last_finished_at: String,
@@ -142,6 +143,8 @@ pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
         .into_iter()
         .map(|name| {
             let theirs: Vec<&Session> = sessions.iter().filter(|s| played_by(s, name)).collect();
+            // Competencies and response times as the trainee's own profile shows them.
+            let profile = profile(sessions, name);
             let percents: Vec<f64> = theirs.iter().filter_map(|s| s.percent()).collect();
             let mut scenarios: Vec<&str> = theirs.iter().map(|s| s.scenario.as_str()).collect();
             scenarios.sort_unstable();
@@ -157,11 +160,9 @@ pub fn by_trainee(sessions: &[Session]) -> Vec<Trainee> {
                 last_percent: percents.last().copied(),
                 mean_budget_spent: theirs.iter().map(|s| s.budget_spent).sum::<f64>()
                     / count as f64,
-                competencies: competency_shares(theirs.iter().flat_map(|s| &s.criteria)),
-                mean_time_to_acknowledge_s: mean(
-                    theirs.iter().filter_map(|s| s.time_to_acknowledge_s),
-                ),
-                mean_time_to_mitigate_s: mean(theirs.iter().filter_map(|s| s.time_to_mitigate_s)),
+                competencies: profile.competencies,
+                mean_time_to_acknowledge_s: profile.mean_time_to_acknowledge_s,
+                mean_time_to_mitigate_s: profile.mean_time_to_mitigate_s,
                 last_finished_at: theirs
                     .last()
                     .map_or(String::new(), |s| s.finished_at.clone()),

@@ -22,13 +22,22 @@ impl Location {
             .or_else(|| data_dir.map(|dir| Location::File(super::database(dir))))
     }
 
-    /// How messages name it: the file's path, or the server without its password.
+    /// How messages name it: the file's path, or the server without its user and password
+    /// (in a URL, or a `key=value` connection string).
     pub fn describe(&self) -> String {
         match self {
             Location::File(path) => path.display().to_string(),
             Location::Url(url) => match (url.split_once("://"), url.rsplit_once('@')) {
                 (Some((scheme, _)), Some((_, place))) => format!("{scheme}://{place}"),
-                _ => url.clone(),
+                (Some(_), None) => url.clone(),
+                (None, _) => url
+                    .split_whitespace()
+                    .map(|pair| match pair.split_once('=') {
+                        Some(("password", _)) => "password=***",
+                        _ => pair,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
             },
         }
     }
@@ -575,6 +584,23 @@ fn postgres_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_the_server_without_its_password() {
+        let url = |u: &str| Location::Url(u.into()).describe();
+        assert_eq!(
+            url("postgres://ana:secret@db.example:5432/firedrill"),
+            "postgres://db.example:5432/firedrill"
+        );
+        assert_eq!(
+            url("postgres://db.example/firedrill"),
+            "postgres://db.example/firedrill"
+        );
+        assert_eq!(
+            url("host=db.example user=ana password=secret dbname=firedrill"),
+            "host=db.example user=ana password=*** dbname=firedrill"
+        );
+    }
 
     #[test]
     fn a_history_of_the_first_schema_is_migrated_and_keeps_its_sessions() {

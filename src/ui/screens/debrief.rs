@@ -360,7 +360,7 @@ fn incident_chart(ui: &mut Ui, view: &DebriefView) {
                 view.curves
                     .iter()
                     .zip(SLO_COLORS.iter().cycle())
-                    .map(|(curve, color)| (curve.name.clone(), which(curve).clone(), *color))
+                    .map(|(curve, color)| (curve.name.as_str(), which(curve).as_slice(), *color))
                     .collect::<Vec<_>>()
             };
             let objective = view.objectives.iter().copied().fold(100.0, f64::min);
@@ -441,7 +441,7 @@ fn incident_chart(ui: &mut Ui, view: &DebriefView) {
 fn timeline_plot(
     ui: &mut Ui,
     title: &str,
-    series: &[(String, Vec<[f64; 2]>, egui::Color32)],
+    series: &[(&str, &[[f64; 2]], egui::Color32)],
     marks: &[Mark],
     (low, high): (f64, f64),
     objective: Option<f64>,
@@ -486,7 +486,7 @@ fn timeline_plot(
         })
         .show(ui, |plot| {
             for (name, points, color) in series {
-                plot.line(egui_plot::Line::new(name.as_str(), points.clone()).color(*color));
+                plot.line(egui_plot::Line::new(*name, points.to_vec()).color(*color));
             }
             if let Some(objective) = objective {
                 plot.hline(
