@@ -117,6 +117,8 @@ pub enum Event {
     Reply { to: ReplyTo, outcome: Outcome },
     /// A caller's deadline for a call passes.
     Timeout { to: ReplyTo },
+    /// A traffic source sends its next first try of the tick.
+    Emit { source: u32 },
     /// The next request sharing one of an instance's resources may be done; `generation`
     /// voids wake-ups that later arrivals or departures have moved.
     Shared {
@@ -183,17 +185,37 @@ impl Bucket {
     }
 }
 
-/// How many ticks ahead events wait in per-tick buckets; farther ones wait in one heap, so a
-/// far-future event (a request of an hour, a timeout of a day) allocates nothing per tick.
+impl Bucket {
+    /// Files an event in the bucket (a timeout in its compact form).
+    fn push(&mut self, scheduled: Scheduled<Event>) {
+        match scheduled.what {
+            Event::Timeout { to } => self.timeouts.push(Scheduled {
+                time: scheduled.time,
+                order: scheduled.order,
+                what: to,
+            }),
+            _ => self.events.push(scheduled),
+        }
+    }
+}
+
+/// How many ticks ahead events wait in per-tick buckets, and how many ticks a block of the
+/// next level spans.
 const BUCKETED_TICKS: u64 = 4096;
+/// How many blocks of [`BUCKETED_TICKS`] ticks ahead events wait in per-block buckets (about
+/// 19 days of 100 ms ticks); farther ones wait in one heap, so a far-future event (a timeout
+/// of a year) allocates nothing per tick or block.
+const BLOCKS: u64 = 4096;
 
 /// The fleet's pending events, earliest first.
 ///
 /// Only events due in the open tick sit in the heap; later ones (timeouts, delayed retries,
-/// long requests) wait in per-tick buckets up to [`BUCKETED_TICKS`] ahead, and in a far heap
-/// beyond, and join the heap when their tick opens. The heap stays small, and the order of
-/// events is the same as with one big heap. An event at a time that is not finite never
-/// comes due.
+/// long requests) wait in per-tick buckets up to [`BUCKETED_TICKS`] ahead, then in buckets
+/// of a block of ticks each up to [`BLOCKS`] blocks ahead, and in a far heap beyond (a
+/// two-level timer wheel). A block's events move to the per-tick buckets when the block
+/// comes within their reach, and an event joins the heap when its tick opens. Each event is
+/// filed a bounded number of times, the heap stays small, and the order of events is the
+/// same as with one big heap. An event at a time that is not finite never comes due.
 #[derive(Resource, Debug)]
 pub struct Events {
     /// Events at the very instant being handled (a reply, the call it sets off): they are
@@ -206,10 +228,13 @@ pub struct Events {
     free: Vec<u32>,
     /// `later[k]` holds the events of tick `open_tick + 1 + k`.
     later: VecDeque<Bucket>,
+    /// `blocks[k]` holds the events of the ticks of block `first_block() + k`, block `b`
+    /// being ticks `b * BUCKETED_TICKS ..= b * BUCKETED_TICKS + BUCKETED_TICKS - 1`.
+    blocks: VecDeque<Bucket>,
     /// Buckets emptied when their tick opened, kept for ticks to come: their memory is
     /// warm, and no tick allocates.
     spare: Vec<Bucket>,
-    /// Events more than [`BUCKETED_TICKS`] ahead, earliest first.
+    /// Events beyond the blocks, earliest first.
     far: BinaryHeap<Scheduled<Event>>,
     open_tick: u64,
     dt: f64,
@@ -228,6 +253,7 @@ impl Events {
             slots: Vec::new(),
             free: Vec::new(),
             later: VecDeque::new(),
+            blocks: VecDeque::new(),
             spare: Vec::new(),
             far: BinaryHeap::new(),
             open_tick: 0,
@@ -259,14 +285,39 @@ impl Events {
                 }
                 self.spare.push(bucket);
             }
+            // The next block's ticks are now all within the per-tick buckets' reach: its
+            // events move there, less the timeouts of calls answered already.
+            if (self.open_tick + 1).is_multiple_of(BUCKETED_TICKS)
+                && let Some(mut block) = self.blocks.pop_front()
+            {
+                for scheduled in block.events.drain(..) {
+                    self.bucket(scheduled);
+                }
+                for Scheduled { time, order, what } in block.timeouts.drain(..) {
+                    if still_waiting(what) {
+                        self.bucket(Scheduled {
+                            time,
+                            order,
+                            what: Event::Timeout { to: what },
+                        });
+                    }
+                }
+                self.spare.push(block);
+            }
         }
-        // Far events whose tick is now within the buckets' reach move into them.
+        // Far events now within the blocks' reach move into them.
         while let Some(next) = self.far.peek()
-            && self.tick_of(next.time) <= self.open_tick + BUCKETED_TICKS
+            && self.tick_of(next.time) <= self.open_tick + BUCKETED_TICKS * BLOCKS
         {
             let scheduled = self.far.pop().expect("peeked");
             self.bucket(scheduled);
         }
+    }
+
+    /// The first block whose events still wait in `blocks`: the one after the block that
+    /// holds tick `open_tick + 1`.
+    fn first_block(&self) -> u64 {
+        (self.open_tick + 1) / BUCKETED_TICKS + 1
     }
 
     /// The tick an event falls in; a time that is not finite falls in none.
@@ -279,27 +330,18 @@ impl Events {
         }
     }
 
-    /// Files an event: the open tick's heap, a bucket, or the far heap.
+    /// Files an event: the open tick's heap, a tick's bucket, a block's, or the far heap.
     fn bucket(&mut self, scheduled: Scheduled<Event>) {
         let tick = self.tick_of(scheduled.time);
         if tick <= self.open_tick {
             self.push_due(scheduled);
         } else if tick - self.open_tick <= BUCKETED_TICKS {
-            let k = (tick - self.open_tick - 1) as usize;
-            if self.later.len() <= k {
-                let spare = &mut self.spare;
-                self.later
-                    .resize_with(k + 1, || spare.pop().unwrap_or_default());
-            }
-            let bucket = &mut self.later[k];
-            match scheduled.what {
-                Event::Timeout { to } => bucket.timeouts.push(Scheduled {
-                    time: scheduled.time,
-                    order: scheduled.order,
-                    what: to,
-                }),
-                _ => bucket.events.push(scheduled),
-            }
+            let k = tick - self.open_tick - 1;
+            bucket_at(&mut self.later, &mut self.spare, k).push(scheduled);
+        } else if tick / BUCKETED_TICKS - self.first_block() < BLOCKS {
+            // Beyond the per-tick buckets, so in a block that has not moved to them yet.
+            let k = tick / BUCKETED_TICKS - self.first_block();
+            bucket_at(&mut self.blocks, &mut self.spare, k).push(scheduled);
         } else {
             self.far.push(scheduled);
         }
@@ -348,14 +390,19 @@ impl Events {
             let next = self.heap.pop()?;
             self.free.push(next.what);
             self.now = next.time;
-            self.handled += 1;
-            Some((next.time, self.slots[next.what as usize]))
+            let event = self.slots[next.what as usize];
+            // A source's turn to send is bookkeeping: the arrival it sends is the event.
+            if !matches!(event, Event::Emit { .. }) {
+                self.handled += 1;
+            }
+            Some((next.time, event))
         } else {
             None
         }
     }
 
-    /// Events handled since the start of the run.
+    /// Events of the model (arrivals, completions, answers, timeouts, wake-ups) handled
+    /// since the start of the run.
     pub fn handled(&self) -> u64 {
         self.handled
     }
@@ -365,6 +412,7 @@ impl Events {
         self.now_queue.len()
             + self.heap.len()
             + self.later.iter().map(Bucket::len).sum::<usize>()
+            + self.blocks.iter().map(Bucket::len).sum::<usize>()
             + self.far.len()
     }
 
@@ -407,6 +455,19 @@ impl Events {
             self.schedule(time, Event::Reply { to, outcome });
         }
     }
+}
+
+/// Bucket `k` of `buckets`, adding buckets (spare ones first) up to it.
+fn bucket_at<'a>(
+    buckets: &'a mut VecDeque<Bucket>,
+    spare: &mut Vec<Bucket>,
+    k: u64,
+) -> &'a mut Bucket {
+    let k = k as usize;
+    if buckets.len() <= k {
+        buckets.resize_with(k + 1, || spare.pop().unwrap_or_default());
+    }
+    &mut buckets[k]
 }
 
 /// A slab of values addressed by slot, reusing freed slots.
@@ -473,6 +534,7 @@ impl<T> Slab<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::random::uniform;
 
     /// A caller's deadline, told apart by its slot.
     fn timeout(slot: u32) -> Event {
@@ -536,6 +598,12 @@ mod tests {
         events.schedule(86_400.0, timeout(4));
         events.schedule(0.25, timeout(5));
         assert!(events.later.len() <= 3, "{} buckets", events.later.len());
+        let day_blocks = 864_000 / BUCKETED_TICKS as usize;
+        assert!(
+            events.blocks.len() <= day_blocks,
+            "{} blocks",
+            events.blocks.len()
+        );
         assert_eq!(events.len(), 6);
         // A day later, the day's events come due in scheduling order; the rest never do.
         events.open(2, |_| true);
@@ -548,5 +616,59 @@ mod tests {
         assert_eq!(popped, vec![(86_400.0, timeout(0)), (86_400.0, timeout(4))]);
         assert_eq!(events.len(), 3);
         assert!(events.later.len() <= BUCKETED_TICKS as usize);
+    }
+
+    /// Events spread over many blocks, with ties in time, opened tick by tick, come out in
+    /// the order of one big heap, (time, order of scheduling); answered timeouts are dropped.
+    #[test]
+    fn events_over_many_blocks_come_due_in_time_then_scheduling_order() {
+        let dt = 0.1;
+        let mut events = Events::new(dt);
+        let mut rng = crate::sim::random::stream(3, 1);
+        let mut expected = Vec::new();
+        let mut answered = std::collections::BTreeSet::new();
+        let mut scheduled = 0u32;
+        let mut popped = Vec::new();
+        // Twenty blocks of ticks, with events scheduled as time goes by, some 2,000 ticks
+        // ahead, some a block or more, some at times shared with earlier ones.
+        let horizon = 20 * BUCKETED_TICKS;
+        for tick in 0..horizon {
+            events.open(tick, |to| match to {
+                ReplyTo::Source { slot, .. } => !answered.contains(&slot),
+                _ => true,
+            });
+            while let Some(e) = events.pop_before((tick + 1) as f64 * dt) {
+                popped.push(e);
+            }
+            if tick % 97 == 0 && tick + 6 * BUCKETED_TICKS < horizon {
+                for _ in 0..5 {
+                    let ahead = (uniform(&mut rng) * 5.0 * BUCKETED_TICKS as f64) as u64 + 1;
+                    let time = ((tick + ahead) as f64 + 0.5) * dt;
+                    // Ties: every other event is on a whole second, shared with others.
+                    let time = if scheduled.is_multiple_of(2) {
+                        time
+                    } else {
+                        time.ceil()
+                    };
+                    let slot = scheduled;
+                    scheduled += 1;
+                    events.schedule(time, timeout(slot));
+                    if uniform(&mut rng) < 0.3 {
+                        answered.insert(slot);
+                    } else {
+                        expected.push((time, slot));
+                    }
+                }
+            }
+        }
+        // Stable: ties keep scheduling order, which is slot order.
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let expected: Vec<(f64, Event)> = expected
+            .into_iter()
+            .map(|(time, slot)| (time, timeout(slot)))
+            .collect();
+        assert!(expected.len() > 1000, "{}", expected.len());
+        assert_eq!(popped, expected);
+        assert!(events.is_empty());
     }
 }

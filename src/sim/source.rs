@@ -1,6 +1,8 @@
 //! Traffic sources: open-loop clients that send first tries as a Poisson process whose rate
 //! follows the scenario (base, diurnal curve, spikes, noise), and retry as their policy says.
 
+use std::collections::VecDeque;
+
 use bevy::prelude::Component;
 use rand::rngs::ChaCha8Rng;
 
@@ -19,6 +21,9 @@ struct Request {
     first_sent: f64,
     attempt: u32,
     seq: u32,
+    /// Sent, and not answered yet: a first try waits unsent until its time in the tick,
+    /// when no stale answer to the slot may reach it.
+    in_flight: bool,
     previous_backoff: f64,
     /// The user's span and its trace, when the request is sampled.
     trace: TraceContext,
@@ -55,6 +60,9 @@ pub struct SourceState {
     pub rate: f64,
     /// First tries sent so far.
     sent: u64,
+    /// The tick's first tries not sent yet, earliest first. One `Event::Emit` at a time
+    /// stands for them, so the event heap holds one entry per source, not a tick's arrivals.
+    unsent: VecDeque<(f64, u32)>,
     pub rng: ChaCha8Rng,
 }
 
@@ -67,6 +75,7 @@ impl SourceState {
             noise: 0.0,
             rate: model.rate,
             sent: 0,
+            unsent: VecDeque::new(),
             rng,
         }
     }
@@ -87,6 +96,7 @@ impl SourceState {
         // A Poisson process with the rate held over the tick; memorylessness lets each tick
         // start afresh, so rate changes take effect exactly at tick boundaries.
         let mean_gap = 1.0 / self.rate;
+        let waiting = !self.unsent.is_empty();
         let mut t = t0 + exponential(&mut self.rng, mean_gap);
         while t < t1 {
             fx.tally.first_tries += 1;
@@ -106,12 +116,27 @@ impl SourceState {
                 first_sent: t,
                 attempt: 0,
                 seq: 0,
+                in_flight: false,
                 previous_backoff: 0.0,
                 trace,
                 key,
             });
-            self.send(me, slot, t, fx.events);
+            self.unsent.push_back((t, slot));
             t += exponential(&mut self.rng, mean_gap);
+        }
+        if !waiting && let Some(&(first, _)) = self.unsent.front() {
+            fx.events.schedule(first, Event::Emit { source: me.index });
+        }
+    }
+
+    /// Sends the earliest first try of the tick, due now, and stands for the next.
+    pub fn emit(&mut self, me: Me, fx: &mut Effects) {
+        let Some((at, slot)) = self.unsent.pop_front() else {
+            return;
+        };
+        self.send(me, slot, at, fx.events);
+        if let Some(&(next, _)) = self.unsent.front() {
+            fx.events.schedule(next, Event::Emit { source: me.index });
         }
     }
 
@@ -146,14 +171,17 @@ impl SourceState {
 
     /// Whether call `seq` from `slot` is still waiting for its answer.
     pub fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
-        self.requests.get_mut(slot).is_some_and(|r| r.seq == seq)
+        self.requests
+            .get_mut(slot)
+            .is_some_and(|r| r.in_flight && r.seq == seq)
     }
 
     fn send(&mut self, me: Me, slot: u32, at: f64, events: &mut Events) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.requests.get_mut(slot).expect("live request").seq = seq;
         let request = self.requests.get_mut(slot).expect("live request");
+        request.seq = seq;
+        request.in_flight = true;
         let (trace, key) = (request.trace, request.key);
         let reply = ReplyTo::Source {
             source: me.index,

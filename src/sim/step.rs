@@ -229,6 +229,10 @@ pub fn run_events(
                     (events, tallies),
                 );
             }
+            Event::Emit { source } => {
+                let (me, mut fx) = source_context(topology, conditions, source, events, tallies);
+                sources.source(source as usize).emit(me, &mut fx);
+            }
             Event::Shared {
                 instance,
                 resource,
