@@ -3,8 +3,10 @@
 on the same M/M/c systems for the same simulated time: wall time, paired runs.
 
     pip install ciw
-    cargo build --release --no-default-features
+    cargo build --profile headless --no-default-features   # or --release
     python3 benches/ciw_compare.py [--firedrill PATH] [--pairs 5] [--customers 100000]
+
+The firedrill binary is the `headless` build if there is one, else the `--release` one.
 
 Each system has exponential service with a 10 ms mean and Poisson arrivals at 80% load, run
 for as long as `--customers` arrivals take. firedrill's time is the whole `firedrill run`
@@ -96,12 +98,16 @@ def run_ciw(c, lam, seconds, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     target = os.environ.get("CARGO_TARGET_DIR", "target")
-    parser.add_argument("--firedrill", default=os.path.join(target, "release", "firedrill"))
+    builds = [os.path.join(target, profile, "firedrill") for profile in ("headless", "release")]
+    default = next((path for path in builds if os.path.exists(path)), builds[-1])
+    parser.add_argument("--firedrill", default=default)
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--customers", type=int, default=100_000)
     args = parser.parse_args()
     if not os.path.exists(args.firedrill):
-        sys.exit(f"no firedrill binary at {args.firedrill}: cargo build --release --no-default-features")
+        sys.exit(f"no firedrill binary at {args.firedrill}: "
+                 "cargo build --profile headless --no-default-features")
+    print(f"firedrill: {args.firedrill}")
     mu = 1 / MEAN_SERVICE_S
     print(f"{'system':<7} {'sim s':>7} {'customers':>9} {'firedrill s':>11} {'Ciw s':>8} "
           f"{'ratio (median, range)':>24}  mean response: Erlang C / firedrill / Ciw")
