@@ -177,6 +177,8 @@ impl<T> Ord for Scheduled<T> {
 struct Bucket {
     events: Vec<Scheduled<Event>>,
     timeouts: Vec<Scheduled<ReplyTo>>,
+    /// How many timeouts the last sweep of answered ones left (blocks only).
+    kept: usize,
 }
 
 impl Bucket {
@@ -206,6 +208,8 @@ const BUCKETED_TICKS: u64 = 4096;
 /// 19 days of 100 ms ticks); farther ones wait in one heap, so a far-future event (a timeout
 /// of a year) allocates nothing per tick or block.
 const BLOCKS: u64 = 4096;
+/// The fewest timeouts a block gathers before a sweep of the answered ones.
+const SWEEP_MIN: usize = 1024;
 
 /// The fleet's pending events, earliest first.
 ///
@@ -234,6 +238,8 @@ pub struct Events {
     /// Buckets emptied when their tick opened, kept for ticks to come: their memory is
     /// warm, and no tick allocates.
     spare: Vec<Bucket>,
+    /// The block an event was last filed in (`u64::MAX`: none yet).
+    last_block: u64,
     /// Events beyond the blocks, earliest first.
     far: BinaryHeap<Scheduled<Event>>,
     open_tick: u64,
@@ -254,6 +260,7 @@ impl Events {
             free: Vec::new(),
             later: VecDeque::new(),
             blocks: VecDeque::new(),
+            last_block: u64::MAX,
             spare: Vec::new(),
             far: BinaryHeap::new(),
             open_tick: 0,
@@ -302,8 +309,21 @@ impl Events {
                         });
                     }
                 }
+                block.kept = 0;
                 self.spare.push(block);
             }
+        }
+        // The block being filled gathers the timeouts of every call made for a while (an
+        // hour's timeouts, say), and most are answered long before: sweeping those out as it
+        // fills keeps it small. Each sweep waits for twice what the last one kept, so a
+        // timeout is looked at a few times at most.
+        let first_block = self.first_block();
+        if let Some(k) = self.last_block.checked_sub(first_block)
+            && let Some(block) = self.blocks.get_mut(k as usize)
+            && block.timeouts.len() >= 2 * block.kept + SWEEP_MIN
+        {
+            block.timeouts.retain(|timeout| still_waiting(timeout.what));
+            block.kept = block.timeouts.len();
         }
         // Far events now within the blocks' reach move into them.
         while let Some(next) = self.far.peek()
@@ -341,6 +361,7 @@ impl Events {
         } else if tick / BUCKETED_TICKS - self.first_block() < BLOCKS {
             // Beyond the per-tick buckets, so in a block that has not moved to them yet.
             let k = tick / BUCKETED_TICKS - self.first_block();
+            self.last_block = tick / BUCKETED_TICKS;
             bucket_at(&mut self.blocks, &mut self.spare, k).push(scheduled);
         } else {
             self.far.push(scheduled);
@@ -536,6 +557,15 @@ mod tests {
     use super::*;
     use crate::sim::random::uniform;
 
+    impl Event {
+        fn reply_to(self) -> Option<ReplyTo> {
+            match self {
+                Event::Timeout { to } => Some(to),
+                _ => None,
+            }
+        }
+    }
+
     /// A caller's deadline, told apart by its slot.
     fn timeout(slot: u32) -> Event {
         Event::Timeout {
@@ -616,6 +646,29 @@ mod tests {
         assert_eq!(popped, vec![(86_400.0, timeout(0)), (86_400.0, timeout(4))]);
         assert_eq!(events.len(), 3);
         assert!(events.later.len() <= BUCKETED_TICKS as usize);
+    }
+
+    /// An hour's timeouts of calls answered at once do not pile up: the block they wait in
+    /// is swept as it fills, and a call still waiting keeps its timeout.
+    #[test]
+    fn answered_timeouts_far_ahead_are_swept_out_of_their_block() {
+        let dt = 0.1;
+        let mut events = Events::new(dt);
+        let mut slot = 0;
+        for tick in 0..2_000u64 {
+            events.open(tick, |to| to == timeout(0).reply_to().expect("a timeout"));
+            for _ in 0..50 {
+                // Slot 0 is never answered; every other call is.
+                events.schedule(tick as f64 * dt + 3_600.0, timeout(slot));
+                slot += 1;
+            }
+        }
+        assert!(events.len() < 3 * SWEEP_MIN, "{} pending", events.len());
+        events.open(2_000 + 36_000, |to| {
+            to == timeout(0).reply_to().expect("a timeout")
+        });
+        assert_eq!(events.pop_before(3_600.1), Some((3_600.0, timeout(0))));
+        assert_eq!(events.pop_before(3_800.0), None);
     }
 
     /// Events spread over many blocks, with ties in time, opened tick by tick, come out in
