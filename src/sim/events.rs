@@ -277,40 +277,15 @@ impl Events {
     pub fn open(&mut self, tick: u64, mut still_waiting: impl FnMut(ReplyTo) -> bool) {
         while self.open_tick < tick {
             self.open_tick += 1;
-            if let Some(mut bucket) = self.later.pop_front() {
-                for scheduled in bucket.events.drain(..) {
-                    self.push_due(scheduled);
-                }
-                for Scheduled { time, order, what } in bucket.timeouts.drain(..) {
-                    if still_waiting(what) {
-                        self.push_due(Scheduled {
-                            time,
-                            order,
-                            what: Event::Timeout { to: what },
-                        });
-                    }
-                }
-                self.spare.push(bucket);
+            if let Some(bucket) = self.later.pop_front() {
+                self.unload(bucket, &mut still_waiting, Self::push_due);
             }
             // The next block's ticks are now all within the per-tick buckets' reach: its
-            // events move there, less the timeouts of calls answered already.
+            // events move there.
             if (self.open_tick + 1).is_multiple_of(BUCKETED_TICKS)
-                && let Some(mut block) = self.blocks.pop_front()
+                && let Some(block) = self.blocks.pop_front()
             {
-                for scheduled in block.events.drain(..) {
-                    self.bucket(scheduled);
-                }
-                for Scheduled { time, order, what } in block.timeouts.drain(..) {
-                    if still_waiting(what) {
-                        self.bucket(Scheduled {
-                            time,
-                            order,
-                            what: Event::Timeout { to: what },
-                        });
-                    }
-                }
-                block.kept = 0;
-                self.spare.push(block);
+                self.unload(block, &mut still_waiting, Self::bucket);
             }
         }
         // The block being filled gathers the timeouts of every call made for a while (an
@@ -332,6 +307,34 @@ impl Events {
             let scheduled = self.far.pop().expect("peeked");
             self.bucket(scheduled);
         }
+    }
+
+    /// Hands a bucket's events to `file`, less the timeouts of calls answered already, and
+    /// keeps the emptied bucket for reuse.
+    fn unload(
+        &mut self,
+        mut bucket: Bucket,
+        still_waiting: &mut impl FnMut(ReplyTo) -> bool,
+        mut file: impl FnMut(&mut Self, Scheduled<Event>),
+    ) {
+        for scheduled in bucket.events.drain(..) {
+            file(self, scheduled);
+        }
+        for Scheduled { time, order, what } in bucket.timeouts.drain(..) {
+            if still_waiting(what) {
+                let to = Event::Timeout { to: what };
+                file(
+                    self,
+                    Scheduled {
+                        time,
+                        order,
+                        what: to,
+                    },
+                );
+            }
+        }
+        bucket.kept = 0;
+        self.spare.push(bucket);
     }
 
     /// The first block whose events still wait in `blocks`: the one after the block that

@@ -77,14 +77,14 @@ struct Ziggurat {
     /// `f[i] = f(x[i])`.
     f: [f64; 257],
     density: fn(f64) -> f64,
-    /// A draw from the density beyond `r`, whose draws are uniform in `[0, 1)`.
+    /// Draws from the density beyond `r`, the base strip's tail.
     tail: fn(&mut ChaCha8Rng) -> f64,
     /// Whether the density is mirrored about 0 (a random sign).
     symmetric: bool,
 }
 
-/// Where the exponential's and the normal's 256-strip ziggurats (Marsaglia and Tsang, 2000)
-/// start their tails, and each strip's area.
+// Where the exponential's and the normal's 256-strip ziggurats (Marsaglia and Tsang, 2000)
+// start their tails, and each strip's area.
 const EXPONENTIAL_R: f64 = 7.697_117_470_131_05;
 const EXPONENTIAL_V: f64 = 3.949_659_822_581_557e-3;
 const NORMAL_R: f64 = 3.654_152_885_361_009;
@@ -121,7 +121,8 @@ static NORMAL: LazyLock<Ziggurat> = LazyLock::new(|| {
 });
 
 impl Ziggurat {
-    /// The strips for density `f` with inverse `f_inverse`, base edge `r` and area `v`.
+    /// The strips under `density` (given with its inverse), from the base edge `r`, each of
+    /// area `v`.
     fn new(
         r: f64,
         v: f64,

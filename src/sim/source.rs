@@ -21,8 +21,8 @@ struct Request {
     first_sent: f64,
     attempt: u32,
     seq: u32,
-    /// Sent, and not answered yet: a first try waits unsent until its time in the tick,
-    /// when no stale answer to the slot may reach it.
+    /// Sent at least once. Until then a first try waits for its time in the tick, and no
+    /// stale answer to its slot (from an earlier request there) may reach it.
     in_flight: bool,
     previous_backoff: f64,
     /// The user's span and its trace, when the request is sampled.
