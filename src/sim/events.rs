@@ -361,13 +361,16 @@ impl Events {
         } else if tick - self.open_tick <= BUCKETED_TICKS {
             let k = tick - self.open_tick - 1;
             bucket_at(&mut self.later, &mut self.spare, k).push(scheduled);
-        } else if tick / BUCKETED_TICKS - self.first_block() < BLOCKS {
-            // Beyond the per-tick buckets, so in a block that has not moved to them yet.
-            let k = tick / BUCKETED_TICKS - self.first_block();
-            self.last_block = tick / BUCKETED_TICKS;
-            bucket_at(&mut self.blocks, &mut self.spare, k).push(scheduled);
         } else {
-            self.far.push(scheduled);
+            // Beyond the per-tick buckets, so in a block that has not moved to them yet.
+            let block = tick / BUCKETED_TICKS;
+            let k = block - self.first_block();
+            if k < BLOCKS {
+                self.last_block = block;
+                bucket_at(&mut self.blocks, &mut self.spare, k).push(scheduled);
+            } else {
+                self.far.push(scheduled);
+            }
         }
     }
 
