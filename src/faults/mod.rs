@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::scenario::{
     Condition, Edge, FaultKind, FaultSpec, FaultStart, Scenario, Severity, TargetKind,
 };
+use crate::sim::awake::Awake;
 use crate::sim::conditions::{ChangeKind, Conditions, Version};
 use crate::sim::events::Events;
 use crate::sim::instance::{Effects, Me};
@@ -466,12 +467,18 @@ fn inject_faults(
     mut conditions: ResMut<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    mut instances: Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
+    (mut instances, mut awake): (
+        Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
+        ResMut<Awake>,
+    ),
     metrics: Query<&ServiceMetrics>,
     mut restarts: ResMut<Restarts>,
 ) {
-    let mut store =
-        crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let mut store = crate::sim::InstanceQuery::gather(
+        fleet.topology.total_instances,
+        &mut instances,
+        &mut awake,
+    );
     let last_second = |s: usize| {
         metrics
             .get(fleet.services[s])

@@ -21,6 +21,7 @@ pub use vocabulary::{CATALOG, CatalogEntry, Remediation, least_time_to_act};
 use crate::faults::{Fault, FaultTimeline, Target};
 use crate::scenario::{FaultKind, Seconds};
 use crate::sim::autoscale::Autoscaler;
+use crate::sim::awake::Awake;
 use crate::sim::conditions::Conditions;
 use crate::sim::conditions::{ChangeKind, Version};
 use crate::sim::instance::{Effects, Me};
@@ -770,15 +771,18 @@ fn apply_remediations(
     mut conditions: ResMut<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+    (mut instances, mut awake): (Query<(&InstanceOf, &mut InstanceState)>, ResMut<Awake>),
     mut faults: ResMut<FaultTimeline>,
     mut restarts: ResMut<Restarts>,
     metrics: Query<&crate::sim::metrics::ServiceMetrics>,
     slos: Option<Res<crate::slo::Slos>>,
 ) {
     remediations.freeze = slos.is_some_and(|s| s.0.iter().any(|slo| slo.budget_left() <= 0.0));
-    let mut store =
-        crate::sim::InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let mut store = crate::sim::InstanceQuery::gather(
+        fleet.topology.total_instances,
+        &mut instances,
+        &mut awake,
+    );
     let mut fx = Effects {
         events: &mut events,
         tallies: &mut tallies,

@@ -78,6 +78,19 @@ impl Default for ServiceConditions {
     }
 }
 
+impl ServiceConditions {
+    /// Whether nothing here acts on the instances between events (a leak, a filling disk, a
+    /// hog, replication lag, a crash loop, a log storm).
+    pub fn is_calm(&self) -> bool {
+        self.leak_mb_per_second == 0.0
+            && self.disk_mb_per_second == 0.0
+            && self.cpu_hog_cores == 0.0
+            && self.replication_lag_rate == 0.0
+            && self.crash_after.is_none()
+            && !self.log_storm
+    }
+}
+
 /// Conditions on one call edge, caller to callee.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EdgeConditions {

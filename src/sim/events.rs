@@ -527,6 +527,10 @@ impl<T> Slab<T> {
         }
     }
 
+    pub fn get(&self, slot: u32) -> Option<&T> {
+        self.items.get(slot as usize)?.as_ref()
+    }
+
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut T> {
         self.items.get_mut(slot as usize)?.as_mut()
     }

@@ -248,17 +248,25 @@ impl InstanceState {
             trace_span(me, &call, now, now, Outcome::Rejected(why), fx);
             return;
         }
-        if service.kind == ServiceKind::Queue {
+        let call = if service.kind == ServiceKind::Queue {
             // Enqueued: the producer is answered now; the delivery answers nobody.
             self.respond(me.service, call.reply, call.arrival, now, Outcome::Ok, fx);
-            self.queue.push_back(Call {
+            Call {
                 reply: ReplyTo::Nobody,
                 ..call
-            });
+            }
+        } else {
+            call
+        };
+        if self.queue.is_empty() && self.busy_workers < self.workers {
+            // Straight to a free worker, as `serve` would take it, without touching the
+            // queue's memory (cold in a large fleet).
+            self.busy_workers += 1;
+            self.begin(me, call, now, fx);
         } else {
             self.queue.push_back(call);
+            self.serve(me, now, fx);
         }
-        self.serve(me, now, fx);
     }
 
     /// A request's own work is done: answer and take the next one.
@@ -431,9 +439,11 @@ impl InstanceState {
     }
 
     /// End of a tick: charge the CPU used, account memory, and OOM-kill above the limit.
-    pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) {
+    /// Returns whether the instance is settled now: the next end of a tick would change
+    /// nothing unless something changes it first.
+    pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) -> bool {
         // A healthy service is not silent: a routine line now and then, staggered.
-        if self.up && (tick.index + u64::from(me.global)).is_multiple_of(ROUTINE_TICKS) {
+        if self.up && routine_line_due(tick, me.global) {
             let which = self.next_noise_line(0) as u8;
             fx.tallies.logs.log(
                 me.service,
@@ -444,7 +454,7 @@ impl InstanceState {
             );
         }
         if self.settled(me) {
-            return;
+            return true;
         }
         let (t0, t1) = (tick.t0, tick.t1);
         let service = me.model();
@@ -505,6 +515,7 @@ impl InstanceState {
             };
             self.kill(me, t1, why, fx);
         }
+        self.settled(me)
     }
 
     /// Whether the end of a tick would change nothing here: no work in hand or charged, no
@@ -512,14 +523,8 @@ impl InstanceState {
     /// replication lag, a crash loop, a log storm), memory as it was, nothing to kill it.
     /// Most instances of a large fleet are settled at most ticks, and cost only this check.
     fn settled(&self, me: Me) -> bool {
-        let bent = me.bent();
         let service = me.model();
-        let calm = bent.leak_mb_per_second == 0.0
-            && bent.disk_mb_per_second == 0.0
-            && bent.cpu_hog_cores == 0.0
-            && bent.replication_lag_rate == 0.0
-            && bent.crash_after.is_none()
-            && !bent.log_storm;
+        let calm = me.bent().is_calm();
         let at_rest = self.busy_workers == 0
             && self.queue.is_empty()
             && self.cores.len() == 0
@@ -642,8 +647,8 @@ impl InstanceState {
     }
 
     /// Whether call `seq` from `slot` is still waiting for its answer.
-    pub fn is_waiting(&mut self, slot: u32, seq: u32) -> bool {
-        self.jobs.get_mut(slot).is_some_and(|job| job.seq == seq)
+    pub fn is_waiting(&self, slot: u32, seq: u32) -> bool {
+        self.jobs.get(slot).is_some_and(|job| job.seq == seq)
     }
 
     /// Hands free workers to queued requests, oldest first.
@@ -1389,6 +1394,11 @@ pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
 
 /// Ticks between an instance's routine log lines.
 const ROUTINE_TICKS: u64 = 150;
+
+/// Whether an instance that is up logs a routine line at the end of `tick`.
+pub fn routine_line_due(tick: Tick, global: u32) -> bool {
+    (tick.index + u64::from(global)).is_multiple_of(ROUTINE_TICKS)
+}
 /// Noise lines an instance logs per tick during an alert storm.
 const NOISE_PER_TICK: u32 = 3;
 

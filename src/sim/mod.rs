@@ -2,6 +2,7 @@
 //! one fixed tick at a time by a chain of systems.
 
 pub mod autoscale;
+pub mod awake;
 pub mod balancer;
 pub mod conditions;
 pub mod events;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings};
 use bevy::prelude::*;
 
+use awake::Awake;
 use conditions::Conditions;
 use events::Events;
 use instance::InstanceState;
@@ -189,6 +191,7 @@ pub fn spawn_fleet(world: &mut World, topology: Topology) {
         })
         .collect();
     world.insert_resource(Events::new(topology.tick));
+    world.insert_resource(Awake::new(topology.total_instances));
     world.insert_resource(Conditions::normal(&topology));
     world.insert_resource(Balancers(vec![0; topology.services.len()]));
     world.insert_resource(restarts::Restarts::default());
@@ -234,26 +237,41 @@ pub fn despawn_fleet(world: &mut World) {
 
 /// Instance state borrowed from the ECS for one system run, by global instance index
 /// (gathered once, so the per-event lookups are plain indexing).
-pub(crate) struct InstanceQuery<'a>(Vec<Option<&'a mut InstanceState>>);
+pub(crate) struct InstanceQuery<'a> {
+    by_global: Vec<Option<&'a mut InstanceState>>,
+    awake: &'a mut Awake,
+}
 
 impl<'a> InstanceQuery<'a> {
     pub(crate) fn gather(
         total: u32,
         query: &'a mut Query<(&InstanceOf, &mut InstanceState)>,
+        awake: &'a mut Awake,
     ) -> Self {
         let mut by_global: Vec<Option<&'a mut InstanceState>> = (0..total).map(|_| None).collect();
         for (of, state) in query.iter_mut() {
             by_global[of.global as usize] = Some(state.into_inner());
         }
-        Self(by_global)
+        Self { by_global, awake }
     }
 }
 
 impl InstanceStore for InstanceQuery<'_> {
     fn instance(&mut self, global: u32) -> &mut InstanceState {
-        self.0[global as usize]
+        self.awake.wake(global);
+        self.by_global[global as usize]
             .as_deref_mut()
             .expect("every instance has an entity")
+    }
+
+    fn peek(&self, global: u32) -> &InstanceState {
+        self.by_global[global as usize]
+            .as_deref()
+            .expect("every instance has an entity")
+    }
+
+    fn awake(&mut self) -> &mut Awake {
+        self.awake
     }
 }
 
@@ -305,11 +323,12 @@ fn serve(
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut balancers: ResMut<Balancers>,
-    mut instances: Query<(&InstanceOf, &mut InstanceState)>,
+    (mut instances, mut awake): (Query<(&InstanceOf, &mut InstanceState)>, ResMut<Awake>),
     mut sources: Query<(&SourceId, &mut SourceState)>,
 ) {
     let tick = clock.current();
-    let mut instance_store = InstanceQuery::gather(fleet.topology.total_instances, &mut instances);
+    let mut instance_store =
+        InstanceQuery::gather(fleet.topology.total_instances, &mut instances, &mut awake);
     let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::run_health_checks(
         &fleet.topology,

@@ -1,6 +1,7 @@
 //! One tick of the fleet, written once over storage traits: the ECS systems run it on
 //! queries, the plain-loop benchmark on vectors, so the two differ only in storage.
 
+use super::awake::{Awake, GaugeView};
 use super::balancer::{self, Backend};
 use super::conditions::Conditions;
 use super::events::{Event, Events, Outcome, ReplyTo};
@@ -12,9 +13,13 @@ use super::source::{self, SourceState};
 use super::topology::{ServiceModel, Topology};
 use crate::scenario::ServiceKind;
 
-/// Where instance state lives.
+/// Where instance state lives, with which instances are awake.
 pub trait InstanceStore {
+    /// An instance to act on or change: it is woken, so the end of the tick looks at it.
     fn instance(&mut self, global: u32) -> &mut InstanceState;
+    /// An instance to read only: an asleep one stays asleep.
+    fn peek(&self, global: u32) -> &InstanceState;
+    fn awake(&mut self) -> &mut Awake;
 }
 
 /// Where traffic-source state lives.
@@ -22,9 +27,24 @@ pub trait SourceStore {
     fn source(&mut self, index: usize) -> &mut SourceState;
 }
 
-impl InstanceStore for Vec<InstanceState> {
+/// Instances in a vector: the plain loop's store.
+pub struct PlainInstances {
+    pub states: Vec<InstanceState>,
+    pub awake: Awake,
+}
+
+impl InstanceStore for PlainInstances {
     fn instance(&mut self, global: u32) -> &mut InstanceState {
-        &mut self[global as usize]
+        self.awake.wake(global);
+        &mut self.states[global as usize]
+    }
+
+    fn peek(&self, global: u32) -> &InstanceState {
+        &self.states[global as usize]
+    }
+
+    fn awake(&mut self) -> &mut Awake {
+        &mut self.awake
     }
 }
 
@@ -98,10 +118,15 @@ pub fn run_health_checks(
     for (global, &s) in topology.instance_service.iter().enumerate() {
         let service = &topology.services[s as usize];
         let bent = &conditions.services[s as usize];
-        let state = instances.instance(global as u32);
-        if !state.provisioned {
+        let probe_due = (tick.index + global as u64).is_multiple_of(service.hc_interval_ticks);
+        // An asleep instance is up or not provisioned (a down one stays awake): nothing to
+        // start, and nothing to do unless its probe is due.
+        if !probe_due && !instances.awake().is_awake(global as u32)
+            || !instances.peek(global as u32).provisioned
+        {
             continue;
         }
+        let state = instances.instance(global as u32);
         let zone_down = conditions.zones_down[topology.zone_of(global as u32)];
         if state.start_if_due(tick.t0, zone_down) {
             let event = LogEvent::InstanceUp {
@@ -109,7 +134,7 @@ pub fn run_health_checks(
             };
             logs.log(s as usize, global as u32, tick.t0, Level::Info, event);
         }
-        if !(tick.index + global as u64).is_multiple_of(service.hc_interval_ticks) {
+        if !probe_due {
             continue;
         }
         let flapped =
@@ -147,7 +172,7 @@ pub fn run_events(
             instance,
             slot,
             seq,
-        } => instances.instance(instance).is_waiting(slot, seq),
+        } => instances.peek(instance).is_waiting(slot, seq),
         ReplyTo::Source { source, slot, seq } => {
             sources.source(source as usize).is_waiting(slot, seq)
         }
@@ -172,7 +197,7 @@ pub fn run_events(
                         model.slots as usize,
                         |k| {
                             let global = first + k as u32;
-                            let state = instances.instance(global);
+                            let state = instances.peek(global);
                             Backend {
                                 provisioned: state.provisioned,
                                 in_rotation: state.takes_traffic()
@@ -339,46 +364,66 @@ pub fn end_tick(
 ) {
     let mut gauges = std::mem::take(&mut tallies.gauges);
     gauges.clear();
+    // A zone going down kills its instances at the end of the tick, asleep or not.
+    let zone_down = conditions.zones_down.iter().any(|&down| down);
     for (s, model) in topology.services.iter().enumerate() {
-        let mut service = Gauges {
-            cert_expires_in_s: conditions.cert_expires_at[s].map(|at| at - tick.t1),
-            reported: !conditions.services[s].metrics_missing,
-            ..Gauges::default()
-        };
-        for global in model.members() {
+        // A condition acting between events (a leak, a hog) moves every instance.
+        let restless = zone_down || !conditions.services[s].is_calm();
+        let views = model.members().map(|global| {
+            let visit = restless
+                || instances.awake().is_awake(global)
+                || instance::routine_line_due(tick, global);
+            if !visit {
+                return (global, instances.awake().asleep_gauges(global));
+            }
             let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
             let state = instances.instance(global);
-            state.end_tick(me, tick, &mut fx);
-            if state.provisioned {
-                let zone_drained = conditions.zones_drained[topology.zone_of(global)];
-                count_instance(&mut service, state, model, zone_drained, tick.t1);
-            }
-        }
-        service.memory_mb /= f64::from(service.provisioned.max(1));
-        gauges.push(service);
+            let settled = state.end_tick(me, tick, &mut fx);
+            // A down instance stays awake: the health checks start it when it is due.
+            let sleeps = settled && (state.up || !state.provisioned);
+            let view = GaugeView::of(state, tick.t1);
+            instances.awake().visited(global, sleeps, view);
+            (global, view)
+        });
+        gauges.push(service_gauges(topology, conditions, s, views, tick.t1));
     }
     tallies.gauges = gauges;
 }
 
-/// Adds a provisioned instance, as it stands at `now`, to its service's gauges.
-fn count_instance(
-    gauges: &mut Gauges,
-    state: &InstanceState,
-    model: &ServiceModel,
-    zone_drained: bool,
+/// Service `s`'s gauges at `now`, from its instances' (global index, gauges).
+pub fn service_gauges(
+    topology: &Topology,
+    conditions: &Conditions,
+    s: usize,
+    instances: impl Iterator<Item = (u32, GaugeView)>,
     now: f64,
-) {
+) -> Gauges {
+    let mut gauges = Gauges {
+        cert_expires_in_s: conditions.cert_expires_at[s].map(|at| at - now),
+        reported: !conditions.services[s].metrics_missing,
+        ..Gauges::default()
+    };
+    for (global, view) in instances.filter(|(_, view)| view.provisioned) {
+        let zone_drained = conditions.zones_drained[topology.zone_of(global)];
+        count_instance(&mut gauges, view, &topology.services[s], zone_drained);
+    }
+    gauges.memory_mb /= f64::from(gauges.provisioned.max(1));
+    gauges
+}
+
+/// Adds a provisioned instance's gauges to its service's.
+fn count_instance(gauges: &mut Gauges, view: GaugeView, model: &ServiceModel, zone_drained: bool) {
     gauges.provisioned += 1;
-    gauges.memory_mb += state.memory_mb;
-    gauges.memory_max_mb = gauges.memory_max_mb.max(state.memory_mb);
+    gauges.memory_mb += view.memory_mb;
+    gauges.memory_max_mb = gauges.memory_max_mb.max(view.memory_mb);
     gauges.disk_used_ratio = gauges
         .disk_used_ratio
-        .max(state.disk_used_mb / model.disk_size_mb);
-    gauges.queue += state.queue_len() as f64;
-    gauges.queue_age_s = gauges.queue_age_s.max(state.queue_age(now));
-    gauges.replication_lag_s = gauges.replication_lag_s.max(state.replica_lag_s);
-    gauges.in_flight += state.busy() as f64;
-    gauges.healthy += u32::from(state.takes_traffic() && !zone_drained);
+        .max(view.disk_used_mb / model.disk_size_mb);
+    gauges.queue += view.queue as f64;
+    gauges.queue_age_s = gauges.queue_age_s.max(view.queue_age_s);
+    gauges.replication_lag_s = gauges.replication_lag_s.max(view.replication_lag_s);
+    gauges.in_flight += view.in_flight as f64;
+    gauges.healthy += u32::from(view.takes_traffic && !zone_drained);
 }
 
 /// Folds service `s`'s tick tally and gauges into its metrics, and clears the tally.
