@@ -23,25 +23,43 @@ pub fn pick(
     n: usize,
     mut backend: impl FnMut(usize) -> Backend,
 ) -> usize {
-    let fail_open = !(0..n).any(|k| backend(k).in_rotation);
-    let candidate = |b: Backend| b.provisioned && (fail_open || b.in_rotation);
     let start = *cursor % n;
+    let order = (0..n).map(|offset| (start + offset) % n);
+    // One pass looks for the instance in rotation and, failing open, for any provisioned
+    // one: the first is the pick whenever some instance is in rotation.
     let chosen = match policy {
-        LoadBalancer::RoundRobin => (0..n)
-            .map(|offset| (start + offset) % n)
-            .find(|&k| candidate(backend(k)))
-            .unwrap_or(start),
+        LoadBalancer::RoundRobin => {
+            let mut open = None;
+            let mut in_rotation = None;
+            for k in order {
+                let b = backend(k);
+                if b.provisioned && b.in_rotation {
+                    in_rotation = Some(k);
+                    break;
+                }
+                if b.provisioned && open.is_none() {
+                    open = Some(k);
+                }
+            }
+            in_rotation.or(open).unwrap_or(start)
+        }
         LoadBalancer::LeastConnections => {
             // Ties go round-robin from the cursor so equal backends share the load.
             let mut best: Option<(usize, usize)> = None;
-            for offset in 0..n {
-                let k = (start + offset) % n;
+            let mut best_open: Option<(usize, usize)> = None;
+            for k in order {
                 let b = backend(k);
-                if candidate(b) && best.is_none_or(|(_, load)| b.load < load) {
+                if !b.provisioned {
+                    continue;
+                }
+                if b.in_rotation && best.is_none_or(|(_, load)| b.load < load) {
                     best = Some((k, b.load));
                 }
+                if best_open.is_none_or(|(_, load)| b.load < load) {
+                    best_open = Some((k, b.load));
+                }
             }
-            best.map_or(start, |(k, _)| k)
+            best.or(best_open).map_or(start, |(k, _)| k)
         }
     };
     *cursor = chosen + 1;

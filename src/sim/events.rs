@@ -137,8 +137,8 @@ pub enum SharedResource {
     Contended,
 }
 
-/// An event, or where it waits (the heap's slot), with when it is due. The open tick's heap
-/// holds slots: it moves 24 bytes on every push and pop, not the event's 72.
+/// An event (or a timeout's answer) with when it is due, as it waits in a bucket or the far
+/// heap.
 #[derive(Clone, Copy, Debug)]
 struct Scheduled<T> {
     time: f64,
@@ -226,10 +226,7 @@ pub struct Events {
     /// next in time order, so they skip the heap.
     now_queue: VecDeque<Event>,
     now: f64,
-    heap: BinaryHeap<Scheduled<u32>>,
-    /// The events of the heap, by slot; `free` lists the slots to reuse.
-    slots: Vec<Event>,
-    free: Vec<u32>,
+    heap: TickHeap,
     /// `later[k]` holds the events of tick `open_tick + 1 + k`.
     later: VecDeque<Bucket>,
     /// `blocks[k]` holds the events of the ticks of block `first_block() + k`, block `b`
@@ -255,9 +252,7 @@ impl Events {
         Self {
             now_queue: VecDeque::new(),
             now: f64::NEG_INFINITY,
-            heap: BinaryHeap::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
+            heap: TickHeap::default(),
             later: VecDeque::new(),
             blocks: VecDeque::new(),
             last_block: u64::MAX,
@@ -376,21 +371,7 @@ impl Events {
 
     /// Puts an event of the open tick in the heap.
     fn push_due(&mut self, Scheduled { time, order, what }: Scheduled<Event>) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = what;
-                slot
-            }
-            None => {
-                self.slots.push(what);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.heap.push(Scheduled {
-            time,
-            order,
-            what: slot,
-        });
+        self.heap.push(time, order, what);
     }
 
     pub fn schedule(&mut self, time: f64, event: Event) {
@@ -413,19 +394,13 @@ impl Events {
             self.handled += 1;
             return Some((self.now, event));
         }
-        if self.heap.peek()?.time < until {
-            let next = self.heap.pop()?;
-            self.free.push(next.what);
-            self.now = next.time;
-            let event = self.slots[next.what as usize];
-            // A source's turn to send is bookkeeping: the arrival it sends is the event.
-            if !matches!(event, Event::Emit { .. }) {
-                self.handled += 1;
-            }
-            Some((next.time, event))
-        } else {
-            None
+        let (time, event) = self.heap.pop_before(until)?;
+        self.now = time;
+        // A source's turn to send is bookkeeping: the arrival it sends is the event.
+        if !matches!(event, Event::Emit { .. }) {
+            self.handled += 1;
         }
+        Some((time, event))
     }
 
     /// Events of the model (arrivals, completions, answers, timeouts, wake-ups) handled
@@ -481,6 +456,92 @@ impl Events {
         if to != ReplyTo::Nobody {
             self.schedule(time, Event::Reply { to, outcome });
         }
+    }
+}
+
+/// The open tick's events, earliest first: a 4-ary min-heap keyed by time, then order of
+/// scheduling. Half as deep as a binary heap, each entry a 64-byte line, and an entry in
+/// hand is held while its place is found rather than written and read back.
+#[derive(Debug, Default)]
+struct TickHeap {
+    entries: Vec<HeapEntry>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct HeapEntry {
+    /// (time, order) as one integer that sorts as they do: `heap_key`.
+    key: u128,
+    event: Event,
+}
+
+/// `(time, order)` as an integer in their order, times in `f64::total_cmp`'s.
+fn heap_key(time: f64, order: u64) -> u128 {
+    let bits = time.to_bits();
+    // total_cmp's map to a signed integer, then offset to unsigned.
+    let signed = bits ^ (((bits as i64 >> 63) as u64) >> 1);
+    (u128::from(signed ^ (1 << 63)) << 64) | u128::from(order)
+}
+
+/// The time of a `heap_key` (the map is its own inverse).
+fn key_time(key: u128) -> f64 {
+    let signed = ((key >> 64) as u64) ^ (1 << 63);
+    f64::from_bits(signed ^ (((signed as i64 >> 63) as u64) >> 1))
+}
+
+impl TickHeap {
+    const ARITY: usize = 4;
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn push(&mut self, time: f64, order: u64, event: Event) {
+        let entry = HeapEntry {
+            key: heap_key(time, order),
+            event,
+        };
+        let mut hole = self.entries.len();
+        self.entries.push(entry);
+        while hole > 0 {
+            let parent = (hole - 1) / Self::ARITY;
+            if self.entries[parent].key <= entry.key {
+                break;
+            }
+            self.entries[hole] = self.entries[parent];
+            hole = parent;
+        }
+        self.entries[hole] = entry;
+    }
+
+    /// The earliest event, with its time, if it is due strictly before `until`.
+    fn pop_before(&mut self, until: f64) -> Option<(f64, Event)> {
+        let first = *self.entries.first()?;
+        if first.key >= heap_key(until, 0) {
+            return None;
+        }
+        let last = self.entries.pop().expect("not empty");
+        let len = self.entries.len();
+        if len > 0 {
+            // The last entry sinks from the root to its place.
+            let mut hole = 0;
+            loop {
+                let first_child = hole * Self::ARITY + 1;
+                if first_child >= len {
+                    break;
+                }
+                let children = first_child..(first_child + Self::ARITY).min(len);
+                let least = children
+                    .min_by_key(|&k| self.entries[k].key)
+                    .expect("a child");
+                if self.entries[least].key >= last.key {
+                    break;
+                }
+                self.entries[hole] = self.entries[least];
+                hole = least;
+            }
+            self.entries[hole] = last;
+        }
+        Some((key_time(first.key), first.event))
     }
 }
 
@@ -656,6 +717,62 @@ mod tests {
         assert_eq!(popped, vec![(86_400.0, timeout(0)), (86_400.0, timeout(4))]);
         assert_eq!(events.len(), 3);
         assert!(events.later.len() <= BUCKETED_TICKS as usize);
+    }
+
+    #[test]
+    fn heap_keys_sort_as_time_then_order() {
+        let times = [
+            0.0,
+            -0.0,
+            1e-300,
+            0.1,
+            0.1 + 1e-17,
+            1.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for &a in &times {
+            for &b in &times {
+                for (oa, ob) in [(1, 2), (2, 1), (5, 5)] {
+                    let expected = a.total_cmp(&b).then(oa.cmp(&ob));
+                    assert_eq!(heap_key(a, oa).cmp(&heap_key(b, ob)), expected, "{a} {b}");
+                }
+                assert_eq!(key_time(heap_key(a, 7)).to_bits(), a.to_bits());
+            }
+        }
+    }
+
+    /// The open tick's heap pops in (time, order), whatever the order of pushes and pops.
+    #[test]
+    fn the_tick_heap_pops_earliest_first() {
+        let mut rng = crate::sim::random::stream(5, 2);
+        let mut heap = TickHeap::default();
+        let mut pending = Vec::new();
+        let mut order = 0;
+        for round in 0..2_000 {
+            for _ in 0..(uniform(&mut rng) * 6.0) as usize {
+                // Few distinct times, so ties are common.
+                let time = (uniform(&mut rng) * 50.0).floor() / 10.0 + f64::from(round) / 10.0;
+                heap.push(
+                    time,
+                    order,
+                    Event::Emit {
+                        source: order as u32,
+                    },
+                );
+                pending.push((time, order));
+                order += 1;
+            }
+            pending.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let until = f64::from(round) / 10.0 + 0.25;
+            while let Some((time, event)) = heap.pop_before(until) {
+                let (t, o) = pending.remove(0);
+                assert_eq!((time, event), (t, Event::Emit { source: o as u32 }));
+            }
+            assert!(pending.first().is_none_or(|&(t, _)| t >= until));
+            assert_eq!(heap.len(), pending.len());
+        }
+        assert!(order > 4_000);
     }
 
     /// An hour's timeouts of calls answered at once do not pile up: the block they wait in
