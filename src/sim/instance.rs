@@ -1393,12 +1393,13 @@ pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
 }
 
 /// Ticks between an instance's routine log lines.
-const ROUTINE_TICKS: u64 = 150;
+pub const ROUTINE_TICKS: u64 = 150;
 
 /// Whether an instance that is up logs a routine line at the end of `tick`.
 pub fn routine_line_due(tick: Tick, global: u32) -> bool {
     (tick.index + u64::from(global)).is_multiple_of(ROUTINE_TICKS)
 }
+
 /// Noise lines an instance logs per tick during an alert storm.
 const NOISE_PER_TICK: u32 = 3;
 

@@ -115,45 +115,74 @@ pub fn run_health_checks(
     logs: &mut Logs,
     tick: Tick,
 ) {
-    for (global, &s) in topology.instance_service.iter().enumerate() {
-        let service = &topology.services[s as usize];
-        let bent = &conditions.services[s as usize];
-        let probe_due = (tick.index + global as u64).is_multiple_of(service.hc_interval_ticks);
-        // An asleep instance is up or not provisioned (a down one stays awake): nothing to
-        // start, and nothing to do unless its probe is due.
-        if !probe_due && !instances.awake().is_awake(global as u32)
-            || !instances.peek(global as u32).provisioned
-        {
-            continue;
+    for (s, service) in topology.services.iter().enumerate() {
+        let bent = &conditions.services[s];
+        let mut probes = Stagger::new(tick, service.first_instance, service.hc_interval_ticks);
+        for global in service.members() {
+            let probe_due = probes.next_due();
+            // An asleep instance is up or not provisioned (a down one stays awake): nothing
+            // to start, and nothing to do unless its probe is due.
+            if !probe_due && !instances.awake().is_awake(global)
+                || !instances.peek(global).provisioned
+            {
+                continue;
+            }
+            let state = instances.instance(global);
+            let zone_down = conditions.zones_down[topology.zone_of(global)];
+            if state.start_if_due(tick.t0, zone_down) {
+                let event = LogEvent::InstanceUp {
+                    version: state.version,
+                };
+                logs.log(s, global, tick.t0, Level::Info, event);
+            }
+            if !probe_due {
+                continue;
+            }
+            let flapped =
+                bent.probe_flap_ratio > 0.0 && uniform(&mut state.rng) < bent.probe_flap_ratio;
+            // A broker answers its probe whatever its backlog: waiting messages are its job.
+            let answers_in_time = service.kind == ServiceKind::Queue
+                || state.queue_age(tick.t0) <= service.hc_timeout;
+            let passed = state.up
+                && answers_in_time
+                && global - service.first_instance >= bent.probe_fails
+                && !flapped;
+            balancer::probe(
+                &mut state.in_rotation,
+                &mut state.failed_probes,
+                &mut state.passed_probes,
+                passed,
+                service.unhealthy_threshold,
+                service.healthy_threshold,
+            );
         }
-        let state = instances.instance(global as u32);
-        let zone_down = conditions.zones_down[topology.zone_of(global as u32)];
-        if state.start_if_due(tick.t0, zone_down) {
-            let event = LogEvent::InstanceUp {
-                version: state.version,
-            };
-            logs.log(s as usize, global as u32, tick.t0, Level::Info, event);
+    }
+}
+
+/// Which of a service's instances, taken in order, are due a chore staggered over `every`
+/// ticks at this tick: instance `global` is when `(tick + global) % every == 0`. Counted
+/// along the instances, without a division for each.
+struct Stagger {
+    phase: u64,
+    every: u64,
+}
+
+impl Stagger {
+    fn new(tick: Tick, first_instance: u32, every: u64) -> Self {
+        Self {
+            phase: (tick.index + u64::from(first_instance)) % every,
+            every,
         }
-        if !probe_due {
-            continue;
+    }
+
+    /// Whether the next instance is due.
+    fn next_due(&mut self) -> bool {
+        let due = self.phase == 0;
+        self.phase += 1;
+        if self.phase == self.every {
+            self.phase = 0;
         }
-        let flapped =
-            bent.probe_flap_ratio > 0.0 && uniform(&mut state.rng) < bent.probe_flap_ratio;
-        // A broker answers its probe whatever its backlog: waiting messages are its job.
-        let answers_in_time =
-            service.kind == ServiceKind::Queue || state.queue_age(tick.t0) <= service.hc_timeout;
-        let passed = state.up
-            && answers_in_time
-            && global as u32 - service.first_instance >= bent.probe_fails
-            && !flapped;
-        balancer::probe(
-            &mut state.in_rotation,
-            &mut state.failed_probes,
-            &mut state.passed_probes,
-            passed,
-            service.unhealthy_threshold,
-            service.healthy_threshold,
-        );
+        due
     }
 }
 
@@ -369,10 +398,10 @@ pub fn end_tick(
     for (s, model) in topology.services.iter().enumerate() {
         // A condition acting between events (a leak, a hog) moves every instance.
         let restless = zone_down || !conditions.services[s].is_calm();
+        let mut routine_lines = Stagger::new(tick, model.first_instance, instance::ROUTINE_TICKS);
         let views = model.members().map(|global| {
-            let visit = restless
-                || instances.awake().is_awake(global)
-                || instance::routine_line_due(tick, global);
+            let routine_line_due = routine_lines.next_due();
+            let visit = restless || routine_line_due || instances.awake().is_awake(global);
             if !visit {
                 return (global, instances.awake().asleep_gauges(global));
             }
@@ -438,4 +467,29 @@ pub fn record_source(metrics: &mut SourceMetrics, tallies: &mut Tallies, i: usiz
     let tally = &mut tallies.sources[i];
     metrics.record(tally, tick.t1, tick.t1 - tick.t0);
     tally.reset();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stagger_counts_the_instances_the_division_picks() {
+        for every in [1, 2, 7, 50, 150] {
+            for index in [0, 1, 49, 150, 151, 10_007] {
+                let tick = Tick {
+                    index,
+                    t0: 0.0,
+                    t1: 0.1,
+                };
+                for first in [0, 3, 149, 1_000] {
+                    let mut stagger = Stagger::new(tick, first, every);
+                    for global in first..first + 400 {
+                        let due = (index + u64::from(global)).is_multiple_of(every);
+                        assert_eq!(stagger.next_due(), due, "{every} {index} {global}");
+                    }
+                }
+            }
+        }
+    }
 }
