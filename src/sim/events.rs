@@ -523,23 +523,27 @@ impl TickHeap {
         let len = self.entries.len();
         if len > 0 {
             // The last entry sinks from the root to its place.
+            let entries = &mut self.entries[..];
             let mut hole = 0;
             loop {
                 let first_child = hole * Self::ARITY + 1;
                 if first_child >= len {
                     break;
                 }
-                let children = first_child..(first_child + Self::ARITY).min(len);
-                let least = children
-                    .min_by_key(|&k| self.entries[k].key)
-                    .expect("a child");
-                if self.entries[least].key >= last.key {
+                let children = &entries[first_child..(first_child + Self::ARITY).min(len)];
+                let mut least = 0;
+                for (k, child) in children.iter().enumerate().skip(1) {
+                    if child.key < children[least].key {
+                        least = k;
+                    }
+                }
+                if children[least].key >= last.key {
                     break;
                 }
-                self.entries[hole] = self.entries[least];
-                hole = least;
+                entries[hole] = children[least];
+                hole = first_child + least;
             }
-            self.entries[hole] = last;
+            entries[hole] = last;
         }
         Some((key_time(first.key), first.event))
     }
