@@ -23,12 +23,7 @@ use crate::sim::topology::Topology;
 use crate::sim::{Fleet, InstanceOf, SimClock, SimSet};
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(
-        FixedUpdate,
-        inject_faults
-            .in_set(SimSet::Faults)
-            .run_if(resource_exists::<FaultTimeline>),
-    );
+    app.add_systems(FixedUpdate, inject_faults.in_set(SimSet::Faults));
 }
 
 /// What a fault is aimed at, resolved to indices.

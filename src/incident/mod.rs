@@ -38,8 +38,7 @@ pub(super) fn plugin(app: &mut App) {
         (
             apply_commands.in_set(SimSet::Commands),
             track_incident.in_set(SimSet::Incident),
-        )
-            .run_if(resource_exists::<Incident>),
+        ),
     );
 }
 

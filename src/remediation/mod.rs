@@ -33,12 +33,7 @@ use crate::sim::topology::{RetryPolicy, Topology};
 use crate::sim::{Fleet, InstanceOf, SimClock, SimSet, events::Events, instance::InstanceState};
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(
-        FixedUpdate,
-        apply_remediations
-            .in_set(SimSet::Remediations)
-            .run_if(resource_exists::<Remediations>),
-    );
+    app.add_systems(FixedUpdate, apply_remediations.in_set(SimSet::Remediations));
 }
 
 /// How long a paged expert takes to arrive.

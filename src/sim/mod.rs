@@ -59,6 +59,8 @@ pub enum SimSet {
 }
 
 pub(super) fn plugin(app: &mut App) {
+    // The engine's schedule runs only in a `Simulation`'s own app, which holds every
+    // resource its systems read from the start: no run conditions to evaluate every tick.
     app.configure_sets(
         FixedUpdate,
         (
@@ -72,8 +74,7 @@ pub(super) fn plugin(app: &mut App) {
             SimSet::Metrics,
             SimSet::Clock,
         )
-            .chain()
-            .run_if(resource_exists::<Fleet>),
+            .chain(),
     )
     .add_systems(
         FixedUpdate,

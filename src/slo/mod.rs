@@ -543,10 +543,7 @@ impl Slos {
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         FixedUpdate,
-        (
-            evaluate_thresholds.run_if(resource_exists::<ThresholdAlerts>),
-            track_slos.run_if(resource_exists::<Slos>),
-        )
+        (evaluate_thresholds, track_slos)
             .chain()
             .in_set(SimSet::Slos),
     );
