@@ -20,7 +20,7 @@ use crate::sim::random::{self, uniform};
 use crate::sim::restarts::Restarts;
 use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::Topology;
-use crate::sim::{Fleet, InstanceOf, SimClock, SimSet};
+use crate::sim::{Fleet, InstanceStates, SimClock, SimSet};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(FixedUpdate, inject_faults.in_set(SimSet::Faults));
@@ -462,10 +462,7 @@ fn inject_faults(
     mut conditions: ResMut<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    (mut instances, mut awake): (
-        Query<(&InstanceOf, &mut crate::sim::instance::InstanceState)>,
-        ResMut<Awake>,
-    ),
+    (mut instances, mut awake): (InstanceStates, ResMut<Awake>),
     metrics: Query<&ServiceMetrics>,
     mut restarts: ResMut<Restarts>,
 ) {

@@ -30,7 +30,7 @@ use crate::sim::metrics::Tallies;
 use crate::sim::restarts::Restarts;
 use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::{RetryPolicy, Topology};
-use crate::sim::{Fleet, InstanceOf, SimClock, SimSet, events::Events, instance::InstanceState};
+use crate::sim::{Fleet, InstanceStates, SimClock, SimSet, events::Events};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(FixedUpdate, apply_remediations.in_set(SimSet::Remediations));
@@ -766,7 +766,7 @@ fn apply_remediations(
     mut conditions: ResMut<Conditions>,
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
-    (mut instances, mut awake): (Query<(&InstanceOf, &mut InstanceState)>, ResMut<Awake>),
+    (mut instances, mut awake): (InstanceStates, ResMut<Awake>),
     mut faults: ResMut<FaultTimeline>,
     mut restarts: ResMut<Restarts>,
     metrics: Query<&crate::sim::metrics::ServiceMetrics>,

@@ -236,37 +236,55 @@ pub fn despawn_fleet(world: &mut World) {
     }
 }
 
-/// Instance state borrowed from the ECS for one system run, by global instance index
-/// (gathered once, so the per-event lookups are plain indexing).
-pub(crate) struct InstanceQuery<'a> {
+/// The instances' state, as a system asks for it.
+pub(crate) type InstanceStates<'w, 's> =
+    Query<'w, 's, (&'static InstanceOf, &'static mut InstanceState)>;
+
+/// Instance state borrowed from the ECS for one system run, by global instance index:
+/// gathered once, on first use (a system with nothing to do this tick gathers nothing), so
+/// the per-event lookups are plain indexing.
+pub(crate) struct InstanceQuery<'a, 'w, 's> {
+    query: Option<&'a mut InstanceStates<'w, 's>>,
+    total: u32,
     by_global: Vec<Option<&'a mut InstanceState>>,
     awake: &'a mut Awake,
 }
 
-impl<'a> InstanceQuery<'a> {
+impl<'a, 'w, 's> InstanceQuery<'a, 'w, 's> {
     pub(crate) fn gather(
         total: u32,
-        query: &'a mut Query<(&InstanceOf, &mut InstanceState)>,
+        query: &'a mut InstanceStates<'w, 's>,
         awake: &'a mut Awake,
     ) -> Self {
-        let mut by_global: Vec<Option<&'a mut InstanceState>> = (0..total).map(|_| None).collect();
-        for (of, state) in query.iter_mut() {
-            by_global[of.global as usize] = Some(state.into_inner());
+        Self {
+            query: Some(query),
+            total,
+            by_global: Vec::new(),
+            awake,
         }
-        Self { by_global, awake }
+    }
+
+    fn by_global(&mut self) -> &mut [Option<&'a mut InstanceState>] {
+        if let Some(query) = self.query.take() {
+            self.by_global = (0..self.total).map(|_| None).collect();
+            for (of, state) in query.iter_mut() {
+                self.by_global[of.global as usize] = Some(state.into_inner());
+            }
+        }
+        &mut self.by_global
     }
 }
 
-impl InstanceStore for InstanceQuery<'_> {
+impl InstanceStore for InstanceQuery<'_, '_, '_> {
     fn instance(&mut self, global: u32) -> &mut InstanceState {
         self.awake.wake(global);
-        self.by_global[global as usize]
+        self.by_global()[global as usize]
             .as_deref_mut()
             .expect("every instance has an entity")
     }
 
-    fn peek(&self, global: u32) -> &InstanceState {
-        self.by_global[global as usize]
+    fn peek(&mut self, global: u32) -> &InstanceState {
+        self.by_global()[global as usize]
             .as_deref()
             .expect("every instance has an entity")
     }
@@ -324,7 +342,7 @@ fn serve(
     mut events: ResMut<Events>,
     mut tallies: ResMut<Tallies>,
     mut balancers: ResMut<Balancers>,
-    (mut instances, mut awake): (Query<(&InstanceOf, &mut InstanceState)>, ResMut<Awake>),
+    (mut instances, mut awake): (InstanceStates, ResMut<Awake>),
     mut sources: Query<(&SourceId, &mut SourceState)>,
 ) {
     let tick = clock.current();

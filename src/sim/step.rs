@@ -18,7 +18,7 @@ pub trait InstanceStore {
     /// An instance to act on or change: it is woken, so the end of the tick looks at it.
     fn instance(&mut self, global: u32) -> &mut InstanceState;
     /// An instance to read only: an asleep one stays asleep.
-    fn peek(&self, global: u32) -> &InstanceState;
+    fn peek(&mut self, global: u32) -> &InstanceState;
     fn awake(&mut self) -> &mut Awake;
 }
 
@@ -39,7 +39,7 @@ impl InstanceStore for PlainInstances {
         &mut self.states[global as usize]
     }
 
-    fn peek(&self, global: u32) -> &InstanceState {
+    fn peek(&mut self, global: u32) -> &InstanceState {
         &self.states[global as usize]
     }
 
