@@ -265,13 +265,21 @@ impl<'a, 'w, 's> InstanceQuery<'a, 'w, 's> {
     }
 
     fn by_global(&mut self) -> &mut [Option<&'a mut InstanceState>] {
+        if self.query.is_some() {
+            self.fill();
+        }
+        &mut self.by_global
+    }
+
+    /// The gathering itself, apart so that every lookup after it stays a plain index.
+    #[cold]
+    fn fill(&mut self) {
         if let Some(query) = self.query.take() {
             self.by_global = (0..self.total).map(|_| None).collect();
             for (of, state) in query.iter_mut() {
                 self.by_global[of.global as usize] = Some(state.into_inner());
             }
         }
-        &mut self.by_global
     }
 }
 
