@@ -439,11 +439,18 @@ impl InstanceState {
     }
 
     /// End of a tick: charge the CPU used, account memory, and OOM-kill above the limit.
+    /// `routine_line_due`: its staggered routine log line is due (logged if it is up).
     /// Returns whether the instance is settled now: the next end of a tick would change
     /// nothing unless something changes it first.
-    pub fn end_tick(&mut self, me: Me, tick: Tick, fx: &mut Effects) -> bool {
+    pub fn end_tick(
+        &mut self,
+        me: Me,
+        tick: Tick,
+        routine_line_due: bool,
+        fx: &mut Effects,
+    ) -> bool {
         // A healthy service is not silent: a routine line now and then, staggered.
-        if self.up && routine_line_due(tick, me.global) {
+        if self.up && routine_line_due {
             let which = self.next_noise_line(0) as u8;
             fx.tallies.logs.log(
                 me.service,
@@ -1392,13 +1399,8 @@ pub fn rotate_logs(state: &mut InstanceState, service: &ServiceModel) {
     state.disk_used_mb = service.disk_used_mb;
 }
 
-/// Ticks between an instance's routine log lines.
+/// Ticks between an instance's routine log lines, staggered over the instances.
 pub const ROUTINE_TICKS: u64 = 150;
-
-/// Whether an instance that is up logs a routine line at the end of `tick`.
-pub fn routine_line_due(tick: Tick, global: u32) -> bool {
-    (tick.index + u64::from(global)).is_multiple_of(ROUTINE_TICKS)
-}
 
 /// Noise lines an instance logs per tick during an alert storm.
 const NOISE_PER_TICK: u32 = 3;

@@ -407,7 +407,7 @@ pub fn end_tick(
             }
             let (me, mut fx) = instance_context(topology, conditions, global, events, tallies);
             let state = instances.instance(global);
-            let settled = state.end_tick(me, tick, &mut fx);
+            let settled = state.end_tick(me, tick, routine_line_due, &mut fx);
             // A down instance stays awake: the health checks start it when it is due.
             let sleeps = settled && (state.up || !state.provisioned);
             let view = GaugeView::of(state, tick.t1);
