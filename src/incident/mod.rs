@@ -36,8 +36,10 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         FixedUpdate,
         (
-            apply_commands.in_set(SimSet::Commands),
-            track_incident.in_set(SimSet::Incident),
+            // Conditions that read one or two resources spare the systems' fetching of seven
+            // on the many ticks with nothing to do.
+            apply_commands.run_if(commands_due).in_set(SimSet::Commands),
+            track_incident.run_if(second_ends).in_set(SimSet::Incident),
         ),
     );
 }
@@ -279,12 +281,15 @@ impl Incident {
     }
 
     /// Applies the commands due at `now`.
-    pub fn apply_due(&mut self, now: f64, world: &mut Responders) {
-        while self
-            .pending
+    /// Whether a command is due at `now`.
+    pub fn command_due(&self, now: f64) -> bool {
+        self.pending
             .front()
             .is_some_and(|e| e.at.get() <= now + 1e-9)
-        {
+    }
+
+    pub fn apply_due(&mut self, now: f64, world: &mut Responders) {
+        while self.command_due(now) {
             let entry = self.pending.pop_front().expect("peeked");
             let refused = self.apply(&entry, now, world).err();
             self.records.push(Record {
@@ -677,6 +682,14 @@ fn any_page_ever(slos: &[SloTracker], thresholds: &[ThresholdTracker]) -> bool {
         || thresholds.iter().any(|a| !a.pager.pages.is_empty())
 }
 
+fn commands_due(clock: Res<SimClock>, incident: Res<Incident>) -> bool {
+    incident.command_due(clock.now())
+}
+
+fn second_ends(clock: Res<SimClock>) -> bool {
+    clock.current().closes_second()
+}
+
 pub(crate) fn apply_commands(
     clock: Res<SimClock>,
     fleet: Res<Fleet>,
@@ -687,13 +700,6 @@ pub(crate) fn apply_commands(
     mut faults: ResMut<FaultTimeline>,
 ) {
     let now = clock.now();
-    if incident
-        .pending
-        .front()
-        .is_none_or(|e| e.at.get() > now + 1e-9)
-    {
-        return;
-    }
     incident.apply_due(
         now,
         &mut Responders {
@@ -706,6 +712,7 @@ pub(crate) fn apply_commands(
     );
 }
 
+/// The incident follows the SLIs, once a second (`second_ends`).
 fn track_incident(
     clock: Res<SimClock>,
     mut incident: ResMut<Incident>,
@@ -715,9 +722,6 @@ fn track_incident(
     remediations: Res<Remediations>,
 ) {
     let tick = clock.current();
-    if (tick.t1 + 1e-9).floor() <= (tick.t0 + 1e-9).floor() {
-        return;
-    }
     incident.track(
         tick.t1.round(),
         &mut slos,

@@ -42,20 +42,17 @@ pub enum SimSet {
     Faults,
     /// Remediations due start, running ones move on, and those in force bend the conditions.
     Remediations,
-    /// Traffic sources send this tick's first tries.
-    Traffic,
-    /// Restarts are due and health checks move instances in and out of rotation; then the
-    /// tick's events, in time order: arrivals, completions, replies, timeouts; then CPU,
-    /// memory, OOM kills and the gauges. One system, so the fleet is gathered once a tick.
+    /// Traffic sources send this tick's first tries; restarts are due and health checks
+    /// move instances in and out of rotation; then the tick's events, in time order:
+    /// arrivals, completions, replies, timeouts; then CPU, memory, OOM kills and the gauges.
+    /// One system, so the fleet is gathered once a tick and its data fetched once.
     Serve,
     /// SLOs count the tick's good and bad events and evaluate their alerts.
     Slos,
     /// The incident follows the SLIs: impact, mitigation, stakeholders' messages.
     Incident,
-    /// Tallies and gauges become metric rows.
+    /// Tallies and gauges become metric rows, and the clock moves to the next tick.
     Metrics,
-    /// The clock moves to the next tick.
-    Clock,
 }
 
 pub(super) fn plugin(app: &mut App) {
@@ -67,22 +64,18 @@ pub(super) fn plugin(app: &mut App) {
             SimSet::Commands,
             SimSet::Faults,
             SimSet::Remediations,
-            SimSet::Traffic,
             SimSet::Serve,
             SimSet::Slos,
             SimSet::Incident,
             SimSet::Metrics,
-            SimSet::Clock,
         )
             .chain(),
     )
     .add_systems(
         FixedUpdate,
         (
-            generate_traffic.in_set(SimSet::Traffic),
             serve.in_set(SimSet::Serve),
-            record_metrics.in_set(SimSet::Metrics),
-            advance_clock.in_set(SimSet::Clock),
+            close_tick.in_set(SimSet::Metrics),
         ),
     )
     .edit_schedule(FixedUpdate, |schedule| {
@@ -323,25 +316,6 @@ impl SourceStore for SourceQuery<'_> {
     }
 }
 
-fn generate_traffic(
-    fleet: Res<Fleet>,
-    clock: Res<SimClock>,
-    conditions: Res<Conditions>,
-    mut events: ResMut<Events>,
-    mut tallies: ResMut<Tallies>,
-    mut sources: Query<(&SourceId, &mut SourceState)>,
-) {
-    let mut store = SourceQuery::gather(fleet.sources.len(), &mut sources);
-    step::generate_traffic(
-        &fleet.topology,
-        &conditions,
-        &mut store,
-        &mut events,
-        &mut tallies,
-        clock.current(),
-    );
-}
-
 #[allow(clippy::too_many_arguments)] // a system's parameters are its data access
 fn serve(
     fleet: Res<Fleet>,
@@ -354,9 +328,17 @@ fn serve(
     mut sources: Query<(&SourceId, &mut SourceState)>,
 ) {
     let tick = clock.current();
+    let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
+    step::generate_traffic(
+        &fleet.topology,
+        &conditions,
+        &mut source_store,
+        &mut events,
+        &mut tallies,
+        tick,
+    );
     let mut instance_store =
         InstanceQuery::gather(fleet.topology.total_instances, &mut instances, &mut awake);
-    let mut source_store = SourceQuery::gather(fleet.sources.len(), &mut sources);
     step::run_health_checks(
         &fleet.topology,
         &conditions,
@@ -383,9 +365,10 @@ fn serve(
     );
 }
 
-fn record_metrics(
+/// The tick's tallies become metric rows, then the clock moves on.
+fn close_tick(
     fleet: Res<Fleet>,
-    clock: Res<SimClock>,
+    mut clock: ResMut<SimClock>,
     mut tallies: ResMut<Tallies>,
     mut services: Query<&mut ServiceMetrics>,
     mut sources: Query<&mut SourceMetrics>,
@@ -399,8 +382,5 @@ fn record_metrics(
         let mut metrics = sources.get_mut(entity).expect("source entity");
         step::record_source(&mut metrics, &mut tallies, i, tick);
     }
-}
-
-fn advance_clock(mut clock: ResMut<SimClock>) {
     clock.tick += 1;
 }

@@ -80,6 +80,14 @@ pub struct Tick {
     pub t1: f64,
 }
 
+impl Tick {
+    /// Whether the tick closes a second of simulated time: SLOs, alerts and the incident
+    /// look at the world once a second.
+    pub fn closes_second(&self) -> bool {
+        (self.t1 + 1e-9).floor() > (self.t0 + 1e-9).floor()
+    }
+}
+
 /// Every source sends its first tries for the tick.
 pub fn generate_traffic(
     topology: &Topology,

@@ -541,12 +541,7 @@ impl Slos {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(
-        FixedUpdate,
-        (evaluate_thresholds, track_slos)
-            .chain()
-            .in_set(SimSet::Slos),
-    );
+    app.add_systems(FixedUpdate, watch_slos.in_set(SimSet::Slos));
 }
 
 /// Good and total events of a service's tick, by the SLI: a request is bad when it failed,
@@ -562,9 +557,20 @@ pub fn good_and_total(sli: Sli, tally: &ServiceTally) -> (u64, u64) {
     (good, total)
 }
 
-fn track_slos(clock: Res<SimClock>, tallies: Res<Tallies>, mut slos: ResMut<Slos>) {
+/// Threshold alerts read the last reported second, then SLOs count the tick: one system, so
+/// the tick's data is fetched once.
+fn watch_slos(
+    clock: Res<SimClock>,
+    fleet: Res<Fleet>,
+    tallies: Res<Tallies>,
+    metrics: Query<&ServiceMetrics>,
+    (mut slos, mut alerts): (ResMut<Slos>, ResMut<ThresholdAlerts>),
+) {
     let tick = clock.current();
-    let second_ends = (tick.t1 + 1e-9).floor() > (tick.t0 + 1e-9).floor();
+    let second_ends = tick.closes_second();
+    if second_ends {
+        evaluate_thresholds(&fleet, &metrics, &mut alerts, tick.t1.round());
+    }
     for slo in &mut slos.0 {
         let (good, total) = good_and_total(slo.sli(), &tallies.services[slo.service]);
         slo.count(good, total);
@@ -769,22 +775,19 @@ impl ThresholdTracker {
     }
 }
 
+/// Each threshold rule looks at the second that ended at `now`.
 fn evaluate_thresholds(
-    clock: Res<SimClock>,
-    fleet: Res<Fleet>,
-    metrics: Query<&ServiceMetrics>,
-    mut alerts: ResMut<ThresholdAlerts>,
+    fleet: &Fleet,
+    metrics: &Query<&ServiceMetrics>,
+    alerts: &mut ThresholdAlerts,
+    now: f64,
 ) {
-    let tick = clock.current();
-    if (tick.t1 + 1e-9).floor() <= (tick.t0 + 1e-9).floor() {
-        return;
-    }
     for alert in &mut alerts.0 {
         let Ok(metrics) = metrics.get(fleet.services[alert.service]) else {
             continue;
         };
         if let Some(row) = metrics.seconds.last() {
-            alert.evaluate(row, metrics.last_second_latency(), tick.t1.round());
+            alert.evaluate(row, metrics.last_second_latency(), now);
         }
     }
 }
