@@ -17,6 +17,7 @@ pub struct Backend {
 ///
 /// Only instances in rotation are candidates; when none is, the balancer fails open and
 /// uses them all (as Envoy does below its panic threshold) rather than dropping traffic.
+#[inline]
 pub fn pick(
     policy: LoadBalancer,
     cursor: &mut usize,
