@@ -240,6 +240,8 @@ pub struct Events {
     /// Events beyond the blocks, earliest first.
     far: BinaryHeap<Scheduled<Event>>,
     open_tick: u64,
+    /// The earliest time after the open tick (`end_of_tick`): an event before it is due.
+    open_tick_end: f64,
     dt: f64,
     next_order: u64,
     handled: u64,
@@ -249,7 +251,7 @@ pub struct Events {
 
 impl Events {
     pub fn new(dt: f64) -> Self {
-        Self {
+        let mut events = Self {
             now_queue: VecDeque::new(),
             now: f64::NEG_INFINITY,
             heap: TickHeap::default(),
@@ -259,17 +261,23 @@ impl Events {
             spare: Vec::new(),
             far: BinaryHeap::new(),
             open_tick: 0,
+            open_tick_end: 0.0,
             dt,
             next_order: 0,
             handled: 0,
             recalled: Vec::new(),
-        }
+        };
+        events.open_tick_end = events.end_of_tick(0);
+        events
     }
 
     /// Opens tick `tick`: its bucketed events join the heap, except timeouts for which
     /// `still_waiting` says the call was answered already (most calls are, long before their
     /// deadline; dropping them here keeps them out of the heap).
     pub fn open(&mut self, tick: u64, mut still_waiting: impl FnMut(ReplyTo) -> bool) {
+        if self.open_tick < tick {
+            self.open_tick_end = self.end_of_tick(tick);
+        }
         while self.open_tick < tick {
             self.open_tick += 1;
             if let Some(bucket) = self.later.pop_front() {
@@ -348,8 +356,32 @@ impl Events {
         }
     }
 
+    /// The earliest time that `tick_of` puts after tick `tick`, so that every time from zero
+    /// up to it falls in `tick` or before. Found from `(tick + 1) * dt` by stepping over the
+    /// floats on which the division rounds the other way (one or two); zero, which lets no
+    /// time through, if that takes more than a few steps.
+    fn end_of_tick(&self, tick: u64) -> f64 {
+        let after = |time: f64| self.tick_of(time) > tick;
+        let mut end = tick.saturating_add(1) as f64 * self.dt;
+        for _ in 0..8 {
+            if !after(end) {
+                end = end.next_up();
+            } else if after(end.next_down()) {
+                end = end.next_down();
+            } else {
+                return end;
+            }
+        }
+        0.0
+    }
+
     /// Files an event: the open tick's heap, a tick's bucket, a block's, or the far heap.
     fn bucket(&mut self, scheduled: Scheduled<Event>) {
+        // Most events fall in the open tick: a comparison finds them, not a division.
+        if (0.0..self.open_tick_end).contains(&scheduled.time) {
+            self.push_due(scheduled);
+            return;
+        }
         let tick = self.tick_of(scheduled.time);
         if tick <= self.open_tick {
             self.push_due(scheduled);
@@ -721,6 +753,58 @@ mod tests {
         assert_eq!(popped, vec![(86_400.0, timeout(0)), (86_400.0, timeout(4))]);
         assert_eq!(events.len(), 3);
         assert!(events.later.len() <= BUCKETED_TICKS as usize);
+    }
+
+    /// The shortcut that files an event in the open tick by comparison must agree with the
+    /// division on every float, including those where `(tick + 1) * dt` rounds the wrong way.
+    #[test]
+    fn a_tick_ends_exactly_where_the_division_says() {
+        let mut tried = 0;
+        for dt in [0.1, 0.05, 0.01, 1.0 / 3.0, 0.25, 0.001, 7.3, 1e-4] {
+            let events = Events::new(dt);
+            let ticks = (0..2_000).chain([123_456, 9_999_999, 86_400_000, 1 << 40]);
+            for tick in ticks {
+                let end = events.end_of_tick(tick);
+                assert!(end > 0.0, "no shortcut for tick {tick} at dt {dt}");
+                assert!(events.tick_of(end) > tick, "{end} is not after tick {tick}");
+                assert!(
+                    events.tick_of(end.next_down()) <= tick,
+                    "{} is in tick {tick} at dt {dt}, but the shortcut misses it",
+                    end.next_down()
+                );
+                tried += 1;
+            }
+        }
+        assert!(tried > 16_000);
+    }
+
+    /// Events filed by the shortcut and by the division come out in the same order.
+    #[test]
+    fn events_near_a_tick_boundary_are_due_in_the_right_tick() {
+        let dt = 0.1;
+        let mut events = Events::new(dt);
+        events.open(3, |_| true);
+        let end = events.end_of_tick(3);
+        let around = [end.next_down(), end, end.next_up(), 0.3, 0.4 - 1e-17];
+        for (k, &time) in around.iter().enumerate() {
+            events.schedule(time, timeout(k as u32));
+        }
+        let mut due = Vec::new();
+        while let Some((time, _)) = events.pop_before(f64::INFINITY) {
+            due.push(time);
+        }
+        let expected: Vec<f64> = around
+            .iter()
+            .copied()
+            .filter(|&t| events.tick_of(t) <= 3)
+            .collect();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort_by(f64::total_cmp);
+        assert_eq!(due, expected_sorted);
+        assert!(
+            due.len() < around.len(),
+            "the later ones wait for their tick"
+        );
     }
 
     #[test]
