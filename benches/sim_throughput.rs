@@ -11,56 +11,27 @@ use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use firedrill::scenario::Scenario;
-use firedrill::session::Simulation;
-use firedrill::session::{load_file, load_str};
+use firedrill::session::{Simulation, load_file};
 use firedrill::sim::plain::PlainFleet;
 use firedrill::sim::topology::Topology;
 
 /// Simulated seconds per measured iteration.
 const SECONDS: u64 = 30;
 
-fn shipped(file: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(file);
+/// A scenario file of this repository, by its path from the top.
+fn load(path: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     load_file(&path)
-        .expect("shipped scenarios are valid")
+        .expect("the benchmarks' scenarios are valid")
         .scenario
-}
-
-/// 200 services x 50 instances: 50 independent call chains, each an entry service and three
-/// dependencies, every instance with 4 workers; 100 requests/s enter each chain.
-fn big_fleet() -> Scenario {
-    let mut services = String::new();
-    let mut traffic = String::new();
-    for chain in 0..50 {
-        for depth in 0..4 {
-            let calls = if depth < 3 {
-                format!(
-                    r#"calls: [(to: "s{chain}-{}", timeout: "2s", retries: 1)]"#,
-                    depth + 1
-                )
-            } else {
-                String::new()
-            };
-            services.push_str(&format!(
-                r#"(name: "s{chain}-{depth}", instances: 50, workers: 4,
-                    service_time: LogNormal(median: "5ms", p99: "40ms"), {calls}),"#
-            ));
-        }
-        traffic.push_str(&format!(r#"(to: "s{chain}-0", rate: 100.0, noise: 0.05),"#));
-    }
-    let text = format!(
-        r#"(name: "big-fleet", seed: 1, duration: "1h", services: [{services}], traffic: [{traffic}])"#
-    );
-    load_str("big-fleet.ron", &text).expect("valid").scenario
 }
 
 fn throughput(c: &mut Criterion) {
     let scenarios = [
-        ("shop", shipped("shop.ron")),
-        ("shop_incident", shipped("shop-incident.ron")),
-        ("fleet_10k", big_fleet()),
+        ("shop", load("scenarios/shop.ron")),
+        ("shop_incident", load("scenarios/shop-incident.ron")),
+        // 200 services x 50 instances: 50 call chains of four services.
+        ("fleet_10k", load("benches/big-fleet.ron")),
     ];
     let mut group = c.benchmark_group("simulated_seconds");
     group.throughput(Throughput::Elements(SECONDS));
