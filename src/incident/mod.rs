@@ -280,7 +280,6 @@ impl Incident {
         self.pending.iter()
     }
 
-    /// Applies the commands due at `now`.
     /// Whether a command is due at `now`.
     pub fn command_due(&self, now: f64) -> bool {
         self.pending
@@ -288,6 +287,7 @@ impl Incident {
             .is_some_and(|e| e.at.get() <= now + 1e-9)
     }
 
+    /// Applies the commands due at `now`.
     pub fn apply_due(&mut self, now: f64, world: &mut Responders) {
         while self.command_due(now) {
             let entry = self.pending.pop_front().expect("peeked");
