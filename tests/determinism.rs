@@ -1,6 +1,7 @@
 //! Determinism by construction: the same scenario and seed give the same series, tick for
 //! tick; another seed gives another run.
 
+use firedrill::incident::load_script_file;
 use firedrill::session::Simulation;
 use firedrill::session::load_file;
 use firedrill::sim::metrics::ServiceRow;
@@ -67,6 +68,40 @@ fn the_ecs_and_the_plain_loop_run_the_same_model() {
             ecs.service_metrics(s).seconds.rows(),
             plain.service_metrics[s].seconds.rows(),
             "service {s}"
+        );
+    }
+}
+
+/// A snapshot resumed in a simulation of its own carries on exactly as the run it was taken
+/// of, to the last bit of every resource and component (the whole state is compared), from
+/// the start, before the fault, in the incident and after the responders' commands.
+#[test]
+fn a_resumed_snapshot_ends_as_the_run_it_was_taken_of() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let scenario = load_file(&folder.join("cache-stampede.ron"))
+        .unwrap()
+        .scenario;
+    let script = load_script_file(&folder.join("cache-stampede.actions.ron"), &scenario).unwrap();
+    let mut original = Simulation::new(&scenario);
+    for entry in &script {
+        original.issue(entry.clone());
+    }
+    let mut resumed = Vec::new();
+    for stop in [0.0, 150.0, 365.0, 600.0] {
+        original.run_until(stop);
+        resumed.push(Simulation::resume(&original.snapshot()));
+    }
+    let finish = |sim: &mut Simulation| {
+        sim.run_until(900.0);
+        sim.apply_due_commands();
+        sim.flush_metrics();
+        format!("{:?}", sim.snapshot())
+    };
+    let expected = finish(&mut original);
+    for (k, mut sim) in resumed.into_iter().enumerate() {
+        assert!(
+            finish(&mut sim) == expected,
+            "resumed at stop {k} ran differently"
         );
     }
 }

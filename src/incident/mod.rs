@@ -275,6 +275,17 @@ impl Incident {
         self.pending.insert(index, entry);
     }
 
+    /// Takes back one pending command equal to `entry`; whether there was one.
+    pub fn withdraw(&mut self, entry: &Entry) -> bool {
+        match self.pending.iter().position(|e| e == entry) {
+            Some(k) => {
+                self.pending.remove(k);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Commands issued but not applied yet.
     pub fn pending(&self) -> impl Iterator<Item = &Entry> {
         self.pending.iter()

@@ -155,27 +155,18 @@ pub fn measure(
             changes.push((index, record.at_s, crate::scoring::short(remediation)));
         }
     }
-    let without: Vec<Vec<Entry>> = changes
-        .iter()
-        .map(|(skip, _, _)| {
-            ordered
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i != skip)
-                .map(|(_, e)| (*e).clone())
-                .collect()
-        })
-        .collect();
+    let ordered: Vec<Entry> = ordered.into_iter().cloned().collect();
+    let skips: Vec<usize> = changes.iter().map(|(skip, _, _)| *skip).collect();
     let baselines = match baselines.filter(|b| b.holds_for(&drill, end_s)) {
         Some(b) => b.clone(),
         None => Baselines::run(scenario, reference, &drill, end_s),
     };
     let yours = spend_of(sim);
     let budget_events: Vec<f64> = sim.slos().iter().map(|s| s.budget_events()).collect();
-    let effects = replay_all(scenario, without, end_s)
+    let effects = without_each(scenario, &ordered, &skips, end_s)
         .into_iter()
         .zip(changes)
-        .map(|((without, _), (_, at_s, change))| {
+        .map(|(without, (_, at_s, change))| {
             ChangeEffect::measure(at_s, change, &yours, &without, &budget_events)
         })
         .collect();
@@ -201,6 +192,42 @@ fn spend_of(sim: &Simulation) -> Spend {
     }
 }
 
+/// What the session (`ordered`: its commands in the order they apply) spends to `end_s`
+/// without each of the commands at `skips` (in that order), on every core. The runs share
+/// the session's past up to each skipped command: one run with every command carries that
+/// past, a snapshot of it is taken just before each skipped command would apply, and each
+/// snapshot, the command withdrawn, runs on to the end. The same spend as a run from the
+/// start without the command, for a fraction of the work.
+fn without_each(scenario: &Scenario, ordered: &[Entry], skips: &[usize], end_s: f64) -> Vec<Spend> {
+    let mut trunk = Simulation::new(scenario);
+    for entry in ordered {
+        trunk.issue(entry.clone());
+    }
+    let mut snapshots = Vec::with_capacity(skips.len());
+    for &skip in skips {
+        let entry = &ordered[skip];
+        // A command applies in the first tick whose start is at or after its time.
+        while entry.at.get() > trunk.clock().now() + 1e-9 && !trunk.ended_early() {
+            trunk.run_ticks(1);
+        }
+        let mut snapshot = trunk.snapshot();
+        let withdrawn = snapshot.withdraw(entry);
+        debug_assert!(
+            withdrawn,
+            "a change is pending until the tick it applies in"
+        );
+        snapshots.push(snapshot);
+    }
+    drop(trunk);
+    parallel::map(&snapshots, |snapshot| {
+        let mut sim = Simulation::resume(snapshot);
+        sim.run_until(end_s);
+        sim.apply_due_commands();
+        sim.flush_metrics();
+        spend_of(&sim)
+    })
+}
+
 /// Runs the scenario with each list of commands to `end_s`, on every core; the results
 /// come back in the lists' order whatever the threads did.
 fn replay_all(scenario: &Scenario, runs: Vec<Vec<Entry>>, end_s: f64) -> Vec<(Spend, Timeline)> {
@@ -214,4 +241,56 @@ fn replay_all(scenario: &Scenario, runs: Vec<Vec<Entry>>, end_s: f64) -> Vec<(Sp
         sim.flush_metrics();
         (spend_of(&sim), sim.timeline())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::incident::load_script_file;
+    use crate::session::load_file;
+
+    /// Each run without a command, resumed from a snapshot of the run with every command,
+    /// spends exactly what a run from the start without it does: changes at one instant and
+    /// changes spread out, process commands and remediations alike.
+    #[test]
+    fn skipping_from_a_snapshot_spends_what_a_run_from_the_start_does() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let scenario = load_file(&folder.join("cache-stampede.ron"))
+            .expect("shipped")
+            .scenario;
+        let mut ordered = Vec::new();
+        for script in [
+            "cache-stampede.actions.ron",
+            "cache-stampede.shotgun.actions.ron",
+        ] {
+            ordered.extend(load_script_file(&folder.join(script), &scenario).expect("shipped"));
+        }
+        ordered.sort_by(|a, b| a.at.get().total_cmp(&b.at.get()));
+        let end_s = 15.0 * 60.0;
+        let skips: Vec<usize> = (0..ordered.len()).collect();
+        let from_the_start: Vec<Spend> = replay_all(
+            &scenario,
+            skips
+                .iter()
+                .map(|&skip| {
+                    let kept = ordered.iter().enumerate().filter(|&(i, _)| i != skip);
+                    kept.map(|(_, entry)| entry.clone()).collect()
+                })
+                .collect(),
+            end_s,
+        )
+        .into_iter()
+        .map(|(spend, _)| spend)
+        .collect();
+        assert!(
+            from_the_start.windows(2).any(|pair| pair[0] != pair[1]),
+            "some commands change what users get"
+        );
+        assert_eq!(
+            without_each(&scenario, &ordered, &skips, end_s),
+            from_the_start
+        );
+    }
 }

@@ -16,7 +16,7 @@ pub use crate::incident::CostEstimate;
 pub use asset::{ScenarioAsset, ScenarioLoader, scenario_assets, watched_source};
 pub use estimate::{estimate, estimate_from_now};
 pub use measure::Baselines;
-pub use simulation::{Simulation, engine};
+pub use simulation::{Simulation, Snapshot, engine};
 
 use crate::history;
 use crate::incident::debrief::Timeline;

@@ -8,12 +8,15 @@ use crate::incident::debrief::{AlertFact, PageFact, Timeline};
 use crate::incident::{self, Entry, Incident};
 use crate::remediation::{Remediation, Remediations};
 use crate::scenario::{Scenario, Seconds};
+use crate::sim::awake::Awake;
 use crate::sim::conditions::Conditions;
 use crate::sim::events::Events;
 use crate::sim::instance::InstanceState;
 use crate::sim::metrics::{ServiceMetrics, SourceMetrics, Tallies};
+use crate::sim::restarts::Restarts;
+use crate::sim::source::SourceState;
 use crate::sim::topology::Topology;
-use crate::sim::{Fleet, SimClock, logs, spawn_fleet, traces};
+use crate::sim::{Balancers, Fleet, SimClock, logs, spawn_fleet, traces};
 use crate::slo::{self, Alert, Page};
 
 /// A headless simulation: the fleet in its own `App`, advanced tick by tick as fast as the
@@ -21,6 +24,36 @@ use crate::slo::{self, Alert, Page};
 /// through one.
 pub struct Simulation {
     app: App,
+}
+
+/// A running simulation's whole state, copied: a what-if run that shares the session's past
+/// starts from one instead of replaying that past. It holds no ECS world, so it can go to
+/// another thread; every stream carries on from where it stood.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    topology: Topology,
+    clock: SimClock,
+    events: Events,
+    awake: Awake,
+    conditions: Conditions,
+    balancers: Balancers,
+    restarts: Restarts,
+    tallies: Tallies,
+    faults: FaultTimeline,
+    remediations: Remediations,
+    alerting: (slo::Slos, slo::ThresholdAlerts),
+    incident: Incident,
+    services: Vec<ServiceMetrics>,
+    instances: Vec<InstanceState>,
+    sources: Vec<(SourceState, SourceMetrics)>,
+}
+
+impl Snapshot {
+    /// Takes back one pending command equal to `entry`, as if it had never been issued;
+    /// whether there was one.
+    pub fn withdraw(&mut self, entry: &Entry) -> bool {
+        self.incident.withdraw(entry)
+    }
 }
 
 /// The engine's plugins, floor by floor: the fleet, the mechanisms on it, the game's rules.
@@ -69,6 +102,105 @@ impl Simulation {
         spawn_fleet(app.world_mut(), topology);
         app.insert_resource(faults);
         Self { app }
+    }
+
+    /// The whole state as it stands, to carry on from elsewhere (`Simulation::resume`).
+    pub fn snapshot(&self) -> Snapshot {
+        let world = self.app.world();
+        let fleet = world.resource::<Fleet>();
+        let component = |entity: &Entity| world.entity(*entity);
+        Snapshot {
+            topology: (*fleet.topology).clone(),
+            clock: *world.resource::<SimClock>(),
+            events: world.resource::<Events>().clone(),
+            awake: world.resource::<Awake>().clone(),
+            conditions: world.resource::<Conditions>().clone(),
+            balancers: world.resource::<Balancers>().clone(),
+            restarts: world.resource::<Restarts>().clone(),
+            tallies: world.resource::<Tallies>().clone(),
+            faults: world.resource::<FaultTimeline>().clone(),
+            remediations: world.resource::<Remediations>().clone(),
+            alerting: (
+                world.resource::<slo::Slos>().clone(),
+                world.resource::<slo::ThresholdAlerts>().clone(),
+            ),
+            incident: world.resource::<Incident>().clone(),
+            services: fleet
+                .services
+                .iter()
+                .map(|e| {
+                    component(e)
+                        .get::<ServiceMetrics>()
+                        .expect("service")
+                        .clone()
+                })
+                .collect(),
+            instances: fleet
+                .instances
+                .iter()
+                .map(|e| {
+                    component(e)
+                        .get::<InstanceState>()
+                        .expect("instance")
+                        .clone()
+                })
+                .collect(),
+            sources: fleet
+                .sources
+                .iter()
+                .map(|e| {
+                    let source = component(e);
+                    (
+                        source.get::<SourceState>().expect("source").clone(),
+                        source.get::<SourceMetrics>().expect("source").clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A simulation in the state of `snapshot`: run on, it does exactly what the one the
+    /// snapshot was taken of would.
+    pub fn resume(snapshot: &Snapshot) -> Self {
+        let Snapshot {
+            topology,
+            clock,
+            events,
+            awake,
+            conditions,
+            balancers,
+            restarts,
+            tallies,
+            faults,
+            remediations,
+            alerting,
+            incident,
+            services,
+            instances,
+            sources,
+        } = snapshot.clone();
+        let mut sim = Self::build(topology, faults, alerting);
+        let world = sim.app.world_mut();
+        world.insert_resource(clock);
+        world.insert_resource(events);
+        world.insert_resource(awake);
+        world.insert_resource(conditions);
+        world.insert_resource(balancers);
+        world.insert_resource(restarts);
+        world.insert_resource(tallies);
+        world.insert_resource(remediations);
+        world.insert_resource(incident);
+        let fleet = world.resource::<Fleet>().clone();
+        for (entity, metrics) in fleet.services.iter().zip(services) {
+            world.entity_mut(*entity).insert(metrics);
+        }
+        for (entity, state) in fleet.instances.iter().zip(instances) {
+            world.entity_mut(*entity).insert(state);
+        }
+        for (entity, (state, metrics)) in fleet.sources.iter().zip(sources) {
+            world.entity_mut(*entity).insert((state, metrics));
+        }
+        sim
     }
 
     /// Issues a command; it is applied at the first tick starting at or after its time.

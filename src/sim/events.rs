@@ -173,7 +173,7 @@ impl<T> Ord for Scheduled<T> {
 
 /// The events of one later tick. Timeouts, one per call and most of them moot by their
 /// tick (the call was answered), wait apart in 32 bytes each rather than as 72-byte events.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Bucket {
     events: Vec<Scheduled<Event>>,
     timeouts: Vec<Scheduled<ReplyTo>>,
@@ -220,7 +220,7 @@ const SWEEP_MIN: usize = 1024;
 /// comes within their reach, and an event joins the heap when its tick opens. Each event is
 /// filed a bounded number of times, the heap stays small, and the order of events is the
 /// same as with one big heap. An event at a time that is not finite never comes due.
-#[derive(Resource, Debug)]
+#[derive(Clone, Resource, Debug)]
 pub struct Events {
     /// Events at the very instant being handled (a reply, the call it sets off): they are
     /// next in time order, so they skip the heap.
@@ -494,7 +494,7 @@ impl Events {
 /// The open tick's events, earliest first: a 4-ary min-heap keyed by time, then order of
 /// scheduling. Half as deep as a binary heap, each entry a 64-byte line, and an entry in
 /// hand is held while its place is found rather than written and read back.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct TickHeap {
     entries: Vec<HeapEntry>,
 }

@@ -21,7 +21,7 @@ use super::events::{
 };
 use super::logs::{Cause, Down, Level, LogEvent};
 use super::metrics::Tallies;
-use super::random::uniform;
+use super::random::{Stream, uniform};
 use super::retry::{RetryState, backoff_delay};
 use super::step::Tick;
 use super::topology::{RetryPolicy, ServiceModel, Topology};
@@ -47,7 +47,7 @@ struct Job {
     began: f64,
 }
 
-#[derive(Component, Debug)]
+#[derive(Clone, Component, Debug)]
 pub struct InstanceState {
     /// Whether this slot holds an instance at all (scaling provisions and removes them).
     pub provisioned: bool,
@@ -106,7 +106,7 @@ pub struct InstanceState {
     /// Requests sharing a contended resource (`slowdown_per_request`) in their waiting phase.
     contention: Shared,
     pub memory_mb: f64,
-    pub rng: ChaCha8Rng,
+    pub rng: Stream,
 }
 
 /// Everything an instance's handlers may write besides its own state.
@@ -135,7 +135,7 @@ impl Me<'_> {
 }
 
 impl InstanceState {
-    pub fn new(service: &ServiceModel, rng: ChaCha8Rng) -> Self {
+    pub fn new(service: &ServiceModel, rng: Stream) -> Self {
         Self {
             provisioned: true,
             up: true,

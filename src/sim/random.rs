@@ -4,6 +4,7 @@
 //! cosine) per draw. Its tables and rare slow paths use `libm`, never the platform's maths
 //! library, so every platform draws the same bits.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::LazyLock;
 
 use rand::rngs::ChaCha8Rng;
@@ -17,10 +18,35 @@ pub const STREAM_SOURCE: u64 = 1 << 40;
 pub const STREAM_FAULT: u64 = 2 << 40;
 
 /// The generator for entity `id` of a run seeded with `seed`.
-pub fn stream(seed: u64, id: u64) -> ChaCha8Rng {
+pub fn stream(seed: u64, id: u64) -> Stream {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(id);
-    rng
+    Stream(rng)
+}
+
+/// An entity's generator, which a snapshot of the run copies to carry on from where it
+/// stands. (ChaCha8 is not `Clone`, so that a stream is not duplicated by accident.)
+#[derive(Debug)]
+pub struct Stream(ChaCha8Rng);
+
+impl Clone for Stream {
+    fn clone(&self) -> Self {
+        Self(ChaCha8Rng::deserialize_state(&self.0.serialize_state()))
+    }
+}
+
+impl Deref for Stream {
+    type Target = ChaCha8Rng;
+
+    fn deref(&self) -> &ChaCha8Rng {
+        &self.0
+    }
+}
+
+impl DerefMut for Stream {
+    fn deref_mut(&mut self) -> &mut ChaCha8Rng {
+        &mut self.0
+    }
 }
 
 /// Uniform in [0, 1).
@@ -206,6 +232,21 @@ impl Sampler {
 mod tests {
     use super::*;
     use crate::scenario::Seconds;
+
+    /// A copied stream draws what the original would next, wherever in a block it stood.
+    #[test]
+    fn a_copied_stream_carries_on_where_the_original_stood() {
+        for words in [0, 1, 7, 16, 63, 64, 65, 1_001] {
+            let mut original = stream(5, 9);
+            for _ in 0..words {
+                original.next_u32();
+            }
+            let mut copy = original.clone();
+            let next: Vec<u64> = (0..300).map(|_| original.next_u64()).collect();
+            let copied: Vec<u64> = (0..300).map(|_| copy.next_u64()).collect();
+            assert_eq!(next, copied, "after {words} words");
+        }
+    }
 
     fn moments(sampler: Sampler, n: usize) -> (f64, Vec<f64>) {
         let mut rng = stream(11, 3);

@@ -4,11 +4,10 @@
 use std::collections::VecDeque;
 
 use bevy::prelude::Component;
-use rand::rngs::ChaCha8Rng;
 
 use super::events::{Call, Event, Events, Failure, Outcome, Refusal, ReplyTo, Slab};
 use super::metrics::SourceTally;
-use super::random::{exponential, standard_normal};
+use super::random::{Stream, exponential, standard_normal};
 use super::retry::{RetryState, backoff_delay};
 use super::topology::SourceModel;
 use super::traces::{Handler, SAMPLE_RATIO, Span, TraceContext, Traces};
@@ -49,7 +48,7 @@ pub struct Effects<'a> {
     pub traces: &'a mut Traces,
 }
 
-#[derive(Component, Debug)]
+#[derive(Clone, Component, Debug)]
 pub struct SourceState {
     requests: Slab<Request>,
     next_seq: u32,
@@ -63,11 +62,11 @@ pub struct SourceState {
     /// The tick's first tries not sent yet, earliest first. One `Event::Emit` at a time
     /// stands for them, so the event heap holds one entry per source, not a tick's arrivals.
     unsent: VecDeque<(f64, u32)>,
-    pub rng: ChaCha8Rng,
+    pub rng: Stream,
 }
 
 impl SourceState {
-    pub fn new(model: &SourceModel, rng: ChaCha8Rng) -> Self {
+    pub fn new(model: &SourceModel, rng: Stream) -> Self {
         Self {
             requests: Slab::default(),
             next_seq: 0,
