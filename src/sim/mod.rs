@@ -57,7 +57,7 @@ pub enum SimSet {
 
 pub(super) fn plugin(app: &mut App) {
     // The engine's schedule runs only in a `Simulation`'s own app, which holds every
-    // resource its systems read from the start: no run conditions to evaluate every tick.
+    // resource its systems read from the start: no condition on a resource existing.
     app.configure_sets(
         FixedUpdate,
         (
