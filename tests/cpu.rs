@@ -245,3 +245,42 @@ fn a_caller_whose_cores_saturate_sends_each_call_once_and_on_time() {
     let mean = caller.latency.mean().unwrap();
     assert!((mean / 0.055 - 1.0).abs() < 0.05, "mean {mean}");
 }
+
+#[test]
+fn requests_below_saturation_run_at_full_speed_beside_a_traced_one_without_wake_ups() {
+    // About 51 of 64 threads busy on 1,000 cores (the M/M/64 of benches/ciw_compare.py):
+    // every request runs at full speed. One in a hundred is traced and shares the cores (its
+    // span is written as it starts); the ones after it still run free, so a request costs
+    // its arrival, its completion and its answer, and no wake-up of the shared cores.
+    let mut sim = common::simulation(
+        "mm64.ron",
+        r#"(
+            name: "mm64", seed: 3, duration: 60,
+            services: [(
+                name: "server",
+                workers: 64,
+                service_time: Exponential(mean: 0.01),
+                cpu: (cores: 1000.0),
+                health_check: (timeout: "1h"),
+            )],
+            traffic: [(to: "server", rate: 5120.0, timeout: "1h")],
+        )"#,
+    );
+    sim.run_until(20.0);
+    sim.flush_metrics();
+    let served: u64 = common::seconds(&sim, 0)
+        .iter()
+        .map(|r| r.ok + r.server_errors)
+        .sum();
+    let per_request = sim.events_handled() as f64 / served as f64;
+    assert!(
+        (3.0..3.05).contains(&per_request),
+        "{per_request:.3} events a request over {served} requests"
+    );
+    // Full speed: the mean response is the mean service time.
+    let mean = mean_latency(&sim);
+    assert!(
+        (mean / 0.01 - 1.0).abs() < 0.03,
+        "mean response {mean:.5} s"
+    );
+}

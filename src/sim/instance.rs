@@ -793,7 +793,10 @@ impl InstanceState {
         if cpu > 0.0 && self.may_run_free(me, pending, now) {
             self.run_free(me, cpu, wait, pending, now, fx);
         } else if cpu > 0.0 {
-            self.share_cores(me, now, fx);
+            self.charge_free_runs(now);
+            if !self.cores_have_room(me) {
+                self.share_cores(me, now, fx);
+            }
             self.advance_cores(me, now);
             self.advance_contention(me, now);
             self.cores.push(cpu, wait, pending);
@@ -810,17 +813,15 @@ impl InstanceState {
     }
 
     /// Whether a request starting its CPU phase at `now` can run at full speed with its next
-    /// step scheduled at once: nobody is sharing the cores, one more runnable thread still
-    /// fits on them, its waiting is not paced by a contended resource, it is not traced
-    /// (a span is written when it starts), and its next step is a completion or one call.
+    /// step scheduled at once: one more runnable thread still fits on the cores, its waiting
+    /// is not paced by a contended resource, it is not traced (a span is written when it
+    /// starts), and its next step is a completion or one call.
     fn may_run_free(&mut self, me: Me, pending: Pending, now: f64) -> bool {
-        let service = me.model();
-        if self.cores.len() > 0 || service.slowdown_per_request > 0.0 {
+        if me.model().slowdown_per_request > 0.0 {
             return false;
         }
         self.charge_free_runs(now);
-        let runnable = self.free_runs.len() as f64 + 1.0 + self.hog_threads;
-        runnable <= service.cores
+        self.cores_have_room(me)
             && match pending {
                 Pending::Complete { trace, .. } => !trace.is_traced(),
                 Pending::Continue { slot } => self
@@ -881,6 +882,16 @@ impl InstanceState {
         }
         self.free_runs.retain(|run| run.cpu_end > now);
         self.charged_until = self.charged_until.max(now);
+    }
+
+    /// Whether one more runnable thread fits on the cores beside those at full speed, those
+    /// sharing them and a hog's (charge the full-speed ones first): then every one of them
+    /// still runs at full speed. Requests sharing the cores below saturation run at full
+    /// speed too, so requests may run free beside them: a traced request (which always
+    /// shares) does not hold back the ones after it.
+    fn cores_have_room(&self, me: Me) -> bool {
+        let runnable = (self.free_runs.len() + self.cores.len()) as f64 + 1.0 + self.hog_threads;
+        runnable <= me.model().cores
     }
 
     /// The cores are about to be shared (one more request than they hold, or a hog): the
