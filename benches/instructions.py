@@ -9,9 +9,10 @@ machine drifts by more than most changes do.
 
 With `--baseline`, each run is counted for both binaries and the change is printed: the way
 to judge a change to the engine. The runs are the shop, the 10,000-instance fleet, an M/M/1
-busy and idle (the idle one is a tick's fixed cost: divide by its 10,000 ticks) and the long
-shift with its scoring's what-if runs. A second count of the same binary agrees to four
-digits or better (only the what-if runs, on threads, vary at all).
+busy and idle (the idle one is a tick's fixed cost: divide by its 10,000 ticks), an M/M/64
+(many requests in their own work at once) and the long shift with its scoring's what-if runs.
+A second count of the same binary agrees to four digits or better (only the what-if runs,
+on threads, vary at all).
 """
 
 import argparse
@@ -24,15 +25,15 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def mm1(rate):
-    # The M/M/1 of benches/ciw_compare.py: 10 ms exponential service, nothing times out.
+def mmc(servers, rate, seconds):
+    # The M/M/c of benches/ciw_compare.py: 10 ms exponential service, nothing times out.
     return f"""(
-    name: "mm1",
+    name: "mm{servers}",
     seed: 1,
-    duration: 1000,
+    duration: {seconds},
     services: [(
         name: "server",
-        workers: 1,
+        workers: {servers},
         service_time: Exponential(mean: 0.01),
         cpu: (cores: 1000.0),
         health_check: (timeout: "1h"),
@@ -46,15 +47,19 @@ def runs(folder):
     """(name, arguments of `firedrill run`) for each counted run."""
     busy = os.path.join(folder, "mm1.ron")
     idle = os.path.join(folder, "idle.ron")
+    wide = os.path.join(folder, "mm64.ron")
     with open(busy, "w") as f:
-        f.write(mm1(80.0))
+        f.write(mmc(1, 80.0, 1000))
     with open(idle, "w") as f:
-        f.write(mm1(0.001))
+        f.write(mmc(1, 0.001, 1000))
+    with open(wide, "w") as f:
+        f.write(mmc(64, 5120.0, 20))
     return [
         ("shop.ron, 2 simulated minutes", ["scenarios/shop.ron", "--duration", "2m"]),
         ("big-fleet.ron, 10 simulated seconds", ["benches/big-fleet.ron", "--duration", "10s"]),
         ("M/M/1 at 80% load, 1,000 s", [busy]),
         ("M/M/1 idle, 1,000 s (10,000 ticks)", [idle]),
+        ("M/M/64 at 80% load, 20 s", [wide]),
         ("long-shift.ron with its scoring", ["scenarios/long-shift.ron"]),
     ]
 
