@@ -418,6 +418,14 @@ pub struct Entry {
     pub command: Command,
 }
 
+impl Entry {
+    /// Whether the command is due at `now`: it applies in the first tick starting at or
+    /// after its time (a hair of float error allowed).
+    pub fn is_due(&self, now: f64) -> bool {
+        self.at.get() <= now + 1e-9
+    }
+}
+
 fn solo() -> String {
     SOLO_PLAYER.to_string()
 }

@@ -293,9 +293,7 @@ impl Incident {
 
     /// Whether a command is due at `now`.
     pub fn command_due(&self, now: f64) -> bool {
-        self.pending
-            .front()
-            .is_some_and(|e| e.at.get() <= now + 1e-9)
+        self.pending.front().is_some_and(|e| e.is_due(now))
     }
 
     /// Applies the commands due at `now`.

@@ -79,7 +79,7 @@ pub fn estimate_from_now(
     model.seed = own_stream(scenario.seed, at);
     let taken: Vec<Entry> = issued
         .iter()
-        .filter(|e| e.at.get() <= at + 1e-9 && !matches!(e.command, Command::Estimate(_)))
+        .filter(|e| e.is_due(at) && !matches!(e.command, Command::Estimate(_)))
         .cloned()
         .collect();
     estimate(&model, &taken, action, (at, horizon))

@@ -201,15 +201,15 @@ fn without_each(scenario: &Scenario, ordered: &[Entry], skips: &[usize], end_s: 
     if snapshots_pay(&changes_at, end_s, parallel::jobs()) {
         return resumed_without(scenario, ordered, skips, end_s);
     }
-    let runs = skips
-        .iter()
-        .map(|&skip| {
-            let kept = ordered.iter().enumerate().filter(|&(i, _)| i != skip);
-            kept.map(|(_, entry)| entry.clone()).collect()
-        })
-        .collect();
+    let runs = skips.iter().map(|&skip| without(ordered, skip)).collect();
     let replays = replay_all(scenario, runs, end_s);
     replays.into_iter().map(|(spend, _)| spend).collect()
+}
+
+/// The commands less the one at `skip`.
+fn without(ordered: &[Entry], skip: usize) -> Vec<Entry> {
+    let kept = ordered.iter().enumerate().filter(|&(i, _)| i != skip);
+    kept.map(|(_, entry)| entry.clone()).collect()
 }
 
 /// Whether resuming from snapshots beats replaying from the start, in simulated seconds on
@@ -242,8 +242,7 @@ fn resumed_without(
     let mut snapshots = Vec::with_capacity(skips.len());
     for &skip in skips {
         let entry = &ordered[skip];
-        // A command applies in the first tick whose start is at or after its time.
-        while entry.at.get() > trunk.clock().now() + 1e-9 && !trunk.ended_early() {
+        while !entry.is_due(trunk.clock().now()) && !trunk.ended_early() {
             trunk.run_ticks(1);
         }
         let mut snapshot = trunk.snapshot();
@@ -308,13 +307,7 @@ mod tests {
         let skips: Vec<usize> = (0..ordered.len()).collect();
         let from_the_start: Vec<Spend> = replay_all(
             &scenario,
-            skips
-                .iter()
-                .map(|&skip| {
-                    let kept = ordered.iter().enumerate().filter(|&(i, _)| i != skip);
-                    kept.map(|(_, entry)| entry.clone()).collect()
-                })
-                .collect(),
+            skips.iter().map(|&skip| without(&ordered, skip)).collect(),
             end_s,
         )
         .into_iter()

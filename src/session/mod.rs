@@ -256,11 +256,7 @@ impl Session {
     }
 
     fn issue_script_until(&mut self, seconds: f64) {
-        while self
-            .script
-            .front()
-            .is_some_and(|e| e.at.get() <= seconds + 1e-9)
-        {
+        while self.script.front().is_some_and(|e| e.is_due(seconds)) {
             let entry = self.script.pop_front().expect("peeked");
             self.issue(entry);
         }
