@@ -11,20 +11,12 @@ use std::sync::Arc;
 use crate::scenario::{
     Condition, Edge, FaultKind, FaultSpec, FaultStart, Scenario, Severity, TargetKind,
 };
-use crate::sim::awake::Awake;
 use crate::sim::conditions::{ChangeKind, Conditions, Version};
-use crate::sim::events::Events;
 use crate::sim::instance::{Effects, Me};
-use crate::sim::metrics::{ServiceMetrics, ServiceRow, Tallies};
+use crate::sim::metrics::ServiceRow;
 use crate::sim::random::{self, uniform};
-use crate::sim::restarts::Restarts;
 use crate::sim::step::{InstanceStore, Tick};
 use crate::sim::topology::Topology;
-use crate::sim::{Fleet, InstanceStates, SimClock, SimSet};
-
-pub(super) fn plugin(app: &mut App) {
-    app.add_systems(FixedUpdate, inject_faults.in_set(SimSet::Faults));
-}
 
 /// What a fault is aimed at, resolved to indices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -451,46 +443,6 @@ impl FaultTimeline {
                 ended_s: f.ended_at,
             })
             .collect()
-    }
-}
-
-#[allow(clippy::too_many_arguments)] // a system's parameters are its data access
-fn inject_faults(
-    fleet: Res<Fleet>,
-    clock: Res<SimClock>,
-    mut timeline: ResMut<FaultTimeline>,
-    mut conditions: ResMut<Conditions>,
-    mut events: ResMut<Events>,
-    mut tallies: ResMut<Tallies>,
-    (mut instances, mut awake): (InstanceStates, ResMut<Awake>),
-    metrics: Query<&ServiceMetrics>,
-    mut restarts: ResMut<Restarts>,
-) {
-    let mut store = crate::sim::InstanceQuery::gather(
-        fleet.topology.total_instances,
-        &mut instances,
-        &mut awake,
-    );
-    let last_second = |s: usize| {
-        metrics
-            .get(fleet.services[s])
-            .ok()
-            .and_then(|m| m.seconds.last().cloned())
-    };
-    let mut fx = Effects {
-        events: &mut events,
-        tallies: &mut tallies,
-    };
-    let rollouts = timeline.advance(
-        &fleet.topology,
-        &mut conditions,
-        &mut store,
-        last_second,
-        &mut fx,
-        clock.current(),
-    );
-    for rollout in rollouts {
-        restarts.roll_out(&fleet.topology, rollout.service, rollout.version);
     }
 }
 

@@ -61,7 +61,6 @@ impl Snapshot {
 pub fn engine(app: &mut App) {
     app.add_plugins((
         crate::sim::plugin,
-        crate::faults::plugin,
         crate::remediation::plugin,
         crate::slo::plugin,
         crate::incident::plugin,

@@ -1,5 +1,5 @@
-//! How faults (and, later, remediations) currently bend the fleet's mechanisms. The
-//! simulation reads these on its hot paths; the faults system rewrites them every tick.
+//! How faults and remediations currently bend the fleet's mechanisms. The simulation reads
+//! these on its hot paths; the `SimSet::Conditions` system rewrites them every tick.
 
 use bevy::prelude::Resource;
 use serde::Serialize;

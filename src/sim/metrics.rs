@@ -554,7 +554,8 @@ impl SourceMetrics {
 
 /// Whether a tick ending at `tick_end` closes a period of `period` seconds.
 fn crosses(tick_end: f64, dt: f64, period: f64) -> bool {
-    (tick_end / period + 1e-9).floor() > ((tick_end - dt) / period + 1e-9).floor()
+    // Both are positive (a tick ends at `dt` or later), so truncation is the floor.
+    (tick_end / period + 1e-9) as u64 > ((tick_end - dt) / period + 1e-9) as u64
 }
 
 impl SourceTally {

@@ -38,10 +38,9 @@ use topology::Topology;
 pub enum SimSet {
     /// The responders' commands due this tick are applied.
     Commands,
-    /// Faults start, end, and bend the conditions of the tick.
-    Faults,
-    /// Remediations due start, running ones move on, and those in force bend the conditions.
-    Remediations,
+    /// Faults start, end, and bend the conditions of the tick; then remediations due start,
+    /// running ones move on, and those in force bend the conditions.
+    Conditions,
     /// Traffic sources send this tick's first tries; restarts are due and health checks
     /// move instances in and out of rotation; then the tick's events, in time order:
     /// arrivals, completions, replies, timeouts; then CPU, memory, OOM kills and the gauges.
@@ -62,8 +61,7 @@ pub(super) fn plugin(app: &mut App) {
         FixedUpdate,
         (
             SimSet::Commands,
-            SimSet::Faults,
-            SimSet::Remediations,
+            SimSet::Conditions,
             SimSet::Serve,
             SimSet::Slos,
             SimSet::Incident,
