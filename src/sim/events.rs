@@ -491,12 +491,18 @@ impl Events {
     }
 }
 
-/// The open tick's events, earliest first: a 4-ary min-heap keyed by time, then order of
-/// scheduling. Half as deep as a binary heap, each entry a 64-byte line, and an entry in
-/// hand is held while its place is found rather than written and read back.
+/// The open tick's events, earliest first. A tick holds a few dozen at once: they are kept
+/// as a sorted array, latest first, so the earliest is taken off the end and an event is
+/// placed by a binary search and a short move of the entries due before it. Past
+/// [`TickHeap::SORTED_MAX`] entries (a large fleet's tick) moving them would cost more than
+/// a heap does: the array, reversed, is a 4-ary min-heap (a sorted array is one), and stays
+/// one until it empties. Half as deep as a binary heap, each entry a 64-byte line, and an
+/// entry in hand is held while its place is found rather than written and read back.
 #[derive(Clone, Debug, Default)]
 struct TickHeap {
     entries: Vec<HeapEntry>,
+    /// The entries are a heap (earliest first), not a sorted array (latest first).
+    heap: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -522,6 +528,8 @@ fn key_time(key: u128) -> f64 {
 
 impl TickHeap {
     const ARITY: usize = 4;
+    /// The most entries kept sorted: beyond, a heap's few levels beat moving entries.
+    const SORTED_MAX: usize = 128;
 
     fn len(&self) -> usize {
         self.entries.len()
@@ -532,6 +540,15 @@ impl TickHeap {
             key: heap_key(time, order),
             event,
         };
+        if !self.heap {
+            if self.entries.len() < Self::SORTED_MAX {
+                let at = self.entries.partition_point(|e| e.key > entry.key);
+                self.entries.insert(at, entry);
+                return;
+            }
+            self.entries.reverse();
+            self.heap = true;
+        }
         let mut hole = self.entries.len();
         self.entries.push(entry);
         while hole > 0 {
@@ -547,6 +564,14 @@ impl TickHeap {
 
     /// The earliest event, with its time, if it is due strictly before `until`.
     fn pop_before(&mut self, until: f64) -> Option<(f64, Event)> {
+        if !self.heap {
+            let last = self.entries.last()?;
+            if last.key >= heap_key(until, 0) {
+                return None;
+            }
+            let first = self.entries.pop().expect("not empty");
+            return Some((key_time(first.key), first.event));
+        }
         let first = *self.entries.first()?;
         if first.key >= heap_key(until, 0) {
             return None;
@@ -576,6 +601,8 @@ impl TickHeap {
                 hole = first_child + least;
             }
             entries[hole] = last;
+        } else {
+            self.heap = false;
         }
         Some((key_time(first.key), first.event))
     }
@@ -829,15 +856,38 @@ mod tests {
         }
     }
 
-    /// The open tick's heap pops in (time, order), whatever the order of pushes and pops.
+    /// The open tick's events pop in (time, order), whatever the order of pushes and pops:
+    /// a few at a time (kept sorted), and bursts of hundreds (past `SORTED_MAX`, a heap that
+    /// turns back into a sorted array once it empties).
     #[test]
     fn the_tick_heap_pops_earliest_first() {
+        for burst in [6.0, 400.0] {
+            let (pushed, largest, back_to_sorted) = push_and_pop_at_random(burst);
+            assert!(pushed > 4_000);
+            if burst > 100.0 {
+                assert!(largest > 2 * TickHeap::SORTED_MAX, "{largest} at most");
+                assert!(
+                    back_to_sorted > 100,
+                    "{back_to_sorted} times back to sorted"
+                );
+            } else {
+                assert!(largest < TickHeap::SORTED_MAX, "{largest} at most");
+            }
+        }
+    }
+
+    /// Pushes up to `burst` events a round and pops those due (every tenth round, all of
+    /// them), checking each against a sorted list; how many were pushed, the most that
+    /// waited at once, and how many times a heap emptied back into a sorted array.
+    fn push_and_pop_at_random(burst: f64) -> (u64, usize, u32) {
         let mut rng = crate::sim::random::stream(5, 2);
         let mut heap = TickHeap::default();
         let mut pending = Vec::new();
         let mut order = 0;
+        let mut largest = 0;
+        let mut back_to_sorted = 0;
         for round in 0..2_000 {
-            for _ in 0..(uniform(&mut rng) * 6.0) as usize {
+            for _ in 0..(uniform(&mut rng) * burst) as usize {
                 // Few distinct times, so ties are common.
                 let time = (uniform(&mut rng) * 50.0).floor() / 10.0 + f64::from(round) / 10.0;
                 heap.push(
@@ -850,16 +900,23 @@ mod tests {
                 pending.push((time, order));
                 order += 1;
             }
+            largest = largest.max(heap.len());
             pending.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let until = f64::from(round) / 10.0 + 0.25;
+            let until = if round % 10 == 9 {
+                f64::INFINITY
+            } else {
+                f64::from(round) / 10.0 + 0.25
+            };
+            let was_heap = heap.heap;
             while let Some((time, event)) = heap.pop_before(until) {
                 let (t, o) = pending.remove(0);
                 assert_eq!((time, event), (t, Event::Emit { source: o as u32 }));
             }
+            back_to_sorted += u32::from(was_heap && !heap.heap);
             assert!(pending.first().is_none_or(|&(t, _)| t >= until));
             assert_eq!(heap.len(), pending.len());
         }
-        assert!(order > 4_000);
+        (order, largest, back_to_sorted)
     }
 
     /// An hour's timeouts of calls answered at once do not pile up: the block they wait in
