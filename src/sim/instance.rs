@@ -877,10 +877,16 @@ impl InstanceState {
             return;
         }
         let from = self.charged_until;
-        for run in &self.free_runs {
+        // One pass that charges each run and keeps those still running, in order, without
+        // a branch on which: whether a run has ended is a coin toss the CPU mispredicts.
+        let mut kept = 0;
+        for k in 0..self.free_runs.len() {
+            let run = self.free_runs[k];
             self.cpu_used += (run.cpu_end.min(now) - run.start.max(from)).max(0.0);
+            self.free_runs[kept] = run;
+            kept += usize::from(run.cpu_end > now);
         }
-        self.free_runs.retain(|run| run.cpu_end > now);
+        self.free_runs.truncate(kept);
         self.charged_until = self.charged_until.max(now);
     }
 
