@@ -496,13 +496,16 @@ impl Events {
 /// placed by moving up the entries due before it (an insertion sort's step). Past
 /// [`TickHeap::SORTED_MAX`] entries (a large fleet's tick) moving them would cost more than
 /// a heap does: the array, reversed, is a 4-ary min-heap (a sorted array is one), and stays
-/// one until it empties. Half as deep as a binary heap, each entry a 64-byte line, and an
-/// entry in hand is held while its place is found rather than written and read back.
+/// one until it empties; one that held far more stays a heap for the next tick, which will
+/// too. Half as deep as a binary heap, each entry a 64-byte line, and an entry in hand is
+/// held while its place is found rather than written and read back.
 #[derive(Clone, Debug, Default)]
 struct TickHeap {
     entries: Vec<HeapEntry>,
     /// The entries are a heap (earliest first), not a sorted array (latest first).
     heap: bool,
+    /// The most entries the heap has held since it last emptied.
+    peak: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -530,6 +533,9 @@ impl TickHeap {
     const ARITY: usize = 4;
     /// The most entries kept sorted: beyond, a heap's few levels beat moving entries.
     const SORTED_MAX: usize = 128;
+    /// A heap that held more than this stays one when it empties: sorting the first
+    /// [`Self::SORTED_MAX`] of the next tick again would move thousands of entries a tick.
+    const HEAP_AFTER: usize = 4 * Self::SORTED_MAX;
 
     fn len(&self) -> usize {
         self.entries.len()
@@ -558,6 +564,7 @@ impl TickHeap {
         }
         let mut hole = self.entries.len();
         self.entries.push(entry);
+        self.peak = self.peak.max(self.entries.len());
         while hole > 0 {
             let parent = (hole - 1) / Self::ARITY;
             if self.entries[parent].key <= entry.key {
@@ -609,7 +616,8 @@ impl TickHeap {
             }
             entries[hole] = last;
         } else {
-            self.heap = false;
+            self.heap = self.peak > Self::HEAP_AFTER;
+            self.peak = 0;
         }
         Some((key_time(first.key), first.event))
     }
@@ -863,24 +871,26 @@ mod tests {
         }
     }
 
-    /// The open tick's events pop in (time, order), whatever the order of pushes and pops:
-    /// a few at a time (kept sorted), and bursts of hundreds (past `SORTED_MAX`, a heap that
-    /// turns back into a sorted array once it empties).
+    /// The open tick's events pop in (time, order), whatever the order of pushes and pops,
+    /// kept sorted or as a heap.
     #[test]
     fn the_tick_heap_pops_earliest_first() {
-        for burst in [6.0, 400.0] {
-            let (pushed, largest, back_to_sorted) = push_and_pop_at_random(burst);
-            assert!(pushed > 4_000);
-            if burst > 100.0 {
-                assert!(largest > 2 * TickHeap::SORTED_MAX, "{largest} at most");
-                assert!(
-                    back_to_sorted > 100,
-                    "{back_to_sorted} times back to sorted"
-                );
-            } else {
-                assert!(largest < TickHeap::SORTED_MAX, "{largest} at most");
-            }
-        }
+        // A few at a time: always sorted.
+        let (pushed, largest, back_to_sorted) = push_and_pop_at_random(6.0);
+        assert!(pushed > 4_000);
+        assert!(largest < TickHeap::SORTED_MAX, "{largest} at most");
+        assert_eq!(back_to_sorted, 0);
+        // A few hundred: a heap past `SORTED_MAX`, sorted again once it empties.
+        let (_, largest, back_to_sorted) = push_and_pop_at_random(60.0);
+        assert!(largest > TickHeap::SORTED_MAX, "{largest} at most");
+        assert!(
+            back_to_sorted > 100,
+            "{back_to_sorted} times back to sorted"
+        );
+        // Thousands: a heap that stays one, tick after tick.
+        let (_, largest, back_to_sorted) = push_and_pop_at_random(400.0);
+        assert!(largest > TickHeap::HEAP_AFTER, "{largest} at most");
+        assert_eq!(back_to_sorted, 0);
     }
 
     /// Pushes up to `burst` events a round and pops those due (every tenth round, all of
