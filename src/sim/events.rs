@@ -420,6 +420,18 @@ impl Events {
         });
     }
 
+    /// The next event at the instant being handled, if any.
+    pub fn pop_now(&mut self) -> Option<Event> {
+        let event = self.now_queue.pop_front()?;
+        self.handled += 1;
+        Some(event)
+    }
+
+    /// The instant being handled.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
     /// The earliest event strictly before `until`, if any.
     pub fn pop_before(&mut self, until: f64) -> Option<(f64, Event)> {
         if let Some(event) = self.now_queue.pop_front() {

@@ -217,97 +217,131 @@ pub fn run_events(
         }
         ReplyTo::Nobody => false,
     });
-    while let Some((now, event)) = events.pop_before(tick.t1) {
-        match event {
-            Event::Arrive { service, call } => {
-                if events.take_recalled(call.reply) {
-                    continue;
-                }
-                let s = service as usize;
-                let model = &topology.services[s];
-                let first = model.first_instance;
-                let primary = conditions.primaries[s].filter(|_| call.write);
-                let k = if let Some(primary) = primary {
-                    (primary - first) as usize
-                } else {
-                    balancer::pick(
-                        model.load_balancer,
-                        &mut cursors[s],
-                        model.slots as usize,
-                        |k| {
-                            let global = first + k as u32;
-                            let state = instances.peek(global);
-                            Backend {
-                                provisioned: state.provisioned,
-                                in_rotation: state.takes_traffic()
-                                    && !conditions.zones_drained[topology.zone_of(global)],
-                                load: state.queue_len() + state.busy(),
-                            }
-                        },
-                    )
-                };
-                let global = first + k as u32;
-                let me = Me {
-                    topology,
-                    conditions,
-                    service: s,
-                    global,
-                };
-                let mut fx = instance::Effects {
-                    events,
-                    tallies: &mut *tallies,
-                };
-                instances
-                    .instance(global)
-                    .on_arrival(me, call, now, &mut fx);
+    // Events at the instant being handled (the arrival an emit sends, the answer a
+    // completion sends) are dispatched from a site of their own (`handle` is inlined twice):
+    // there the kind that comes next follows from the one before, which the CPU's predictor
+    // learns, where the calendar's next event is anyone's guess (the shop and the M/M/1 run
+    // 2-3% faster for it).
+    loop {
+        while let Some(event) = events.pop_now() {
+            let now = events.now();
+            handle(
+                (topology, conditions),
+                (instances, sources, cursors),
+                (events, tallies),
+                now,
+                event,
+            );
+        }
+        let Some((now, event)) = events.pop_before(tick.t1) else {
+            break;
+        };
+        handle(
+            (topology, conditions),
+            (instances, sources, cursors),
+            (events, tallies),
+            now,
+            event,
+        );
+    }
+}
+
+/// Handles one event at `now`.
+#[inline(always)]
+fn handle(
+    (topology, conditions): (&Topology, &Conditions),
+    (instances, sources, cursors): (&mut impl InstanceStore, &mut impl SourceStore, &mut [usize]),
+    (events, tallies): (&mut Events, &mut Tallies),
+    now: f64,
+    event: Event,
+) {
+    match event {
+        Event::Arrive { service, call } => {
+            if events.take_recalled(call.reply) {
+                return;
             }
-            Event::Complete { instance, work } => {
-                let (me, mut fx) =
-                    instance_context(topology, conditions, instance, events, tallies);
-                instances
-                    .instance(instance)
-                    .on_complete(me, work, now, &mut fx);
-            }
-            // A timeout is the answer nobody sent.
-            Event::Reply { to, outcome } => {
-                let reached = (topology, conditions);
-                answer(
-                    reached,
-                    to,
-                    Some(outcome),
-                    now,
-                    instances,
-                    sources,
-                    (events, tallies),
-                );
-            }
-            Event::Timeout { to } => {
-                let reached = (topology, conditions);
-                answer(
-                    reached,
-                    to,
-                    None,
-                    now,
-                    instances,
-                    sources,
-                    (events, tallies),
-                );
-            }
-            Event::Emit { source } => {
-                let (me, mut fx) = source_context(topology, conditions, source, events, tallies);
-                sources.source(source as usize).emit(me, &mut fx);
-            }
-            Event::Shared {
-                instance,
-                resource,
-                generation,
-            } => {
-                let (me, mut fx) =
-                    instance_context(topology, conditions, instance, events, tallies);
-                instances
-                    .instance(instance)
-                    .on_shared(me, resource, generation, now, &mut fx);
-            }
+            let s = service as usize;
+            let model = &topology.services[s];
+            let first = model.first_instance;
+            let primary = conditions.primaries[s].filter(|_| call.write);
+            let k = if let Some(primary) = primary {
+                (primary - first) as usize
+            } else {
+                balancer::pick(
+                    model.load_balancer,
+                    &mut cursors[s],
+                    model.slots as usize,
+                    |k| {
+                        let global = first + k as u32;
+                        let state = instances.peek(global);
+                        Backend {
+                            provisioned: state.provisioned,
+                            in_rotation: state.takes_traffic()
+                                && !conditions.zones_drained[topology.zone_of(global)],
+                            load: state.queue_len() + state.busy(),
+                        }
+                    },
+                )
+            };
+            let global = first + k as u32;
+            let me = Me {
+                topology,
+                conditions,
+                service: s,
+                global,
+            };
+            let mut fx = instance::Effects {
+                events,
+                tallies: &mut *tallies,
+            };
+            instances
+                .instance(global)
+                .on_arrival(me, call, now, &mut fx);
+        }
+        Event::Complete { instance, work } => {
+            let (me, mut fx) = instance_context(topology, conditions, instance, events, tallies);
+            instances
+                .instance(instance)
+                .on_complete(me, work, now, &mut fx);
+        }
+        // A timeout is the answer nobody sent.
+        Event::Reply { to, outcome } => {
+            let reached = (topology, conditions);
+            answer(
+                reached,
+                to,
+                Some(outcome),
+                now,
+                instances,
+                sources,
+                (events, tallies),
+            );
+        }
+        Event::Timeout { to } => {
+            let reached = (topology, conditions);
+            answer(
+                reached,
+                to,
+                None,
+                now,
+                instances,
+                sources,
+                (events, tallies),
+            );
+        }
+        Event::Emit { source } => {
+            let (me, mut fx) = source_context(topology, conditions, source, events, tallies);
+            sources.source(source as usize).emit(me, &mut fx);
+        }
+        Event::Shared {
+            instance,
+            resource,
+            generation,
+        } => {
+            let (me, mut fx) = instance_context(topology, conditions, instance, events, tallies);
+            instances
+                .instance(instance)
+                .on_shared(me, resource, generation, now, &mut fx);
         }
     }
 }
