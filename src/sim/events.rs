@@ -508,13 +508,14 @@ impl Events {
 /// [`TickHeap::SORTED_MAX`] entries (a large fleet's tick) moving them would cost more than
 /// a heap does: the array, reversed, is a 4-ary min-heap (a sorted array is one), and stays
 /// one until it empties; one that held far more stays a heap for the next tick, which will
-/// too. Half as deep as a binary heap, each entry a 64-byte line, and an entry in hand is
-/// held while its place is found rather than written and read back.
+/// too. Half as deep as a binary heap; each entry is 24 bytes, its event waiting in a slab
+/// beside, and an entry in hand is held while its place is found rather than written and
+/// read back.
 #[derive(Clone, Debug, Default)]
 struct TickHeap {
     entries: Vec<HeapEntry>,
     /// The entries' events, by `HeapEntry::slot`: apart, so that placing an entry moves 24
-    /// bytes rather than a 64-byte line.
+    /// bytes rather than a 64-byte entry with its event.
     events: Vec<Event>,
     /// Slots of `events` whose entry has been taken.
     free: Vec<u32>,
@@ -531,6 +532,9 @@ struct HeapEntry {
     order: u64,
     slot: u32,
 }
+
+// Placing an entry moves this much: the point of keeping events apart.
+const _: () = assert!(size_of::<HeapEntry>() == 24);
 
 impl HeapEntry {
     /// (time, order) as one integer that sorts as they do.
@@ -915,13 +919,12 @@ mod tests {
                 for (oa, ob) in [(1, 2), (2, 1), (5, 5)] {
                     let expected = a.total_cmp(&b).then(oa.cmp(&ob));
                     let key = |time, order| {
-                        let slot = 3;
-                        HeapEntry {
+                        let entry = HeapEntry {
                             time: time_key(time),
                             order,
-                            slot,
-                        }
-                        .key()
+                            slot: 3,
+                        };
+                        entry.key()
                     };
                     assert_eq!(key(a, oa).cmp(&key(b, ob)), expected, "{a} {b}");
                 }
